@@ -1,0 +1,27 @@
+# Two commands: `make demo` runs the main job on the bundled samples, `make test` runs the suite.
+# Both create .venv with pip when it is missing and (re)install when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/appeals demo --out out/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_intake.py
+	$(BIN)/python benchmarks/bench_classify.py
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info

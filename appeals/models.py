@@ -1,0 +1,365 @@
+"""The records that flow between stages.
+
+`DenialRecord` is the one shape every reader produces: one adjudicated service line (or one
+claim, where a remittance claim has no lines). Field names are the canonical CSV header.
+Validation is lenient on layout (several date formats, `;`/`,`/space-separated lists,
+`$1,234.50`) and strict on meaning: a value that cannot be read is an error naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class PlanType(StrEnum):
+    employer_group = "employer_group"
+    government_group = "government_group"
+    church_group = "church_group"
+    individual = "individual"
+    medicaid_mco = "medicaid_mco"
+    medicaid_ffs = "medicaid_ffs"
+    chip = "chip"
+    medicare = "medicare"
+    medicare_advantage = "medicare_advantage"
+    tricare = "tricare"
+    fehb = "fehb"
+    va = "va"
+    unknown = "unknown"
+
+
+class PlanFunding(StrEnum):
+    fully_insured = "fully_insured"
+    self_funded = "self_funded"
+
+
+class LevelOfCare(StrEnum):
+    outpatient = "outpatient"
+    iop = "iop"
+    php = "php"
+    residential = "residential"
+    inpatient = "inpatient"
+    mat = "mat"
+
+
+# Spellings practice systems use for the same plan type; the canonical value is on the right.
+PLAN_TYPE_ALIASES = {
+    "": "unknown",
+    "commercial_group": "employer_group",
+    "group": "employer_group",
+    "erisa": "employer_group",
+    "governmental": "government_group",
+    "church": "church_group",
+    "marketplace": "individual",
+    "exchange": "individual",
+    "medicaid": "medicaid_ffs",
+    "medicare_ffs": "medicare",
+    "original_medicare": "medicare",
+    "ma": "medicare_advantage",
+    "medicare_part_c": "medicare_advantage",
+    "champus": "tricare",
+}
+
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "claim_id", "line_number", "payer_name", "plan_type", "plan_funding", "employer_size",
+    "plan_state", "member_id", "patient_name", "patient_dob", "provider_name", "provider_npi",
+    "service_date", "cpt_code", "modifiers", "units", "place_of_service", "diagnosis_codes",
+    "level_of_care", "billed_amount", "paid_amount", "denial_date", "adjustment_codes",
+    "remark_codes", "denial_reason", "auth_number", "auth_start", "auth_end", "auth_units",
+)
+LIST_FIELDS = ("modifiers", "diagnosis_codes", "adjustment_codes", "remark_codes")
+# Fields that identify a person; reports can leave them out (--redact) and logs never print them.
+PHI_FIELDS = ("member_id", "patient_name", "patient_dob")
+
+_LIST_SPLIT = re.compile(r"[;,\s]+")
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 1, 2)),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),
+)
+_CPT = re.compile(r"^(\d{5}|\d{4}[A-Z]|[A-Z]\d{4}|\d{4})$")  # CPT, Cat II/III, HCPCS, revenue
+_ICD10 = re.compile(r"^[A-Z]\d[0-9A-Z](\.?[0-9A-Z]{1,4})?$")
+_MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
+_ADJUSTMENT = re.compile(r"^(CO|PR|OA|PI|CR)-([0-9A-Z]{1,3})$")
+_REMARK = re.compile(r"^[A-Z]{1,2}\d{1,4}$")
+_POS = re.compile(r"^\d{2}$")
+_STATE = re.compile(r"^[A-Z]{2}$")
+
+
+def clean_text(value: str) -> str:
+    """Drop control characters (they break DOCX XML) and surrounding blanks."""
+    if value.isprintable():
+        return value.strip()
+    return CONTROL_CHARS.sub("", value).strip()
+
+
+def parse_date(value: Any) -> date | None:
+    """ISO, MM/DD/YYYY or YYYYMMDD; blank is None."""
+    if value is None or isinstance(value, date):
+        return value
+    return _parse_date_text(str(value).strip())
+
+
+@lru_cache(maxsize=4096)  # remittances repeat the same few dates thousands of times
+def _parse_date_text(text: str) -> date | None:
+    if not text:
+        return None
+    for pattern, (y, m, d) in _DATE_FORMATS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(int(match[y]), int(match[m]), int(match[d]))
+            except ValueError as exc:
+                raise ValueError(f"not a calendar date: {text!r}") from exc
+    raise ValueError(f"not a date (use YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD): {text!r}")
+
+
+def parse_money(value: Any) -> Decimal | None:
+    """Decimal amounts; `$` and thousands separators are allowed, floats are not produced."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        value = repr(value)
+    text = str(value).strip().replace("$", "").replace(",", "")
+    if not text:
+        return None
+    if text.startswith("(") and text.endswith(")"):
+        text = "-" + text[1:-1]
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
+
+
+def split_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        items = _LIST_SPLIT.split(str(value))
+    return [clean_text(i).upper() for i in items if i and i.strip()]
+
+
+def _codes(pattern: re.Pattern[str], what: str, normalize=None):
+    @lru_cache(maxsize=4096)
+    def check_text(text: str) -> tuple[str, ...]:
+        return tuple(check_items(split_list(text)))
+
+    def check(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return list(check_text(value))
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return list(check_text(";".join(value)))
+        return check_items(split_list(value))
+
+    def check_items(items: list[str]) -> list[str]:
+        out = []
+        for item in items:
+            item = normalize(item) if normalize else item
+            if not pattern.match(item):
+                raise ValueError(f"not a {what}: {item!r}")
+            out.append(item)
+        return out
+
+    return check
+
+
+def _normalize_icd(code: str) -> str:
+    code = code.replace(".", "")
+    return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+
+
+def _normalize_adjustment(code: str) -> str:
+    # Accept "CO50", "CO 50" (already split away), "CO-50" and "CO:50".
+    code = code.replace(":", "-").replace("_", "-")
+    if "-" not in code and code[:2] in {"CO", "PR", "OA", "PI", "CR"}:
+        code = f"{code[:2]}-{code[2:]}"
+    return code
+
+
+def _enum_or_blank(enum: type[StrEnum], aliases: dict[str, str] | None = None):
+    def check(value: Any):
+        if value is None or isinstance(value, enum):
+            return value
+        key = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+        if aliases:
+            key = aliases.get(key, key)
+        if not key:
+            return None
+        try:
+            return enum(key)
+        except ValueError as exc:
+            allowed = ", ".join(m.value for m in enum)
+            raise ValueError(f"{value!r} is not one of: {allowed}") from exc
+
+    return check
+
+
+def _pattern_or_blank(pattern: re.Pattern[str], what: str, upper: bool = True):
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        text = clean_text(str(value))
+        text = text.upper() if upper else text
+        if not text:
+            return None
+        if not pattern.match(text):
+            raise ValueError(f"not a {what}: {text!r}")
+        return text
+
+    return check
+
+
+def _text_or_blank(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = clean_text(str(value))
+    return text or None
+
+
+def _int_or_blank(value: Any) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return int(Decimal(text))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a whole number: {value!r}") from exc
+
+
+Text = Annotated[str | None, BeforeValidator(_text_or_blank)]
+Day = Annotated[date | None, BeforeValidator(parse_date)]
+Money = Annotated[Decimal | None, BeforeValidator(parse_money)]
+Count = Annotated[int | None, BeforeValidator(_int_or_blank)]
+
+
+@lru_cache(maxsize=4096)
+def npi_check_digit_ok(npi: str) -> bool:
+    """Luhn check over the NPI with the 80840 card-issuer prefix (CMS NPI standard)."""
+    if not re.fullmatch(r"\d{10}", npi):
+        return False
+    digits = [int(d) for d in "80840" + npi[:-1]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return (10 - total % 10) % 10 == int(npi[-1])
+
+
+class DenialRecord(BaseModel):
+    """One adjudicated service line with the facts an appeal needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=False)
+
+    claim_id: Annotated[str, BeforeValidator(lambda v: clean_text(str(v)) if v is not None else "")]
+    line_number: Annotated[int, BeforeValidator(lambda v: _int_or_blank(v) or 1)] = 1
+    payer_name: Text = None
+    plan_type: Annotated[PlanType, BeforeValidator(
+        lambda v: _enum_or_blank(PlanType, PLAN_TYPE_ALIASES)(v) or PlanType.unknown)
+    ] = PlanType.unknown
+    plan_funding: Annotated[PlanFunding | None, BeforeValidator(_enum_or_blank(PlanFunding))] = None
+    employer_size: Count = None
+    plan_state: Annotated[str | None, BeforeValidator(_pattern_or_blank(_STATE, "US state code"))] = None
+    member_id: Text = None
+    patient_name: Text = None
+    patient_dob: Day = None
+    provider_name: Text = None
+    provider_npi: Text = None
+    service_date: Day = None
+    cpt_code: Annotated[str | None, BeforeValidator(
+        _pattern_or_blank(_CPT, "CPT/HCPCS/revenue code"))] = None
+    modifiers: Annotated[list[str], BeforeValidator(_codes(_MODIFIER, "modifier"))] = Field(
+        default_factory=list)
+    units: Money = None
+    place_of_service: Annotated[str | None, BeforeValidator(
+        _pattern_or_blank(_POS, "two-digit place of service"))] = None
+    diagnosis_codes: Annotated[list[str], BeforeValidator(
+        _codes(_ICD10, "ICD-10-CM code", _normalize_icd))] = Field(default_factory=list)
+    level_of_care: Annotated[LevelOfCare | None, BeforeValidator(_enum_or_blank(LevelOfCare))] = None
+    billed_amount: Money = None
+    paid_amount: Money = None
+    denial_date: Day = None
+    adjustment_codes: Annotated[list[str], BeforeValidator(
+        _codes(_ADJUSTMENT, "group-code/CARC pair like CO-50", _normalize_adjustment))] = Field(
+        default_factory=list)
+    remark_codes: Annotated[list[str], BeforeValidator(_codes(_REMARK, "RARC"))] = Field(
+        default_factory=list)
+    denial_reason: Text = None
+    auth_number: Text = None
+    auth_start: Day = None
+    auth_end: Day = None
+    auth_units: Money = None
+    # Not canonical columns: where the record came from and what the reader noticed.
+    extra: dict[str, str] = Field(default_factory=dict)
+    source: str | None = None
+    location: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_facts(self) -> DenialRecord:
+        if not self.claim_id:
+            raise ValueError("claim_id: required")
+        if self.auth_start and self.auth_end and self.auth_start > self.auth_end:
+            raise ValueError("auth_end: before auth_start")
+        if self.service_date and self.denial_date and self.service_date > self.denial_date:
+            raise ValueError("denial_date: before service_date")
+        if self.provider_npi and not npi_check_digit_ok(self.provider_npi):
+            self.warnings.append(f"provider_npi: {self.provider_npi!r} fails the NPI check digit")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Stable name of the record in file names, logs and reports (never PHI)."""
+        return f"{self.claim_id}-{self.line_number}"
+
+    @property
+    def amount_at_stake(self) -> Decimal:
+        return max((self.billed_amount or Decimal(0)) - (self.paid_amount or Decimal(0)), Decimal(0))
+
+    def carcs(self) -> list[tuple[str, str]]:
+        """(group, reason) pairs of the adjustment codes."""
+        return [tuple(code.split("-", 1)) for code in self.adjustment_codes]  # type: ignore[misc]
+
+    def canonical_row(self) -> dict[str, str]:
+        """The record as a canonical CSV row (lists `;`-joined, blanks as empty strings)."""
+        data = self.model_dump(mode="json", include=set(CANONICAL_FIELDS))
+        row = {}
+        for name in CANONICAL_FIELDS:
+            value = data[name]
+            if isinstance(value, list):
+                value = ";".join(value)
+            row[name] = "" if value is None else str(value)
+        return row
+
+
+class Reject(BaseModel):
+    """A record that could not be read, kept with the reason so nothing is silently lost."""
+
+    source: str
+    location: str
+    field: str
+    message: str
+    raw: str = ""
+    # error: this record was not read; warning: read, but something in the file is off;
+    # fatal: the file itself is damaged (truncated), so the batch is incomplete.
+    level: Literal["error", "warning", "fatal"] = "error"
+
+    def __str__(self) -> str:
+        prefix = "" if self.level == "error" else f"{self.level}: "
+        return f"{self.source}: {self.location}: {prefix}{self.field}: {self.message}"

@@ -1,0 +1,238 @@
+"""CSV and JSON intake: canonical schema, column maps, encodings, bad rows, round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from appeals.intake import InputError, read, write_rejects
+from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
+from conftest import SAMPLES
+
+MAPS = Path(__file__).parent.parent / "appeals" / "data" / "column_maps"
+
+
+def split(items):
+    return ([i for i in items if isinstance(i, DenialRecord)],
+            [i for i in items if isinstance(i, Reject)])
+
+
+def test_dev_set_reads_completely(dev_csv: Path) -> None:
+    records, rejects = split(list(read(dev_csv)))
+    assert len(records) == 61 and not rejects
+    d021 = next(r for r in records if r.claim_id == "D021")
+    assert d021.auth_start == date(2026, 1, 1) and d021.auth_units == Decimal(24)
+    assert next(r for r in records if r.claim_id == "D098").adjustment_codes == ["CO-45", "PR-3"]
+
+
+def write(path: Path, rows: list[dict], header: list[str] | None = None, **kw) -> Path:
+    header = header or list(rows[0])
+    with path.open("w", newline="", **kw) as fh:
+        w = csv.DictWriter(fh, header)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_lists_dates_and_money_in_every_accepted_layout(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", [
+        {"claim_id": "A1", "adjustment_codes": "CO-50, PR-2", "remark_codes": "N130 M62",
+         "modifiers": "95;GT", "diagnosis_codes": "f4310", "service_date": "05/04/2026",
+         "denial_date": "20260610", "billed_amount": "$1,250.50", "plan_type": "Medicare FFS"},
+    ])
+    (record,) = split(list(read(path)))[0]
+    assert record.adjustment_codes == ["CO-50", "PR-2"]
+    assert record.remark_codes == ["N130", "M62"]
+    assert record.modifiers == ["95", "GT"]
+    assert record.diagnosis_codes == ["F43.10"]
+    assert record.service_date == date(2026, 5, 4) and record.denial_date == date(2026, 6, 10)
+    assert record.billed_amount == Decimal("1250.50")
+    assert record.plan_type == "medicare"
+
+
+@pytest.mark.parametrize("field,value,fragment", [
+    ("service_date", "2026-02-30", "not a calendar date"),
+    ("service_date", "next tuesday", "not a date"),
+    ("billed_amount", "12,3x", "not an amount"),
+    ("cpt_code", "9083", None),  # a 4-digit revenue code is allowed
+    ("cpt_code", "90834X", "CPT/HCPCS"),
+    ("diagnosis_codes", "F41.1;banana", "ICD-10-CM"),
+    ("adjustment_codes", "XY-50", "group-code/CARC"),
+    ("plan_type", "platinum", "is not one of"),
+    ("auth_end", "2025-01-01", "before auth_start"),
+])
+def test_bad_field_is_rejected_with_row_and_field(tmp_path: Path, field: str, value: str,
+                                                  fragment: str | None) -> None:
+    row = {"claim_id": "B1", "adjustment_codes": "CO-197", "auth_start": "2026-01-01",
+           "service_date": "2026-01-05", field: value}
+    path = write(tmp_path / "b.csv", [row, {**row, "claim_id": "B2", field: ""}])
+    records, rejects = split(list(read(path)))
+    if fragment is None:
+        assert len(records) == 2
+        return
+    assert [r.claim_id for r in records] == ["B2"]
+    (reject,) = rejects
+    assert reject.location == "row 2" and reject.field == field
+    assert fragment in reject.message and reject.source == str(path)
+
+
+def test_missing_required_column_is_an_input_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", [{"id": "1", "adjustment_codes": "CO-50"}])
+    with pytest.raises(InputError, match="missing required column claim_id"):
+        list(read(path))
+
+
+def test_text_and_empty_files_are_input_errors(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("Dear colleague\nplease see attached\n")
+    with pytest.raises(InputError, match="not a CSV, JSON or X12 835"):
+        list(read(text))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty"):
+        list(read(empty))
+
+
+def test_shifted_row_is_rejected_not_misread(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("claim_id,denial_reason,billed_amount\nX1,no auth,$1,000\nX2,ok,5\n")
+    records, rejects = split(list(read(path)))
+    assert [r.claim_id for r in records] == ["X2"]
+    assert rejects[0].field == "row" and "cells" in rejects[0].message
+
+
+def test_encodings_bom_latin1_and_semicolons(tmp_path: Path) -> None:
+    row = {"claim_id": "E1", "denial_reason": "Café visit limit", "patient_name": "Zoë Test"}
+    bom = write(tmp_path / "bom.csv", [row], encoding="utf-8-sig")
+    latin = write(tmp_path / "latin.csv", [row], encoding="latin-1")
+    semi = tmp_path / "semi.csv"
+    semi.write_text("claim_id;denial_reason\nE1;Café visit limit\n")
+    for path in (bom, latin, semi):
+        (record,) = split(list(read(path)))[0]
+        assert record.claim_id == "E1" and record.denial_reason == "Café visit limit"
+
+
+def test_unknown_columns_are_kept_in_extra(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", [{"claim_id": "X", "denial_reason": "r", "Visit Type": "tele"}])
+    (record,) = split(list(read(path)))[0]
+    assert record.extra == {"Visit Type": "tele"}
+
+
+def test_column_map_renames_vendor_headers(tmp_path: Path) -> None:
+    path = write(tmp_path / "vendor.csv", [{
+        "PatientControlNumber": "V1", "CARC": "CO-197", "RARC": "N54", "CheckDate": "06/10/2026",
+        "ChargeAmount": "150", "PayerMessage": "no auth", "Clinic Location": "North"}])
+    (record,) = split(list(read(path, MAPS / "clearinghouse_denial_report.yaml")))[0]
+    assert record.claim_id == "V1" and record.adjustment_codes == ["CO-197"]
+    assert record.plan_state == "NC"  # from the map's defaults
+    assert record.extra == {"Clinic Location": "North"}
+
+
+def test_malformed_column_map_names_the_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "map.yaml"
+    bad.write_text("columns:\n  Claim: claim_number\n")
+    path = write(tmp_path / "x.csv", [{"Claim": "1", "adjustment_codes": "CO-50"}])
+    with pytest.raises(InputError, match="'Claim'.*not a canonical field"):
+        list(read(path, bad))
+
+
+def test_json_array_and_json_lines(tmp_path: Path) -> None:
+    objs = [{"claim_id": "J1", "adjustment_codes": ["CO-50"], "billed_amount": 150.25},
+            {"claim_id": "J2", "adjustment_codes": "CO-197", "service_date": "bad"}]
+    arr = tmp_path / "a.json"
+    arr.write_text(json.dumps(objs))
+    lines = tmp_path / "a.jsonl"
+    lines.write_text("\n".join(json.dumps(o) for o in objs) + "\n{broken\n")
+    for path, n_rejects in ((arr, 1), (lines, 2)):
+        records, rejects = split(list(read(path)))
+        assert [r.claim_id for r in records] == ["J1"]
+        assert records[0].billed_amount == Decimal("150.25")
+        assert len(rejects) == n_rejects
+
+
+def test_rejects_file_has_the_documented_columns(tmp_path: Path) -> None:
+    reject = Reject(source="f.csv", location="row 3", field="service_date", message="bad",
+                    raw="a,b")
+    out = tmp_path / "rejects.csv"
+    assert write_rejects([reject], out) == 1
+    assert out.read_text().splitlines() == ["source,location,field,message,raw",
+                                            "f.csv,row 3,service_date,bad,\"a,b\""]
+
+
+def test_npi_check_digit_warns_but_keeps(tmp_path: Path) -> None:
+    path = write(tmp_path / "n.csv", [{"claim_id": "N", "denial_reason": "x",
+                                       "provider_npi": "1245319598"}])
+    (record,) = split(list(read(path)))[0]
+    assert any("check digit" in w for w in record.warnings)
+    good = write(tmp_path / "g.csv", [{"claim_id": "N", "denial_reason": "x",
+                                       "provider_npi": "1245319599"}])
+    assert not split(list(read(good)))[0][0].warnings
+
+
+def test_control_characters_are_dropped() -> None:
+    r = DenialRecord(claim_id="C\x0b1", denial_reason="bad\x00 text\x1f")
+    assert r.claim_id == "C1" and r.denial_reason == "bad text"
+
+
+# --- round trip: a record written as canonical CSV or JSON reads back equal ----------------
+
+codes = st.sampled_from(["CO-50", "CO-197", "PR-1", "OA-23", "CO-B7", "PI-204"])
+text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30).map(str.strip)
+money = st.decimals(min_value=0, max_value=99999, places=2, allow_nan=False)
+days = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
+
+records = st.builds(
+    DenialRecord,
+    claim_id=st.from_regex(r"[A-Z0-9][A-Z0-9\-]{0,12}", fullmatch=True),
+    line_number=st.integers(1, 99),
+    payer_name=text, patient_name=text, denial_reason=text,
+    plan_type=st.sampled_from(["employer_group", "medicaid_mco", "medicare", "unknown"]),
+    cpt_code=st.sampled_from(["90834", "H0015", "0114", "90853", None]),
+    modifiers=st.lists(st.sampled_from(["95", "HQ", "GT", "HF"]), max_size=2),
+    diagnosis_codes=st.lists(st.sampled_from(["F41.1", "F10.20", "F32.2"]), max_size=3),
+    billed_amount=money, paid_amount=money, service_date=days,
+    adjustment_codes=st.lists(codes, max_size=3), remark_codes=st.lists(
+        st.sampled_from(["N130", "M62", "MA130"]), max_size=2),
+)
+
+
+def canonical(r: DenialRecord) -> dict:
+    return r.model_dump(include=set(CANONICAL_FIELDS))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(records, min_size=1, max_size=5))
+def test_csv_round_trip(tmp_path_factory, batch: list[DenialRecord]) -> None:
+    path = tmp_path_factory.mktemp("rt") / "rt.csv"
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CANONICAL_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in batch:
+        w.writerow(r.canonical_row())
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    back, rejects = split(list(read(path)))
+    assert not rejects
+    assert [canonical(r) for r in back] == [canonical(r) for r in batch]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(records, min_size=1, max_size=5))
+def test_jsonl_round_trip(tmp_path_factory, batch: list[DenialRecord]) -> None:
+    path = tmp_path_factory.mktemp("rt") / "rt.jsonl"
+    path.write_text("".join(r.model_dump_json() + "\n" for r in batch), encoding="utf-8")
+    back, rejects = split(list(read(path)))
+    assert not rejects
+    assert [canonical(r) for r in back] == [canonical(r) for r in batch]
+
+
+def test_bundled_sample_csv_is_the_canonical_schema() -> None:
+    header = (SAMPLES / "denials.csv").read_text().splitlines()[0].split(",")
+    assert tuple(header) == CANONICAL_FIELDS

@@ -363,3 +363,59 @@ class Reject(BaseModel):
     def __str__(self) -> str:
         prefix = "" if self.level == "error" else f"{self.level}: "
         return f"{self.source}: {self.location}: {prefix}{self.field}: {self.message}"
+
+
+class Category(StrEnum):
+    medical_necessity = "medical_necessity"
+    authorization = "authorization"
+    parity_nqtl = "parity_nqtl"
+    coding = "coding"
+    eligibility = "eligibility"
+    credentialing = "credentialing"
+    timely_filing = "timely_filing"
+    coordination_of_benefits = "coordination_of_benefits"
+    duplicate = "duplicate"
+    missing_information = "missing_information"
+    other = "other"
+    not_a_denial = "not_a_denial"
+
+
+class Action(StrEnum):
+    appeal = "appeal"
+    correct_and_resubmit = "correct_and_resubmit"
+    verify_and_resubmit = "verify_and_resubmit"
+    no_action = "no_action"
+
+
+class Owner(StrEnum):
+    front_desk = "front_desk"
+    clinician = "clinician"
+    billing = "billing"
+    utilization_review = "utilization_review"
+    credentialing = "credentialing"
+    compliance = "compliance"
+
+
+class Secondary(BaseModel):
+    category: Category
+    evidence: list[str]
+
+
+class Bucket(BaseModel):
+    fix_now: str
+    fix_cause: str
+
+
+class Classification(BaseModel):
+    """Why a line was denied, what to do about it and who owns the cause."""
+
+    claim_id: str
+    line_number: int
+    category: Category
+    secondary: list[Secondary] = Field(default_factory=list)
+    confidence: float
+    evidence: list[str]
+    action: Action
+    owner: Owner
+    appealable: bool
+    bucket: Bucket

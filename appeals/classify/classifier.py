@@ -1,0 +1,215 @@
+"""Deciding a line's category from its signals (codes, payer text, record facts).
+
+The decision is data-driven (see the header of appeals/data/rules.yaml for the procedure) and
+keeps its trace, so `appeals classify --explain` can show a reviewer exactly why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from appeals.classify.rules import NON_DENIAL, FactRule, Rules
+from appeals.models import (Action, Bucket, Category, Classification, DenialRecord, Owner,
+                            Secondary)
+
+REVERSAL_STATUS = "22"
+
+
+@dataclass
+class Signal:
+    category: str  # a Category value, or contractual / patient_responsibility / informational
+    weight: float
+    evidence: str
+    kind: str  # code, text, fact
+    action: str | None = None
+    owner: str | None = None
+
+
+@dataclass
+class Trace:
+    signals: list[Signal] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    decision: str = ""
+
+
+def _code_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
+    out = []
+    for code in record.adjustment_codes:
+        group, reason = code.split("-", 1)
+        if group == "CR":
+            out.append(Signal("informational", 1.0, f"CARC {reason} ({group}): correction or "
+                              "reversal of an earlier payment (4010 group CR)", "code"))
+            continue
+        row = rules.code("CARC", reason)
+        if row is None:
+            out.append(Signal("other", 0.2, f"CARC {reason} ({group}): not in the code table",
+                              "code"))
+            continue
+        category = row.category
+        if group == "PR" and category == "contractual":
+            category = "patient_responsibility"
+        out.append(Signal(category, row.weight, f"CARC {reason} ({group}): {row.short_meaning}",
+                          "code", _action(row.action), _owner(row.owner)))
+    for code in record.remark_codes:
+        row = rules.code("RARC", code)
+        if row is None:
+            out.append(Signal("other", 0.0, f"RARC {code}: not in the code table", "code"))
+            continue
+        out.append(Signal(row.category, row.weight, f"RARC {code}: {row.short_meaning}", "code",
+                          _action(row.action), _owner(row.owner)))
+    return out
+
+
+def _action(table_action: str) -> str | None:
+    return {"fix_resubmit": "correct_and_resubmit", "appeal": "appeal"}.get(table_action)
+
+
+def _owner(table_owner: str) -> str | None:
+    return table_owner if table_owner in Owner.__members__ else None
+
+
+def _text_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
+    text = record.denial_reason
+    if not text:
+        return []
+    key = (text, record.payer_name)
+    cached = rules._text_cache.get(key)
+    if cached is None:
+        if len(rules._text_cache) > 50_000:
+            rules._text_cache.clear()
+        cached = rules._text_cache[key] = tuple(_match_text(text, record.payer_name, rules))
+    return list(cached)
+
+
+def _match_text(text: str, payer: str | None, rules: Rules) -> list[Signal]:
+    out = []
+    for rule in rules.text:
+        if rule.payer_regex and not rule.payer_regex.search(payer or ""):
+            continue
+        match = rule.regex.search(text)
+        if match:
+            out.append(Signal(rule.category.value, rule.weight,
+                              f'text: "{match.group(0)}" ({rule.evidence}) [rule {rule.id}]',
+                              "text"))
+    return out
+
+
+def _auth_state(record: DenialRecord) -> set[str]:
+    states = set()
+    if record.auth_units is not None and record.units is not None \
+            and record.units > record.auth_units:
+        states.add("units_exceeded")
+    if record.auth_number and record.service_date:
+        start, end = record.auth_start, record.auth_end
+        if end and record.service_date > end:
+            states.add("expired_before_service")
+        elif (start is None or start <= record.service_date) and (end is None or
+                                                                   record.service_date <= end):
+            states.add("on_file_covering_service")
+    return states
+
+
+def _fact_holds(rule: FactRule, record: DenialRecord, signalled: set[str],
+                auth: set[str]) -> bool:
+    w = rule.when
+    if w.carc is not None and not {c.split("-", 1)[1] for c in record.adjustment_codes} & set(
+            w.carc):
+        return False
+    if w.category is not None and w.category.value not in signalled:
+        return False
+    if w.level_of_care is not None and record.level_of_care not in w.level_of_care:
+        return False
+    if w.cpt is not None and record.cpt_code not in w.cpt:
+        return False
+    if w.auth is not None and w.auth not in auth:
+        return False
+    return not (w.payer and w.payer.lower() not in (record.payer_name or "").lower())
+
+
+def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
+    signals = _code_signals(record, rules) + _text_signals(record, rules)
+    signalled = {s.category for s in signals if s.weight > 0}
+    auth = _auth_state(record)
+    for rule in rules.facts:
+        if _fact_holds(rule, record, signalled, auth):
+            signals.append(Signal(rule.category.value, rule.weight, f"fact: {rule.evidence} "
+                                  f"[rule {rule.id}]", "fact",
+                                  rule.action.value if rule.action else None,
+                                  rule.owner.value if rule.owner else None))
+    return signals
+
+
+def classify(record: DenialRecord, rules: Rules, trace: Trace | None = None) -> Classification:
+    """Category, evidence, action, owner and buckets for one line."""
+    signals = signals_for(record, rules)
+    if trace is not None:
+        trace.signals = signals
+    carcs = [s for s in signals if s.kind == "code" and s.evidence.startswith("CARC")]
+    if carcs and all(s.category in NON_DENIAL for s in carcs):
+        # Remarks on a line whose adjustments are all contractual or patient responsibility are
+        # notes about the payment, not a denial of it.
+        signals = [s if s.kind != "code" or s.category in NON_DENIAL else
+                   Signal("informational", 0.0, s.evidence + " (remark on a paid line)", "code")
+                   for s in signals]
+        if trace is not None:
+            trace.signals = signals
+    denial = [s for s in signals if s.category not in NON_DENIAL and s.category != "not_a_denial"]
+    reversal = record.extra.get("claim_status") == REVERSAL_STATUS
+    paid_clean = not denial and (record.paid_amount or 0) > 0
+    if paid_clean and not signals:
+        signals = [Signal("informational", 0.0, "paid with no adjustment or remark code", "fact")]
+    if reversal or (not denial and signals):
+        evidence = [s.evidence for s in signals] or []
+        if reversal:
+            evidence.insert(0, "claim status 22: reversal of an earlier payment")
+        if trace is not None:
+            trace.decision = "only contractual, patient-responsibility or informational signals"
+        return _result(record, rules, Category.not_a_denial, [], 0.95, evidence, None, None)
+    scores: dict[str, float] = {}
+    for s in denial:
+        scores[s.category] = scores.get(s.category, 0.0) + s.weight
+    if not scores or max(scores.values()) <= 0:
+        evidence = [s.evidence for s in signals] or ["no adjustment code, remark code or reason "
+                                                     "text that the rules recognise"]
+        if trace is not None:
+            trace.decision = "no recognised denial signal"
+        return _result(record, rules, Category.other, [], 0.2, evidence, None, None)
+    rank = {c.value: i for i, c in enumerate(rules.precedence)}
+    best = max(scores.values())
+    tied = [c for c, v in scores.items() if v >= best - rules.tie_margin]
+    primary = min(tied, key=lambda c: rank.get(c, len(rank)))
+    total = sum(v for v in scores.values() if v > 0)
+    confidence = round(min(0.99, 0.5 * scores[primary] / total + 0.5 * min(best, 1.0)), 2)
+    chosen = [s for s in denial if s.category == primary]
+    secondary = [Secondary.model_construct(category=Category(c), evidence=[s.evidence for s in denial
+                                                           if s.category == c])
+                 for c in sorted(scores, key=lambda c: (-scores[c], rank.get(c, 99)))
+                 if c != primary and scores[c] > 0]
+    action = next((s.action for s in chosen if s.kind == "fact" and s.action), None)
+    owner = next((s.owner for s in chosen if s.kind == "fact" and s.owner), None) or next(
+        (s.owner for s in chosen if s.kind == "code" and s.owner), None)
+    if trace is not None:
+        trace.scores = scores
+        trace.decision = (f"highest score {best:.2f}" + (
+            f"; tie between {', '.join(sorted(tied))} broken by precedence" if len(tied) > 1
+            else ""))
+    evidence = [s.evidence for s in chosen] + [s.evidence for s in signals
+                                               if s.category in NON_DENIAL]
+    return _result(record, rules, Category(primary), secondary, confidence, evidence, action,
+                   owner)
+
+
+def _result(record: DenialRecord, rules: Rules, category: Category, secondary: list[Secondary],
+            confidence: float, evidence: list[str], action: str | None,
+            owner: str | None) -> Classification:
+    rule = rules.categories[category]
+    # Every value here comes from validated rules and tables: construct without re-validating.
+    return Classification.model_construct(
+        claim_id=record.claim_id, line_number=record.line_number, category=category,
+        secondary=secondary, confidence=confidence, evidence=evidence,
+        action=Action(action) if action else rule.action,
+        owner=Owner(owner) if owner else rule.owner,
+        appealable=rule.appealable and not (category == Category.duplicate),
+        bucket=Bucket.model_construct(fix_now=rule.fix_now, fix_cause=rule.fix_cause),
+    )
+

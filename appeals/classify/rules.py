@@ -1,0 +1,213 @@
+"""The classification data: the CARC/RARC table and the rules file, loaded and validated.
+
+Both are files a reviewer can read (`appeals/data/carc_rarc.csv`, `appeals/data/rules.yaml`);
+a user rules file overrides entries by id (text and fact rules), by code (code rows) and by
+name (categories). Any malformed entry is an error that names the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_validator)
+
+from appeals.models import Action, Category, LevelOfCare, Owner
+
+NON_DENIAL = {"contractual", "patient_responsibility", "informational"}
+CODE_CATEGORIES = {c.value for c in Category} - {"not_a_denial"} | NON_DENIAL
+
+
+class RulesError(ValueError):
+    """A rules or code-table file is malformed; the message names file, entry and field."""
+
+
+class CodeRow(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    code_type: Literal["CARC", "RARC"]
+    code: str
+    short_meaning: str
+    category: str
+    action: str
+    owner: str
+    weight: float = Field(ge=0, le=3)
+    source: str = ""
+
+    @field_validator("category")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in CODE_CATEGORIES:
+            raise ValueError(f"unknown category {v!r}")
+        return v
+
+
+class CategoryRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Action
+    owner: Owner
+    appealable: bool
+    fix_now: str
+    fix_cause: str
+
+
+class TextRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    category: Category
+    weight: float = Field(ge=0, le=3)
+    pattern: str
+    evidence: str
+    payer: str | None = None
+
+    @field_validator("pattern", "payer")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return v
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.pattern, re.IGNORECASE)
+
+    @cached_property
+    def payer_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.payer, re.IGNORECASE) if self.payer else None
+
+
+class FactCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    carc: list[str] | None = None
+    category: Category | None = None
+    level_of_care: list[LevelOfCare] | None = None
+    cpt: list[str] | None = None
+    auth: Literal["on_file_covering_service", "expired_before_service", "units_exceeded"] | None \
+        = None
+    payer: str | None = None
+
+
+class FactRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    when: FactCondition
+    category: Category
+    weight: float = Field(ge=0, le=3)
+    evidence: str
+    action: Action | None = None
+    owner: Owner | None = None
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    tie_margin: float = 0.05
+    precedence: list[Category]
+    categories: dict[Category, CategoryRule]
+    text: list[TextRule]
+    facts: list[FactRule] = Field(default_factory=list)
+    codes: list[CodeRow] = Field(default_factory=list)
+    table: dict[tuple[str, str], CodeRow] = Field(default_factory=dict, exclude=True)
+    # Payers repeat the same few reason texts; matching each text once keeps a batch fast.
+    _text_cache: dict = PrivateAttr(default_factory=dict)
+
+    @field_validator("categories")
+    @classmethod
+    def _all_categories(cls, v: dict) -> dict:
+        missing = {c.value for c in Category} - {c.value for c in v}
+        if missing:
+            raise ValueError(f"missing categories: {', '.join(sorted(missing))}")
+        return v
+
+    def code(self, code_type: str, code: str) -> CodeRow | None:
+        return self.table.get((code_type, code))
+
+
+def _location(exc: ValidationError, data: dict) -> str:
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = []
+    node = data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            entry = node[part]
+            label = entry.get("id") or entry.get("code") if isinstance(entry, dict) else None
+            where.append(f"[{label or part}]")
+            node = entry
+        else:
+            where.append(f".{part}" if where else str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(where) + ": " + str(err["msg"]).removeprefix("Value error, ")
+
+
+def load_code_table(path: Path | None = None) -> dict[tuple[str, str], CodeRow]:
+    text = path.read_text(encoding="utf-8-sig") if path else (
+        resources.files("appeals.data").joinpath("carc_rarc.csv").read_text(encoding="utf-8"))
+    name = str(path or "appeals/data/carc_rarc.csv")
+    table = {}
+    for i, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        try:
+            item = CodeRow.model_validate(row)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise RulesError(f"{name}: row {i} ({row.get('code_type')} {row.get('code')}): "
+                             f"{err['loc'][0]}: {err['msg']}") from None
+        table[(item.code_type, item.code)] = item
+    return table
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if key in ("text", "facts"):
+            by_id = {e["id"]: e for e in merged.get(key, []) if isinstance(e, dict)}
+            for entry in value or []:
+                if isinstance(entry, dict) and entry.get("id") in by_id:
+                    by_id[entry["id"]] = {**by_id[entry["id"]], **entry}
+                else:
+                    by_id[entry.get("id", f"user-{len(by_id)}") if isinstance(entry, dict)
+                          else f"user-{len(by_id)}"] = entry
+            merged[key] = list(by_id.values())
+        elif key == "categories":
+            cats = dict(merged.get("categories", {}))
+            for name, entry in (value or {}).items():
+                cats[name] = {**cats.get(name, {}), **(entry or {})}
+            merged[key] = cats
+        elif key == "codes":
+            merged[key] = list(merged.get("codes", [])) + list(value or [])
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_rules(user_file: Path | None = None) -> Rules:
+    """The built-in rules, with a user file's entries laid over them."""
+    base = yaml.safe_load(resources.files("appeals.data").joinpath("rules.yaml")
+                          .read_text(encoding="utf-8"))
+    name = "appeals/data/rules.yaml"
+    data = base
+    if user_file is not None:
+        name = str(user_file)
+        try:
+            user = yaml.safe_load(Path(user_file).read_text(encoding="utf-8-sig")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise RulesError(f"{user_file}: cannot read rules: {exc}") from None
+        if not isinstance(user, dict):
+            raise RulesError(f"{user_file}: a rules file is a mapping (text:, facts:, ...)")
+        data = _merge(base, user)
+    try:
+        rules = Rules.model_validate(data)
+    except ValidationError as exc:
+        raise RulesError(f"{name}: {_location(exc, data)}") from None
+    rules.table = load_code_table()
+    for row in rules.codes:
+        rules.table[(row.code_type, row.code)] = row
+    return rules

@@ -51,6 +51,8 @@ class LevelOfCare(StrEnum):
 
 
 # Spellings practice systems use for the same plan type; the canonical value is on the right.
+# A bare "medicaid" is deliberately absent: managed care and fee-for-service have different
+# parity law and deadlines, so the row is rejected and the biller says which.
 PLAN_TYPE_ALIASES = {
     "": "unknown",
     "commercial_group": "employer_group",
@@ -60,10 +62,8 @@ PLAN_TYPE_ALIASES = {
     "church": "church_group",
     "marketplace": "individual",
     "exchange": "individual",
-    "medicaid": "medicaid_ffs",
     "medicare_ffs": "medicare",
     "original_medicare": "medicare",
-    "ma": "medicare_advantage",
     "medicare_part_c": "medicare_advantage",
     "champus": "tricare",
 }
@@ -75,7 +75,6 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "level_of_care", "billed_amount", "paid_amount", "denial_date", "adjustment_codes",
     "remark_codes", "denial_reason", "auth_number", "auth_start", "auth_end", "auth_units",
 )
-LIST_FIELDS = ("modifiers", "diagnosis_codes", "adjustment_codes", "remark_codes")
 # Fields that identify a person; reports can leave them out (--redact) and logs never print them.
 PHI_FIELDS = ("member_id", "patient_name", "patient_dob")
 
@@ -331,10 +330,6 @@ class DenialRecord(BaseModel):
     @property
     def amount_at_stake(self) -> Decimal:
         return max((self.billed_amount or Decimal(0)) - (self.paid_amount or Decimal(0)), Decimal(0))
-
-    def carcs(self) -> list[tuple[str, str]]:
-        """(group, reason) pairs of the adjustment codes."""
-        return [tuple(code.split("-", 1)) for code in self.adjustment_codes]  # type: ignore[misc]
 
     def canonical_row(self) -> dict[str, str]:
         """The record as a canonical CSV row (lists `;`-joined, blanks as empty strings)."""

@@ -6,6 +6,7 @@ keeps its trace, so `appeals classify --explain` can show a reviewer exactly why
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from appeals.classify.rules import NON_DENIAL, FactRule, Rules
@@ -20,7 +21,7 @@ class Signal:
     category: str  # a Category value, or contractual / patient_responsibility / informational
     weight: float
     evidence: str
-    kind: str  # code, text, fact
+    kind: str  # carc, rarc, text, fact
     action: str | None = None
     owner: str | None = None
 
@@ -38,24 +39,24 @@ def _code_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
         group, reason = code.split("-", 1)
         if group == "CR":
             out.append(Signal("informational", 1.0, f"CARC {reason} ({group}): correction or "
-                              "reversal of an earlier payment (4010 group CR)", "code"))
+                              "reversal of an earlier payment (4010 group CR)", "carc"))
             continue
         row = rules.code("CARC", reason)
         if row is None:
             out.append(Signal("other", 0.2, f"CARC {reason} ({group}): not in the code table",
-                              "code"))
+                              "carc"))
             continue
         category = row.category
         if group == "PR" and category == "contractual":
             category = "patient_responsibility"
         out.append(Signal(category, row.weight, f"CARC {reason} ({group}): {row.short_meaning}",
-                          "code", _action(row.action), _owner(row.owner)))
+                          "carc", _action(row.action), _owner(row.owner)))
     for code in record.remark_codes:
         row = rules.code("RARC", code)
         if row is None:
-            out.append(Signal("other", 0.0, f"RARC {code}: not in the code table", "code"))
+            out.append(Signal("other", 0.0, f"RARC {code}: not in the code table", "rarc"))
             continue
-        out.append(Signal(row.category, row.weight, f"RARC {code}: {row.short_meaning}", "code",
+        out.append(Signal(row.category, row.weight, f"RARC {code}: {row.short_meaning}", "rarc",
                           _action(row.action), _owner(row.owner)))
     return out
 
@@ -123,7 +124,7 @@ def _fact_holds(rule: FactRule, record: DenialRecord, signalled: set[str],
         return False
     if w.auth is not None and w.auth not in auth:
         return False
-    return not (w.payer and w.payer.lower() not in (record.payer_name or "").lower())
+    return not (w.payer and not re.search(w.payer, record.payer_name or "", re.IGNORECASE))
 
 
 def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
@@ -144,12 +145,12 @@ def classify(record: DenialRecord, rules: Rules, trace: Trace | None = None) -> 
     signals = signals_for(record, rules)
     if trace is not None:
         trace.signals = signals
-    carcs = [s for s in signals if s.kind == "code" and s.evidence.startswith("CARC")]
+    carcs = [s for s in signals if s.kind == "carc"]
     if carcs and all(s.category in NON_DENIAL for s in carcs):
         # Remarks on a line whose adjustments are all contractual or patient responsibility are
         # notes about the payment, not a denial of it.
-        signals = [s if s.kind != "code" or s.category in NON_DENIAL else
-                   Signal("informational", 0.0, s.evidence + " (remark on a paid line)", "code")
+        signals = [s if s.kind != "rarc" or s.category in NON_DENIAL else
+                   Signal("informational", 0.0, s.evidence + " (remark on a paid line)", "rarc")
                    for s in signals]
         if trace is not None:
             trace.signals = signals
@@ -187,7 +188,7 @@ def classify(record: DenialRecord, rules: Rules, trace: Trace | None = None) -> 
                  if c != primary and scores[c] > 0]
     action = next((s.action for s in chosen if s.kind == "fact" and s.action), None)
     owner = next((s.owner for s in chosen if s.kind == "fact" and s.owner), None) or next(
-        (s.owner for s in chosen if s.kind == "code" and s.owner), None)
+        (s.owner for s in chosen if s.kind in ("carc", "rarc") and s.owner), None)
     if trace is not None:
         trace.scores = scores
         trace.decision = (f"highest score {best:.2f}" + (

@@ -56,6 +56,15 @@ class CategoryRule(BaseModel):
     fix_cause: str
 
 
+def _regex_or_none(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+    return v
+
+
 class TextRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -65,15 +74,7 @@ class TextRule(BaseModel):
     evidence: str
     payer: str | None = None
 
-    @field_validator("pattern", "payer")
-    @classmethod
-    def _compiles(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return v
+    _compiles = field_validator("pattern", "payer")(lambda cls, v: _regex_or_none(v))
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -92,7 +93,9 @@ class FactCondition(BaseModel):
     cpt: list[str] | None = None
     auth: Literal["on_file_covering_service", "expired_before_service", "units_exceeded"] | None \
         = None
-    payer: str | None = None
+    payer: str | None = None  # regular expression on the payer name, as in text rules
+
+    _compiles = field_validator("payer")(lambda cls, v: _regex_or_none(v))
 
 
 class FactRule(BaseModel):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from appeals.intake import InputError, read, write_rejects
-from appeals.models import PHI_FIELDS, DenialRecord, Reject
+from appeals.models import PHI_FIELDS, PLAN_TYPE_ALIASES, DenialRecord, Reject
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn denied behavioral-health claims into appeal packets.")
@@ -126,6 +127,139 @@ def classify_cmd(
         err(f"error: no record with claim id {explain!r}")
         code = 2
     raise typer.Exit(code)
+
+
+RegistryOpt = Annotated[Optional[Path], typer.Option("--registry", help="Citation registry "
+                                                     "YAML to use instead of the built-in one.")]
+DateOpt = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])]
+
+
+def _registry(path: Path | None):
+    from appeals.law import RegistryError, load_registry
+
+    try:
+        return load_registry(path)
+    except RegistryError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command("law")
+def law_cmd(
+    path: Annotated[Optional[Path], typer.Argument(help="An input file: print one JSON line "
+                                                   "per record instead.")] = None,
+    plan_type: Annotated[Optional[str], typer.Option(
+        "--plan-type", help="A plan type of the input schema (employer_group, medicaid_mco, ...) "
+        "or of the registry (erisa_group, grandfathered_group, ...).")] = None,
+    funding: Annotated[Optional[str], typer.Option(help="fully_insured or self_funded.")] = None,
+    employer_size: Annotated[Optional[int], typer.Option(min=0)] = None,
+    state: Annotated[Optional[str], typer.Option(help="Two-letter state of the plan.")] = None,
+    denial_date: DateOpt = None, service_date: DateOpt = None,
+    level_of_care: Annotated[Optional[str], typer.Option(help="outpatient, iop, php, "
+                                                         "residential, inpatient, mat.")] = None,
+    review_type: Annotated[Optional[str], typer.Option(help="pre_service, concurrent or "
+                                                       "post_service.")] = None,
+    grandfathered: Annotated[bool, typer.Option(help="The employer plan is grandfathered.")] = False,
+    retiree_only: Annotated[bool, typer.Option(help="Fewer than 2 current employees.")] = False,
+    previous_decision_date: Annotated[Optional[datetime], typer.Option(
+        formats=["%Y-%m-%d"], help="Date of the decision on the previous level: dates the "
+        "later levels (fair hearing, QIC, second level).")] = None,
+    as_of: Annotated[Optional[datetime], typer.Option(
+        formats=["%Y-%m-%d"], help="Enforcement is judged as of this day (default today).")] = None,
+    registry: RegistryOpt = None, columns: ColumnsOpt = None, rejects: RejectsOpt = None,
+) -> None:
+    """Parity regime, citations and filing deadlines for one plan, or for every record of a file.
+
+    appeals law --plan-type employer_group --funding self_funded --employer-size 40 \
+        --denial-date 2026-03-02
+    """
+    import json
+
+    from appeals.law import PlanFacts, law_for, plan_facts, resolve_plan
+    from appeals.models import LevelOfCare, PlanType
+
+    reg = _registry(registry)
+    day = lambda d: d.date() if d else None  # noqa: E731
+    options = dict(as_of=day(as_of), previous_decision=day(previous_decision_date))
+    if path is not None:
+        if plan_type is not None:
+            err("error: give either a file or --plan-type, not both")
+            raise typer.Exit(2)
+        batch = _batch([path], columns)
+        for record in batch:
+            result = law_for(plan_facts(record), reg, **options)
+            line = {"claim_id": record.claim_id, "line_number": record.line_number,
+                    **result.model_dump(mode="json")}
+            sys.stdout.write(json.dumps(line, sort_keys=False) + "\n")
+        raise typer.Exit(batch.finish(rejects, "records"))
+    if plan_type is None:
+        err("error: give an input file or --plan-type")
+        raise typer.Exit(2)
+    key = plan_type.strip().lower().replace("-", "_")
+    fund = {"insured": "fully_insured", "fully_insured": "fully_insured",
+            "self_funded": "self_funded"}.get((funding or "").lower().replace("-", "_"))
+    if funding and fund is None:
+        err(f"error: --funding: {funding!r} is not fully_insured or self_funded")
+        raise typer.Exit(2)
+    try:
+        loc = LevelOfCare(level_of_care) if level_of_care else None
+        if key in reg.plan_types:
+            plan, unknowns = key, ()
+        else:
+            plan, unknowns = resolve_plan(PlanType(PLAN_TYPE_ALIASES.get(key, key)), funding=fund,
+                                          employer_size=employer_size,
+                                          grandfathered=grandfathered, retiree_only=retiree_only)
+    except ValueError as exc:
+        err(f"error: {exc}; known registry plan types: {', '.join(reg.plan_types)}")
+        raise typer.Exit(2) from None
+    facts = PlanFacts(plan=plan, funding=fund, state=state.upper() if state else None,
+                      employer_size=employer_size, denial_date=day(denial_date),
+                      service_date=day(service_date), level_of_care=loc, review_type=review_type,
+                      unknowns=unknowns)
+    typer.echo(law_for(facts, reg, **options).model_dump_json(indent=2))
+
+
+@app.command("citations")
+def citations_cmd(
+    plan_type: Annotated[Optional[str], typer.Option("--plan-type", help="Registry plan type "
+                                                     "(erisa_group, medicaid_mco, ...).")] = None,
+    topic: Annotated[Optional[str], typer.Option(help="parity_nqtl, disclosure, "
+                                                 "appeal_deadline, ...")] = None,
+    on: DateOpt = None, registry: RegistryOpt = None,
+) -> None:
+    """List the citation registry for review: what each entry says, where it applies, its status.
+
+    Filtered by plan type, all entries reaching it in force on --on (default today) are listed,
+    including unverified ones, which are marked and never printed in letters.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    reg = _registry(registry)
+    when = on.date() if on else date.today()
+    if plan_type is not None:
+        if plan_type not in reg.plan_types:
+            err(f"error: --plan-type: unknown {plan_type!r}; known: {', '.join(reg.plan_types)}")
+            raise typer.Exit(2)
+        entries = [c for c in reg.entries.values() if c.in_force(when) and any(
+            item.partition(":")[0] == plan_type for item in c.applies_to)]
+    else:
+        entries = list(reg.entries.values())
+    if topic is not None:
+        entries = [c for c in entries if topic in c.topics]
+    width = 80 if not sys.stdout.isatty() else min(Console().width, 120)
+    table = Table(title=f"Citation registry {reg.version}: {len(entries)} entries", width=width,
+                  show_lines=True, title_justify="left")
+    table.add_column("Citation, id, status", min_width=34, ratio=2, overflow="fold")
+    table.add_column("What it provides; plan types", ratio=3)
+    for c in entries:
+        status = c.verification + ("" if c.letter_ok else ", never in letters")
+        status += ", " + c.enforcement.status.replace("_", " ")
+        if c.enforcement.since:
+            status += f" since {c.enforcement.since}"
+        table.add_row(f"{c.cite}\n[dim]{c.id}[/dim]\n{status}\nin force from {c.effective_from}",
+                      f"{c.provides}\n[dim]{', '.join(c.applies_to)}[/dim]")
+    Console(width=width, highlight=False).print(table)
 
 
 @app.command()

@@ -27,12 +27,15 @@ class PlanType(StrEnum):
     individual = "individual"
     medicaid_mco = "medicaid_mco"
     medicaid_ffs = "medicaid_ffs"
+    medicaid_abp = "medicaid_abp"
     chip = "chip"
     medicare = "medicare"
     medicare_advantage = "medicare_advantage"
+    medicare_part_d = "medicare_part_d"
     tricare = "tricare"
     fehb = "fehb"
     va = "va"
+    stldi = "stldi"
     unknown = "unknown"
 
 
@@ -66,6 +69,8 @@ PLAN_TYPE_ALIASES = {
     "original_medicare": "medicare",
     "medicare_part_c": "medicare_advantage",
     "champus": "tricare",
+    "part_d": "medicare_part_d",
+    "short_term": "stldi",
 }
 
 CANONICAL_FIELDS: tuple[str, ...] = (

@@ -1,1 +1,55 @@
-"""law stage."""
+"""Law stage: which parity law reaches a plan, what a letter may cite, and when to file.
+
+    >>> from appeals.law import law_for
+    >>> result = law_for(record)          # a DenialRecord
+    >>> result.parity.applies, result.parity.regime, result.first_deadline.file_by
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from appeals.law.deadlines import Deadline, add_months, deadline_for, deadlines_for
+from appeals.law.plans import (CitationRef, ParityDecision, PlanFacts, parity_for, plan_facts,
+                               resolve_plan)
+from appeals.law.registry import Citation, Registry, RegistryError, load_registry
+from appeals.models import DenialRecord
+
+__all__ = [
+    "Citation", "CitationRef", "Deadline", "LawResult", "ParityDecision", "PlanFacts", "Registry",
+    "RegistryError", "add_months", "deadline_for", "deadlines_for", "law_for", "load_registry",
+    "parity_for", "plan_facts", "resolve_plan",
+]
+
+# Levels that are not "the" appeal to file: side windows and urgent variants.
+_SIDE_LEVELS = {"continuation_of_benefits", "expedited_internal_appeal", "expedited_external_review"}
+
+
+class LawResult(BaseModel):
+    """Everything the composer needs from the law stage for one denial."""
+
+    plan: str
+    appeal_name: str
+    urgent: bool
+    parity: ParityDecision
+    deadlines: list[Deadline]
+    registry_version: str
+
+    @property
+    def first_deadline(self) -> Deadline | None:
+        """The first-level filing window (the one a letter states)."""
+        return next((d for d in self.deadlines if d.level not in _SIDE_LEVELS), None)
+
+
+def law_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,
+            as_of: date | None = None, previous_decision: date | None = None) -> LawResult:
+    """Parity decision and deadlines for one record (or resolved facts)."""
+    reg = registry or load_registry()
+    facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
+    return LawResult(plan=facts.plan, appeal_name=reg.plan(facts.plan).appeal_name,
+                     urgent=facts.urgent, parity=parity_for(facts, reg, as_of=as_of),
+                     deadlines=deadlines_for(facts, reg, previous_decision=previous_decision,
+                                             as_of=as_of),
+                     registry_version=reg.version)

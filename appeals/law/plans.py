@@ -1,0 +1,160 @@
+"""Which law reaches a plan: from a record's plan facts to a registry plan type and a parity decision.
+
+The practice's `plan_type` column is coarse (employer_group, medicaid_mco, ...); parity law turns on
+facts beside it (employer size, funding, grandfathered status). `plan_facts` resolves those into one
+registry plan type and keeps what it could not tell, so the decision can say what to check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from pydantic import BaseModel
+
+from appeals.law.registry import Registry, load_registry
+from appeals.models import DenialRecord, LevelOfCare, PlanType
+
+SMALL_EMPLOYER_MAX = 50  # MHPAEA small-employer exemption: 50 or fewer employees
+PARITY_TOPICS = {"parity_statute", "applicability", "state_law"}
+URGENT_LEVELS = {LevelOfCare.residential, LevelOfCare.inpatient, LevelOfCare.php}
+_TRUE = {"1", "true", "yes", "y"}
+
+# Practice plan types that map onto one registry plan type whatever the other facts say.
+_DIRECT = {
+    PlanType.government_group: "nonfed_gov_plan",
+    PlanType.church_group: "church_plan",
+    PlanType.individual: "individual_market",
+    PlanType.medicare: "medicare_ffs",
+}
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the law stage needs to know about one denial, whatever the input was."""
+
+    plan: str                      # registry plan type id
+    funding: str | None = None     # fully_insured | self_funded
+    state: str | None = None
+    employer_size: int | None = None
+    denial_date: date | None = None
+    service_date: date | None = None
+    level_of_care: LevelOfCare | None = None
+    review_type: str | None = None  # pre_service | concurrent | post_service, when the input says
+    unknowns: tuple[str, ...] = field(default=())
+
+    @property
+    def post_service(self) -> bool | None:
+        """True for care already given; None when the input does not say."""
+        if self.review_type:
+            return self.review_type == "post_service"
+        if self.service_date and self.denial_date:
+            return self.service_date <= self.denial_date
+        return None
+
+    @property
+    def urgent(self) -> bool:
+        """Pre-service or concurrent residential, inpatient or PHP care: expedited review applies."""
+        return self.level_of_care in URGENT_LEVELS and self.post_service is not True
+
+
+def _flag(extra: dict[str, str], *names: str) -> bool:
+    return any(str(extra.get(n, "")).strip().lower() in _TRUE for n in names)
+
+
+def resolve_plan(plan_type: PlanType | str, *, funding: str | None = None,
+                 employer_size: int | None = None, grandfathered: bool = False,
+                 retiree_only: bool = False) -> tuple[str, tuple[str, ...]]:
+    """Registry plan type for a practice plan type and the facts beside it, with what is unknown."""
+    pt = PlanType(plan_type)
+    if pt in _DIRECT:
+        return _DIRECT[pt], ()
+    if pt is not PlanType.employer_group:
+        return pt.value, (("plan type",) if pt is PlanType.unknown else ())
+    if retiree_only:
+        return "retiree_only_plan", ()
+    if employer_size is None:
+        return "employer_group_unresolved", ("employer size",) + (() if funding else ("funding",))
+    small = employer_size <= SMALL_EMPLOYER_MAX
+    if grandfathered:
+        return ("grandfathered_small_group" if small else "grandfathered_group"), ()
+    if not small:
+        return "erisa_group", ()
+    if funding == "fully_insured":
+        return "small_group_insured", ()
+    if funding == "self_funded":
+        return "erisa_group_small_selffunded", ()
+    return "employer_group_unresolved", ("funding",)
+
+
+def plan_facts(record: DenialRecord) -> PlanFacts:
+    """Law-relevant facts of a record. Flags from the export: grandfathered, retiree_only,
+    review_type (pre_service, concurrent, post_service)."""
+    extra = record.extra
+    funding = record.plan_funding.value if record.plan_funding else None
+    plan, unknowns = resolve_plan(record.plan_type, funding=funding,
+                                  employer_size=record.employer_size,
+                                  grandfathered=_flag(extra, "grandfathered", "plan_grandfathered"),
+                                  retiree_only=_flag(extra, "retiree_only"))
+    review = str(extra.get("review_type", "")).strip().lower().replace("-", "_") or None
+    return PlanFacts(plan=plan, funding=funding, state=record.plan_state,
+                     employer_size=record.employer_size, denial_date=record.denial_date,
+                     service_date=record.service_date, level_of_care=record.level_of_care,
+                     review_type=review, unknowns=unknowns)
+
+
+class CitationRef(BaseModel):
+    """A citation as a letter or a reviewer sees it."""
+
+    id: str
+    cite: str
+    title: str
+    verification: str
+
+
+class ParityDecision(BaseModel):
+    """Whether parity law reaches the plan, under which regime, why, and what a letter may cite."""
+
+    plan: str
+    plan_label: str
+    applies: bool | None
+    regime: str
+    reasons: list[str]
+    citations: list[CitationRef]
+    decision_basis: list[str]
+    unknowns: list[str]
+
+
+def ref(c) -> CitationRef:
+    return CitationRef(id=c.id, cite=c.cite, title=c.provides, verification=c.verification)
+
+
+def parity_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,
+               on: date | None = None, as_of: date | None = None) -> ParityDecision:
+    """Decide parity for a record (or resolved facts).
+
+    `citations` lists what a letter's parity section may cite: empty unless parity applies, and
+    only entries that reach this plan, its funding and state, in force on `on` (default the
+    service date) and enforced as of `as_of`. `decision_basis` lists the ids the reasons rest on.
+    """
+    reg = registry or load_registry()
+    facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
+    entry = reg.plan(facts.plan)
+    p = entry.parity
+    reasons = list(p.reasons)
+    if facts.funding == "fully_insured":
+        reasons += p.if_insured
+    elif facts.funding == "self_funded":
+        reasons += p.if_self_funded
+    else:
+        reasons += p.if_funding_unknown
+    day = on or facts.service_date or facts.denial_date or date.today()
+    cites = []
+    if p.applies:
+        cites = [ref(c) for c in reg.citations(facts.plan, PARITY_TOPICS, day,
+                                                funding=facts.funding, state=facts.state,
+                                                as_of=as_of)]
+    basis = list(dict.fromkeys(r for text in [p.regime, *reasons] for r in reg.refs(text)))
+    return ParityDecision(plan=facts.plan, plan_label=entry.label, applies=p.applies,
+                          regime=reg.expand(p.regime), reasons=[reg.expand(r) for r in reasons],
+                          citations=cites, decision_basis=basis, unknowns=list(facts.unknowns))

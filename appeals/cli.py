@@ -250,8 +250,9 @@ def citations_cmd(
     width = 80 if not sys.stdout.isatty() else min(Console().width, 120)
     table = Table(title=f"Citation registry {reg.version}: {len(entries)} entries", width=width,
                   show_lines=True, title_justify="left")
-    table.add_column("Citation, id, status", min_width=34, ratio=2, overflow="fold")
-    table.add_column("What it provides; plan types", ratio=3)
+    id_width = max((len(c.id) for c in entries), default=20)
+    table.add_column("Citation, id, status", width=max(id_width, 24), overflow="fold")
+    table.add_column("What it provides; plan types")
     for c in entries:
         status = c.verification + ("" if c.letter_ok else ", never in letters")
         status += ", " + c.enforcement.status.replace("_", " ")

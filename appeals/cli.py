@@ -263,6 +263,81 @@ def citations_cmd(
     Console(width=width, highlight=False).print(table)
 
 
+FactsOpt = Annotated[Optional[Path], typer.Option("--facts", help="Clinicians' answers: YAML or "
+                                                 "JSON keyed by claim id, or a folder of them.")]
+OrgOpt = Annotated[Optional[Path], typer.Option("--org", help="Practice settings YAML (name, "
+                                               "address, NPI, tax id, signer, phone, logo).")]
+TemplatesOpt = Annotated[Optional[Path], typer.Option("--templates", help="Folder whose files "
+                                                     "override single built-in templates.")]
+PayersOpt = Annotated[Optional[Path], typer.Option("--payers", help="Payer directory YAML "
+                                                  "(appeal addresses).")]
+AsOfOpt = Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                                     help="Letter date (default today).")]
+
+
+def _settings(rules: Path | None, registry: Path | None, org: Path | None, payers: Path | None,
+              facts: Path | None, templates: Path | None, as_of: datetime | None):
+    from appeals.classify import RulesError, load_rules
+    from appeals.compose.checklists import ChecklistError, load_items
+    from appeals.compose.settings import SettingsError, load_facts, load_org, load_payers
+    from appeals.packet import Settings
+
+    try:
+        settings = Settings(rules=load_rules(rules), registry=_registry(registry),
+                            org=load_org(org), payers=load_payers(payers),
+                            facts=load_facts(facts), templates=templates,
+                            checklists=templates / "checklists" if templates and (
+                                templates / "checklists").is_dir() else None,
+                            as_of=as_of.date() if as_of else date.today())
+        load_items(settings.checklists)
+    except (RulesError, SettingsError, ChecklistError) as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if templates is not None and not templates.is_dir():
+        err(f"error: --templates: {templates} is not a folder")
+        raise typer.Exit(2)
+    return settings
+
+
+@app.command("packet")
+def packet_cmd(
+    path: Annotated[Path, typer.Argument(help="Any input `appeals intake` reads.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the packets.")],
+    claim: Annotated[Optional[str], typer.Option("--claim", metavar="ID",
+                                                 help="Only this claim id.")] = None,
+    facts: FactsOpt = None, org: OrgOpt = None, templates: TemplatesOpt = None,
+    payers: PayersOpt = None, as_of: AsOfOpt = None, columns: ColumnsOpt = None,
+    rules: Annotated[Optional[Path], typer.Option("--rules")] = None,
+    registry: RegistryOpt = None,
+) -> None:
+    """Write a packet folder (letters and checklist as DOCX and PDF, packet.json) per denial that
+    can be appealed or corrected."""
+    from appeals.compose.letters import ComposeError
+    from appeals.packet import build, needs_packet, write
+
+    settings = _settings(rules, registry, org, payers, facts, templates, as_of)
+    batch = _batch([path], columns)
+    written = failed = 0
+    for record in batch:
+        if claim is not None and record.claim_id != claim:
+            continue
+        try:
+            from appeals.classify import classify
+
+            result = classify(record, settings.rules)
+            if not needs_packet(result):
+                continue
+            folder = write(build(record, settings, result), out)
+            written += 1
+            err(f"{record.claim_id} line {record.line_number}: {folder}")
+        except ComposeError as exc:
+            failed += 1
+            err(f"error: {exc}")
+    code = batch.finish(None, "records read")
+    err(f"{written} packets written to {out}" + (f", {failed} failed" if failed else ""))
+    raise typer.Exit(code or (1 if failed else 0))
+
+
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo output.")] = Path(
         "out/demo")) -> None:

@@ -1,0 +1,132 @@
+"""One packet per denial: compose its documents, render DOCX and PDF, write the folder atomically.
+
+The folder `<claim_id>-<line_number>/` holds the letters, the clinician checklist (fillable PDF)
+and packet.json, which records what was decided and printed, with each file's sha256. packet.json
+carries claim ids and codes, never patient names, member ids or dates of birth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from appeals import __version__
+from appeals.classify import Rules, classify, load_rules
+from appeals.compose.letters import CHECKLIST, Composed, compose
+from appeals.compose.settings import Org, PayerAddress
+from appeals.law import LawResult, Registry, law_for, load_registry
+from appeals.models import Classification, DenialRecord
+from appeals.render.docx import to_docx
+from appeals.render.pdf import to_pdf
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def folder_name(record: DenialRecord) -> str:
+    return f"{_UNSAFE.sub('_', record.claim_id)[:80]}-{record.line_number}"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, then rename: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Settings:
+    """Everything a packet depends on besides the record; load once per run."""
+
+    rules: Rules = field(default_factory=load_rules)
+    registry: Registry = field(default_factory=load_registry)
+    org: Org = field(default_factory=Org)
+    payers: dict[str, PayerAddress] = field(default_factory=dict)
+    facts: dict[str, dict[str, str]] = field(default_factory=dict)
+    templates: Path | None = None
+    checklists: Path | None = None
+    as_of: date = field(default_factory=date.today)
+
+    def facts_for(self, record: DenialRecord) -> dict[str, str]:
+        return {**self.facts.get(record.claim_id, {}),
+                **self.facts.get(f"{record.claim_id}-{record.line_number}", {})}
+
+
+@dataclass
+class Packet:
+    record: DenialRecord
+    classification: Classification
+    law: LawResult
+    composed: Composed
+    files: dict[str, bytes]
+    summary: dict
+
+
+def needs_packet(classification: Classification) -> bool:
+    return classification.action.value != "no_action"
+
+
+def build(record: DenialRecord, settings: Settings, classification: Classification | None = None,
+          law: LawResult | None = None) -> Packet:
+    """Compose and render one record's packet in memory (nothing is written)."""
+    classification = classification or classify(record, settings.rules)
+    law = law or law_for(record, settings.registry, as_of=settings.as_of)
+    payer = settings.payers.get((record.payer_name or "").strip().lower())
+    composed = compose(record, classification, law, as_of=settings.as_of, org=settings.org,
+                       payer=payer, facts=settings.facts_for(record),
+                       templates=settings.templates, checklists=settings.checklists,
+                       registry=settings.registry)
+    files: dict[str, bytes] = {}
+    for doc in composed.documents:
+        files[f"{doc.kind}.docx"] = to_docx(doc, settings.templates)
+        files[f"{doc.kind}.pdf"] = to_pdf(doc, settings.templates, forms=doc.kind == CHECKLIST)
+    reg = settings.registry
+    summary = {
+        "claim_id": record.claim_id, "line_number": record.line_number,
+        "as_of": settings.as_of.isoformat(),
+        "classification": classification.model_dump(mode="json"),
+        "plan": law.plan, "appeal_name": law.appeal_name, "urgent": law.urgent,
+        "parity": law.parity.model_dump(mode="json"),
+        "letter_types": composed.letter_types,
+        "citations_printed": [{"id": cid, "cite": reg.get(cid).cite,
+                               "verification": reg.get(cid).verification}
+                              for cid in composed.citations_printed],
+        "deadlines": [d.model_dump(mode="json") for d in law.deadlines],
+        "checklist_items": [i.id for i in composed.checklist_items],
+        "checklist_due": composed.checklist_due.isoformat() if composed.checklist_due else None,
+        "billing_tasks": [i.id for i in composed.billing_items],
+        "placeholders": composed.placeholders,
+        "versions": {"appeals": __version__, "registry": reg.version},
+        "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
+    }
+    return Packet(record, classification, law, composed, files, summary)
+
+
+def write(packet: Packet, out: Path) -> Path:
+    """Write the packet folder atomically: built beside the target, then renamed into place."""
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / folder_name(packet.record)
+    tmp = out / f".{final.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for name, data in packet.files.items():
+        (tmp / name).write_bytes(data)
+    (tmp / "packet.json").write_text(json.dumps(packet.summary, indent=2, sort_keys=True) + "\n",
+                                     encoding="utf-8")
+    old = out / f".{final.name}.old-{os.getpid()}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old.exists():
+        shutil.rmtree(old)
+    return final

@@ -1,0 +1,88 @@
+"""Document -> HTML for WeasyPrint. Layout (letterhead, margins, page numbers) lives in the CSS."""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+from appeals.compose.document import (Checkbox, Document, Heading, Inlines, ListBlock, PageBreak,
+                                      Paragraph, Table)
+
+
+def _inline(inlines: Inlines) -> str:
+    out = []
+    for i in inlines:
+        text = escape(i.text).replace("\n", "<br>")
+        if i.bold:
+            text = f"<strong>{text}</strong>"
+        if i.italic:
+            text = f"<em>{text}</em>"
+        out.append(text)
+    return "".join(out)
+
+
+def letterhead(doc: Document) -> list[str]:
+    org = doc.meta.get("org")
+    if org is None:
+        return []
+    lines = [org.name, " · ".join(org.address)]
+    contact = [f"Phone {org.phone}"] + ([f"Fax {org.fax}"] if org.fax else []) + (
+        [org.email] if org.email else [])
+    lines.append(" · ".join(contact))
+    lines.append(f"NPI {org.npi} · Tax ID {org.tax_id}")
+    return lines
+
+
+def footer_text(doc: Document) -> str:
+    claim = doc.meta.get("claim_id")
+    return f"{doc.title} · claim {claim}, line {doc.meta.get('line_number')}" if claim else doc.title
+
+
+def to_html(doc: Document, forms: bool = False) -> str:
+    day = doc.meta.get("letter_date")
+    stamp = f"{day.isoformat()}T00:00:00Z" if isinstance(day, date) else "2000-01-01T00:00:00Z"
+    head = letterhead(doc)
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(doc.title)}</title>",
+        f'<meta name="dcterms.created" content="{stamp}">',
+        f'<meta name="dcterms.modified" content="{stamp}">',
+        '<meta name="generator" content="appeals">', "</head>",
+        f'<body class="{escape(doc.kind)}">',
+        f'<div class="footer-ref">{escape(footer_text(doc))}</div>',
+    ]
+    if head:
+        parts.append('<header class="letterhead"><div class="org">' + escape(head[0]) + "</div>"
+                     + "".join(f"<div>{escape(line)}</div>" for line in head[1:]) + "</header>")
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            level = min(b.level + 1, 4)  # h1 is the letterhead's
+            parts.append(f"<h{level}>{_inline(b.content)}</h{level}>")
+        elif isinstance(b, Paragraph):
+            parts.append(f"<p>{_inline(b.content)}</p>")
+        elif isinstance(b, ListBlock):
+            tag = "ol" if b.ordered else "ul"
+            parts.append(f"<{tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in b.items)
+                         + f"</{tag}>")
+        elif isinstance(b, Table):
+            rows = []
+            if b.header:
+                rows.append("<thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in b.header)
+                            + "</tr></thead>")
+            rows.append("<tbody>" + "".join(
+                "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>"
+                for row in b.rows) + "</tbody>")
+            cls = "facts" if not b.header else "grid"
+            parts.append(f'<table class="{cls}">' + "".join(rows) + "</table>")
+        elif isinstance(b, Checkbox):
+            name = escape(b.name)
+            box = (f'<input type="checkbox" name="{name}" title="{name}">' if forms
+                   else '<span class="box">\u2610</span>')
+            field = (f'<input type="text" name="{name}_where" title="{name}: where in the note">'
+                     if forms else '<span class="line"></span>')
+            parts.append(f'<div class="item">{box}<div class="prompt">{_inline(b.content)}'
+                         f'<div class="answer">Where / wording: {field}</div></div></div>')
+        elif isinstance(b, PageBreak):
+            parts.append('<div class="page-break"></div>')
+    parts.append("</body></html>")
+    return "\n".join(parts)

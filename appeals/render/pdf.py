@@ -1,0 +1,52 @@
+"""HTML -> PDF with WeasyPrint, set up once per process.
+
+One FontConfiguration and one parsed stylesheet per process: a new FontConfiguration per render
+leaks about 0.2 MB each time (measured in shared/domain/rendering-notes.md), and parsing the CSS
+and loading the fonts is most of a small document's cost. Dates come from the document's meta tags,
+so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from appeals.compose.document import Document
+from appeals.compose.markup import builtin_templates
+from appeals.render.html import to_html
+
+FONTS = Path(__file__).parent / "fonts"
+
+
+def stylesheet_path(templates: Path | None = None) -> Path:
+    user = templates / "style.css" if templates else None
+    return user if user and user.is_file() else builtin_templates() / "style.css"
+
+
+@lru_cache(maxsize=4)
+def _setup(css_path: str):
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    css = CSS(string=Path(css_path).read_text(encoding="utf-8"), base_url=str(FONTS) + "/",
+              font_config=fonts)
+    return fonts, css
+
+
+def _fix_form_appearance(_document, pdf) -> None:
+    """Poppler viewers draw ticked boxes empty when NeedAppearances is true; the widgets carry
+    their own appearance streams, so turn it off."""
+    form = pdf.catalog.get("AcroForm")
+    if form is not None:
+        form["NeedAppearances"] = "false"
+
+
+def to_pdf(doc: Document, templates: Path | None = None, forms: bool = False) -> bytes:
+    from weasyprint import HTML
+
+    fonts, css = _setup(str(stylesheet_path(templates)))
+    html = HTML(string=to_html(doc, forms=forms), base_url=str(FONTS) + "/")
+    return html.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
+                          finisher=_fix_form_appearance if forms else None,
+                          pdf_variant="pdf/ua-1")

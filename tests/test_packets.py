@@ -1,0 +1,294 @@
+"""Packets: letter choice, citations by construction, both formats, escaping, placeholders, forms."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from docx import Document as read_docx
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from appeals.cli import app
+from appeals.compose.letters import (APPEAL_LETTER, CHECKLIST, CORRECTED_COVER, DOC_REQUEST,
+                                     ComposeError, compose)
+from appeals.compose.settings import Org
+from appeals.law import law_for, load_registry
+from appeals.models import (Action, Bucket, Category, Classification, DenialRecord, Owner)
+from appeals.packet import Settings, build, write
+from appeals.render.html import footer_text
+
+AS_OF = date(2026, 7, 1)
+REG = load_registry()
+ORG = Org(name="Lakeside Counseling Group", address=["12 Main St", "Asheville, NC 28801"],
+          phone="828-555-0100", npi="1245319599", tax_id="56-0000000",
+          signer_name="Pat Biller", signer_title="Billing Manager")
+
+PLANS = {  # practice plan type -> record fields
+    "employer_group": dict(plan_type="employer_group", plan_funding="fully_insured",
+                           employer_size=300, plan_state="NC"),
+    "employer_small_self_funded": dict(plan_type="employer_group", plan_funding="self_funded",
+                                       employer_size=20),
+    "individual": dict(plan_type="individual"),
+    "government_group": dict(plan_type="government_group", plan_funding="self_funded"),
+    "church_group": dict(plan_type="church_group", plan_funding="self_funded"),
+    "medicaid_mco": dict(plan_type="medicaid_mco"),
+    "medicaid_ffs": dict(plan_type="medicaid_ffs"),
+    "chip": dict(plan_type="chip"),
+    "medicare": dict(plan_type="medicare"),
+    "medicare_advantage": dict(plan_type="medicare_advantage"),
+    "tricare": dict(plan_type="tricare"),
+    "fehb": dict(plan_type="fehb"),
+    "unknown": dict(),
+}
+CATEGORIES = {
+    Category.medical_necessity: (Action.appeal, "CO-50", "Not medically necessary"),
+    Category.authorization: (Action.appeal, "CO-197", "No prior authorization on file"),
+    Category.parity_nqtl: (Action.appeal, "CO-50", "Residential requires failed outpatient first"),
+    Category.coding: (Action.correct_and_resubmit, "CO-4", "Modifier missing"),
+}
+CITE_MARK = re.compile(r"(U\.S\.C\.|C\.F\.R\.|Fed\. Reg\.|O\.C\.G\.A\.|Cal\. )")
+
+
+def record(plan: str, category: Category, **extra) -> DenialRecord:
+    _, code, reason = CATEGORIES[category]
+    fields = dict(claim_id=f"T-{plan}-{category.value}", line_number=1, payer_name="Blue Ridge",
+                  patient_name="Sample Client", member_id="M123", patient_dob="1980-01-02",
+                  provider_name="Dr Lee", service_date="2026-05-04", cpt_code="H0035",
+                  level_of_care="php", diagnosis_codes="F32.2", billed_amount="450.00",
+                  paid_amount="0", denial_date="2026-06-10", adjustment_codes=code,
+                  denial_reason=reason)
+    fields.update(PLANS[plan])
+    fields.update(extra)
+    return DenialRecord(**fields)
+
+
+def classification(rec: DenialRecord, category: Category) -> Classification:
+    action = CATEGORIES.get(category, (Action.appeal,))[0]
+    return Classification(claim_id=rec.claim_id, line_number=rec.line_number, category=category,
+                          confidence=0.9, evidence=["test"], action=action, owner=Owner.billing,
+                          appealable=action is Action.appeal,
+                          bucket=Bucket(fix_now="x", fix_cause="y"))
+
+
+def composed(plan: str, category: Category, **kw):
+    rec = record(plan, category, **kw.pop("fields", {}))
+    law = law_for(rec, as_of=AS_OF)
+    return rec, law, compose(rec, classification(rec, category), law, as_of=AS_OF, org=ORG, **kw)
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+@pytest.mark.parametrize("category", list(CATEGORIES))
+def test_every_letter_type_for_every_plan_prints_only_allowed_citations(plan, category) -> None:
+    rec, law, out = composed(plan, category)
+    allowed = {c.id: c.cite for c in REG.citations(law.plan, None, rec.service_date,
+                                                    funding=rec.plan_funding and
+                                                    rec.plan_funding.value,
+                                                    state=rec.plan_state, as_of=AS_OF)}
+    assert set(out.citations_printed) <= set(allowed)
+    for doc in out.documents:
+        text = doc.text()
+        for cid in out.citations_printed:
+            text = text.replace(allowed[cid], "")
+        assert not CITE_MARK.search(text), (doc.kind, CITE_MARK.search(text))
+        if law.plan in ("nonfed_gov_plan", "medicaid_mco", "medicaid_ffs", "chip", "medicare_ffs",
+                        "medicare_advantage", "tricare", "church_plan"):
+            assert "29 C.F.R." not in doc.text() and "29 U.S.C." not in doc.text()
+        has_parity = "Mental health parity" in doc.text()
+        assert has_parity == (doc.kind == APPEAL_LETTER and law.parity.applies is True)
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+def test_letter_types_follow_category_action_and_parity(plan) -> None:
+    _, law, mn = composed(plan, Category.medical_necessity)
+    expected = [APPEAL_LETTER] + ([DOC_REQUEST] if law.parity.applies is True else [])
+    assert mn.letter_types == expected
+    assert composed(plan, Category.parity_nqtl)[2].letter_types == [APPEAL_LETTER, DOC_REQUEST]
+    assert composed(plan, Category.coding)[2].letter_types == [CORRECTED_COVER]
+    assert [d.kind for d in mn.documents][-1] == CHECKLIST
+
+
+@pytest.mark.parametrize("plan,name,deadline", [
+    ("employer_group", "internal appeal", "December 7, 2026"),
+    ("individual", "internal appeal", "December 7, 2026"),
+    ("government_group", "internal appeal", "December 7, 2026"),
+    ("medicaid_mco", "Medicaid plan appeal", "August 9, 2026"),
+    ("medicare", "Medicare redetermination", "October 8, 2026"),
+    ("medicare_advantage", "Medicare Advantage reconsideration", "August 9, 2026"),
+    ("tricare", "TRICARE reconsideration", "September 8, 2026"),
+])
+def test_appeal_letter_is_named_for_the_plan_and_prints_its_deadline(plan, name, deadline) -> None:
+    _, _, out = composed(plan, Category.medical_necessity)
+    text = out.documents[0].text()
+    assert f"Request for {name}" in text
+    assert f"the deadline is {deadline}" in text
+
+
+def test_medicare_letter_names_no_parity_and_no_erisa() -> None:
+    _, _, out = composed("medicare_advantage", Category.parity_nqtl, fields={"claim_id": "MA1"})
+    text = "\n".join(d.text() for d in out.documents if d.kind != CHECKLIST)
+    assert "MHPAEA" not in text and "2560.503-1" not in text and "parity" not in text.lower()
+
+
+def test_sud_residential_letter_uses_asam_and_mental_health_uses_locus() -> None:
+    _, _, sud = composed("employer_group", Category.medical_necessity,
+                         fields=dict(diagnosis_codes="F11.20", level_of_care="residential",
+                                     cpt_code="H0018"))
+    assert "ASAM Criteria" in sud.documents[0].text()
+    assert "asam_dimensions" in [i.id for i in sud.checklist_items]
+    _, _, mh = composed("employer_group", Category.medical_necessity)
+    assert "LOCUS" in mh.documents[0].text()
+    assert "asam_dimensions" not in [i.id for i in mh.checklist_items]
+
+
+def test_checklist_is_targeted_by_code() -> None:
+    _, _, group = composed("employer_group", Category.medical_necessity,
+                           fields=dict(cpt_code="90853", level_of_care="outpatient"))
+    ids = [i.id for i in group.checklist_items]
+    assert "group_participation" in ids and "time_documented" not in ids
+    _, _, timed = composed("employer_group", Category.medical_necessity,
+                           fields=dict(cpt_code="90837", level_of_care="outpatient"))
+    ids = [i.id for i in timed.checklist_items]
+    assert {"time_documented", "frequency_rationale"} <= set(ids)
+    assert "group_participation" not in ids and "php_hours_physician" not in ids
+
+
+def test_without_facts_placeholders_are_marked_and_with_facts_they_are_filled() -> None:
+    _, _, bare = composed("employer_group", Category.medical_necessity)
+    assert "[CLINICIAN: functional impairment" in bare.documents[0].text()
+    assert "functional_impairment" in bare.placeholders
+    facts = {"functional_impairment": "Missed 6 of 10 workdays."}
+    _, _, filled = composed("employer_group", Category.medical_necessity, facts=facts)
+    text = filled.documents[0].text()
+    assert "Missed 6 of 10 workdays." in text
+    assert "[CLINICIAN: functional impairment" not in text
+
+
+HOSTILE = ("{{ 7*7 }} {% for x in y %}loop{% endfor %} <script>alert(1)</script> AT&T &amp; "
+           "]]> **bold** [link](http://x.test) \\[ ] (evil) | pipe | `tick`\x0b\x00end")
+
+
+def _docx_text(data: bytes) -> str:
+    doc = read_docx(io.BytesIO(data))
+    parts = [p.text for p in doc.sections[0].first_page_header.paragraphs]
+    parts += [p.text for p in doc.paragraphs]
+    parts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+def _pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture(scope="module")
+def hostile_packet():
+    rec = record("employer_group", Category.medical_necessity, denial_reason=HOSTILE,
+                 patient_name="O'Brien <b>&</b> {{ 7*7 }}")
+    settings = Settings(org=ORG, as_of=AS_OF, facts={rec.claim_id: {"why_now": HOSTILE}})
+    return build(rec, settings, classification(rec, Category.medical_necessity))
+
+
+def test_hostile_text_prints_literally_in_both_formats(hostile_packet) -> None:
+    for name in ("appeal_letter.docx", "appeal_letter.pdf"):
+        data = hostile_packet.files[name]
+        text = _docx_text(data) if name.endswith("docx") else _pdf_text(data)
+        flat = re.sub(r"\s+", " ", text)
+        assert "{{ 7*7 }}" in flat and "49" not in flat.replace("2026", "")
+        assert "{% for x in y %}loop{% endfor %}" in flat
+        assert "<script>alert(1)</script>" in flat
+        assert "AT&T &amp;" in flat and "]]>" in flat
+        assert "**bold** [link](http://x.test)" in flat
+        assert "O'Brien <b>&</b>" in flat
+        assert "\x0b" not in text and "\x00" not in text
+
+
+def _words(text: str) -> list[str]:
+    return sorted(re.findall(r"\w+", text))
+
+
+def test_docx_and_pdf_say_the_same_words(hostile_packet) -> None:
+    for doc in hostile_packet.composed.documents:
+        docx_words = _words(_docx_text(hostile_packet.files[f"{doc.kind}.docx"]))
+        pdf_text = _pdf_text(hostile_packet.files[f"{doc.kind}.pdf"])
+        pdf_text = re.sub(r"Page \d+ of \d+", " ", pdf_text).replace(footer_text(doc), " ")
+        pdf_text = re.sub(r"(?m)^\d+\. ", "", pdf_text)  # list numbers: Word numbers the list itself
+        assert docx_words == _words(pdf_text), doc.kind
+
+
+def test_checklist_pdf_is_a_fillable_form(hostile_packet) -> None:
+    reader = PdfReader(io.BytesIO(hostile_packet.files["clinician_checklist.pdf"]))
+    fields = reader.get_fields()
+    items = [i.id for i in hostile_packet.composed.checklist_items]
+    assert set(items) <= set(fields)
+    assert {f"{i}_where" for i in items} <= set(fields)
+    assert fields[items[0]].get("/FT") == "/Btn"
+    assert str(reader.trailer["/Root"]["/AcroForm"]["/NeedAppearances"]) == "False"
+
+
+def test_docx_checklist_has_checkbox_controls(hostile_packet) -> None:
+    xml = read_docx(io.BytesIO(hostile_packet.files["clinician_checklist.docx"])).element.xml
+    assert xml.count("<w14:checkbox>") == len(hostile_packet.composed.checklist_items)
+
+
+def test_same_input_gives_byte_identical_files(hostile_packet) -> None:
+    again = build(hostile_packet.record, Settings(org=ORG, as_of=AS_OF, facts={
+        hostile_packet.record.claim_id: {"why_now": HOSTILE}}), hostile_packet.classification)
+    assert again.files == hostile_packet.files
+
+
+def test_user_template_cannot_print_a_citation_that_does_not_apply(tmp_path: Path) -> None:
+    (tmp_path / "appeal_letter.md.j2").write_text("Appeal under {{ cite('erisa_appeal_window_180') }}")
+    with pytest.raises(ComposeError, match="does not apply to plan type 'medicaid_mco'"):
+        composed("medicaid_mco", Category.medical_necessity, templates=tmp_path)
+
+
+def test_user_templates_run_in_the_sandbox(tmp_path: Path) -> None:
+    (tmp_path / "appeal_letter.md.j2").write_text("{{ claim.__class__.__mro__ }}")
+    with pytest.raises(ComposeError, match="SecurityError|UndefinedError"):
+        composed("employer_group", Category.medical_necessity, templates=tmp_path)
+
+
+def test_packet_command_writes_folders_with_hashes(dev_csv: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["packet", str(dev_csv), "--out", str(tmp_path), "--claim",
+                                      "D002", "--as-of", "2026-07-01"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "D002-1"
+    summary = json.loads((folder / "packet.json").read_text())
+    names = {f["name"] for f in summary["files"]}
+    assert {"appeal_letter.docx", "appeal_letter.pdf", "clinician_checklist.pdf"} <= names
+    for f in summary["files"]:
+        import hashlib
+        assert hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest() == f["sha256"]
+    assert "Sample Client" not in (folder / "packet.json").read_text()
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_write_replaces_an_existing_packet_whole(hostile_packet, tmp_path: Path) -> None:
+    first = write(hostile_packet, tmp_path)
+    (first / "stale.txt").write_text("old")
+    again = write(hostile_packet, tmp_path)
+    assert again == first and not (again / "stale.txt").exists()
+
+
+@pytest.mark.libreoffice
+def test_docx_opens_in_libreoffice(hostile_packet, tmp_path: Path) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    for name in ("appeal_letter.docx", "clinician_checklist.docx"):
+        (tmp_path / name).write_bytes(hostile_packet.files[name])
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path / "lo"),
+                    str(tmp_path / "appeal_letter.docx"),
+                    str(tmp_path / "clinician_checklist.docx")],
+                   check=True, capture_output=True, timeout=180)
+    text = _pdf_text((tmp_path / "lo" / "appeal_letter.pdf").read_bytes())
+    assert "Lakeside Counseling Group" in text and "Page 1 of" in text
+    assert Counter(re.findall(r"Page \d+ of \d+", text))

@@ -341,7 +341,7 @@ def packet_cmd(
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo output.")] = Path(
         "out/demo")) -> None:
-    """Run what exists of the pipeline (intake, classify) on the bundled samples."""
+    """Run the pipeline on the bundled samples: classify every line, write packets for the CSV."""
     from importlib import resources
 
     from rich.console import Console
@@ -369,6 +369,15 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
                 entry[1] += record.amount_at_stake
             entry[2].add(result.owner.value)
     code = batch.finish(out / "rejects.csv", "records")
+    from appeals.packet import Settings, build, needs_packet, write
+
+    settings = Settings(rules=rules, as_of=date(2026, 7, 1))
+    packets = 0
+    for record in Batch([samples / "denials.csv"], None):
+        result = classify(record, rules)
+        if needs_packet(result):
+            write(build(record, settings, result), out / "packets")
+            packets += 1
     table = Table(title=f"Denials by category ({batch.records} lines from {len(inputs)} files)")
     for col in ("category", "lines", "at stake", "owners"):
         table.add_column(col, justify="right" if col in ("lines", "at stake") else "left")
@@ -376,6 +385,7 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
         table.add_row(category, str(n), f"${amount:,.2f}", ", ".join(sorted(owners)))
     Console(width=100).print(table)
     typer.echo(f"Classified lines: {out / 'classified.jsonl'}; rejects: {out / 'rejects.csv'}")
+    typer.echo(f"{packets} packets for the sample CSV (letters dated 2026-07-01): {out / 'packets'}")
     raise typer.Exit(0 if code == 0 else code)
 
 

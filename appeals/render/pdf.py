@@ -8,6 +8,7 @@ so the same input gives the same bytes.
 
 from __future__ import annotations
 
+import atexit
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def _setup(css_path: str):
     css = CSS(string=Path(css_path).read_text(encoding="utf-8"), base_url=str(FONTS) + "/",
               font_config=fonts)
     return fonts, css
+
+
+# Drop the shared FontConfiguration before interpreter teardown (its __del__ needs live modules).
+atexit.register(_setup.cache_clear)
 
 
 def _fix_form_appearance(_document, pdf) -> None:

@@ -312,6 +312,7 @@ def packet_cmd(
 ) -> None:
     """Write a packet folder (letters and checklist as DOCX and PDF, packet.json) per denial that
     can be appealed or corrected."""
+    from appeals.classify import classify
     from appeals.compose.letters import ComposeError
     from appeals.packet import build, needs_packet, write
 
@@ -322,8 +323,6 @@ def packet_cmd(
         if claim is not None and record.claim_id != claim:
             continue
         try:
-            from appeals.classify import classify
-
             result = classify(record, settings.rules)
             if not needs_packet(result):
                 continue

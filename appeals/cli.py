@@ -241,8 +241,7 @@ def citations_cmd(
         if plan_type not in reg.plan_types:
             err(f"error: --plan-type: unknown {plan_type!r}; known: {', '.join(reg.plan_types)}")
             raise typer.Exit(2)
-        entries = [c for c in reg.entries.values() if c.in_force(when) and any(
-            item.partition(":")[0] == plan_type for item in c.applies_to)]
+        entries = [c for c in reg.entries.values() if c.in_force(when) and plan_type in c.plans]
     else:
         entries = list(reg.entries.values())
     if topic is not None:

@@ -8,7 +8,7 @@ print a citation the law stage did not allow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -23,7 +23,7 @@ from appeals.compose.checklists import Item, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.settings import Org, PayerAddress
-from appeals.law import LawResult, PlanFacts, Registry, load_registry
+from appeals.law import LawResult, PlanFacts, Registry, load_registry, plan_facts
 from appeals.models import Action, Category, Classification, DenialRecord, LevelOfCare, Owner
 
 APPEAL_LETTER = "appeal_letter"
@@ -170,16 +170,12 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     org = org or Org()
     facts = facts or {}
     category = classification.category
-    plan_facts = PlanFacts(plan=law.plan, funding=record.plan_funding.value
-                           if record.plan_funding else None, state=record.plan_state,
-                           denial_date=record.denial_date, service_date=record.service_date)
-    gate = CitationGate(reg, plan_facts, record.service_date or record.denial_date or as_of,
-                        as_of)
+    gate = CitationGate(reg, replace(plan_facts(record), plan=law.plan),
+                        record.service_date or record.denial_date or as_of, as_of)
     types = letter_types(classification, law)
-    pool = load_items(checklists)
-    clinician_items = select(record, category, pool) if types else []
-    billing_items = [i for i in select(record, category, pool, owner=None)
-                     if i.owner is not Owner.clinician] if types else []
+    needed = select(record, category, load_items(checklists), owner=None) if types else []
+    clinician_items = [i for i in needed if i.owner is Owner.clinician]
+    billing_items = [i for i in needed if i.owner is not Owner.clinician]
     due = checklist_due(law, as_of, org.checklist_lead_days)
     placeholders: list[str] = []
 

@@ -43,6 +43,12 @@ def builtin_templates() -> Path:
     return packaged if packaged.is_dir() else here.parent / "letter_templates"
 
 
+def template_file(name: str, user_folder: Path | None = None) -> Path:
+    """A non-Jinja file of the template set (style.css, reference.docx): the user's copy wins."""
+    user = user_folder / name if user_folder else None
+    return user if user and user.is_file() else builtin_templates() / name
+
+
 def environment(user_folder: Path | None = None) -> ImmutableSandboxedEnvironment:
     loaders = [FileSystemLoader(str(user_folder))] if user_folder else []
     loaders.append(FileSystemLoader(str(builtin_templates())))

@@ -137,8 +137,8 @@ def _compute(rule: DeadlineRule, facts: PlanFacts, reg: Registry, previous_decis
     day = facts.denial_date or as_of or date.today()
     allowed = reg.allowed(rule.citation_ids, facts.plan, day, funding=facts.funding,
                           state=facts.state, as_of=as_of)
-    withheld = [cid for cid in rule.citation_ids if cid not in {c.id for c in allowed}
-                and not reg.get(cid).letter_ok and facts.plan in _reach(reg, cid)]
+    withheld = [cid for cid in rule.citation_ids
+                if not reg.get(cid).letter_ok and facts.plan in reg.get(cid).plans]
     if withheld and not allowed:
         flags.append("unverified_citation_withheld")
         notes.append("A citation for this rule is not verified, so none is printed; confirm the "
@@ -155,10 +155,6 @@ def _compute(rule: DeadlineRule, facts: PlanFacts, reg: Registry, previous_decis
                     basis=basis, citation=allowed[0].cite if allowed else None,
                     citation_ids=[c.id for c in allowed], decision_time=rule.decision or None,
                     notes=notes, flags=flags, verification=rule.verification)
-
-
-def _reach(reg: Registry, cid: str) -> set[str]:
-    return {item.partition(":")[0] for item in reg.get(cid).applies_to}
 
 
 def deadlines_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,

@@ -61,6 +61,11 @@ class Citation(_Strict):
                 raise ValueError(f"{item!r}: the qualifier after ':' must be insured or self_funded")
         return items
 
+    @property
+    def plans(self) -> set[str]:
+        """The plan type ids in applies_to, without their funding qualifiers."""
+        return {item.partition(":")[0] for item in self.applies_to}
+
     def reaches(self, plan: str, funding: str | None = None, state: str | None = None) -> bool:
         """True when the entry applies to this plan type (and funding and state, where it says)."""
         if self.states and state not in self.states:
@@ -215,10 +220,9 @@ def _check_links(reg: Registry) -> None:
     """Every id a plan, rule or text names must exist; every plan named must be a plan type."""
     where = reg.path
     for c in reg.entries.values():
-        for item in c.applies_to:
-            if item.partition(":")[0] not in reg.plan_types:
-                raise RegistryError(f"{where}: citation {c.id!r}: field 'applies_to': unknown plan "
-                                    f"type {item!r}")
+        for plan in sorted(c.plans - set(reg.plan_types)):
+            raise RegistryError(f"{where}: citation {c.id!r}: field 'applies_to': unknown plan "
+                                f"type {plan!r}")
     for p in reg.plan_types.values():
         texts = [p.parity.regime, *p.parity.reasons, *p.parity.if_insured,
                  *p.parity.if_self_funded, *p.parity.if_funding_unknown]

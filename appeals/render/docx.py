@@ -17,20 +17,14 @@ from pathlib import Path
 from docx import Document as open_docx
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
 
 from appeals.compose.document import (Checkbox, Document, Heading, Inlines, ListBlock, PageBreak,
                                       Paragraph, Table)
-from appeals.compose.markup import builtin_templates
+from appeals.compose.markup import template_file
 from appeals.render.html import footer_text, letterhead
 
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
-
-
-def reference_path(templates: Path | None = None) -> Path:
-    user = templates / "reference.docx" if templates else None
-    return user if user and user.is_file() else builtin_templates() / "reference.docx"
 
 
 @lru_cache(maxsize=4)
@@ -128,7 +122,7 @@ def _table(docx, block: Table) -> None:
 
 
 def to_docx(doc: Document, templates: Path | None = None) -> bytes:
-    docx = open_docx(io.BytesIO(_reference_bytes(str(reference_path(templates)))))
+    docx = open_docx(io.BytesIO(_reference_bytes(str(template_file("reference.docx", templates)))))
     body = docx.element.body
     for child in list(body):  # the reference's sample text, keep only the section properties
         if child.tag != qn("w:sectPr"):

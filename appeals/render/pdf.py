@@ -13,15 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from appeals.compose.document import Document
-from appeals.compose.markup import builtin_templates
+from appeals.compose.markup import template_file
 from appeals.render.html import to_html
 
 FONTS = Path(__file__).parent / "fonts"
-
-
-def stylesheet_path(templates: Path | None = None) -> Path:
-    user = templates / "style.css" if templates else None
-    return user if user and user.is_file() else builtin_templates() / "style.css"
 
 
 @lru_cache(maxsize=4)
@@ -50,7 +45,7 @@ def _fix_form_appearance(_document, pdf) -> None:
 def to_pdf(doc: Document, templates: Path | None = None, forms: bool = False) -> bytes:
     from weasyprint import HTML
 
-    fonts, css = _setup(str(stylesheet_path(templates)))
+    fonts, css = _setup(str(template_file("style.css", templates)))
     html = HTML(string=to_html(doc, forms=forms), base_url=str(FONTS) + "/")
     return html.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
                           finisher=_fix_form_appearance if forms else None,

@@ -16,13 +16,18 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
 
+from appeals.render.docx import package, slim
+
 NAVY, GREY = RGBColor(0x1F, 0x3A, 0x5F), RGBColor(0x44, 0x44, 0x44)
 FONT = "Liberation Serif"
 
 
 def _font(style, size: float, bold: bool = False, color: RGBColor | None = None) -> None:
     style.font.name = FONT
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    fonts = style.element.rPr.rFonts
+    fonts.set(qn("w:eastAsia"), FONT)
+    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):  # theme fonts win
+        fonts.attrib.pop(qn(f"w:{attr}"), None)
     style.font.size = Pt(size)
     style.font.bold = bold
     if color is not None:
@@ -79,6 +84,7 @@ def build(out: Path) -> None:
     for name in ("Header", "Footer"):
         style = doc.styles[name]
         _font(style, 8.5, color=GREY)
+        style.paragraph_format.tab_stops.clear_all()  # Word's centre stop would take the number
         style.paragraph_format.tab_stops.add_tab_stop(Inches(6.5), WD_TAB_ALIGNMENT.RIGHT)
 
     item = _paragraph_style(doc, "Checklist Item")
@@ -98,10 +104,9 @@ def build(out: Path) -> None:
         style.base_style = doc.styles["Normal Table"]
         _font(style, 10.5)
         style.paragraph_format.space_after = Pt(1)
-    doc.add_paragraph("Reference document: styles only. Body text is replaced when a letter is "
-                      "written.")
     doc.core_properties.title = "appeals reference document"
-    doc.save(out)
+    slim(doc)  # what the writer would do on load anyway; keeps the shipped file small
+    out.write_bytes(package(doc))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -236,6 +237,25 @@ def test_checklist_pdf_is_a_fillable_form(hostile_packet) -> None:
 def test_docx_checklist_has_checkbox_controls(hostile_packet) -> None:
     xml = read_docx(io.BytesIO(hostile_packet.files["clinician_checklist.docx"])).element.xml
     assert xml.count("<w14:checkbox>") == len(hostile_packet.composed.checklist_items)
+
+
+def test_docx_tables_have_fixed_widths_inside_the_margins(hostile_packet) -> None:
+    xml = read_docx(io.BytesIO(hostile_packet.files["appeal_letter.docx"])).element.xml
+    assert '<w:tblLayout w:type="fixed"/>' in xml
+    widths = [int(w) for w in re.findall(r'<w:tblW w:w="(\d+)"', xml)]
+    assert widths and max(widths) <= 9360  # 6.5 inches of text width, in twips
+
+
+def test_word_default_reference_is_slimmed_and_a_missing_style_is_named(tmp_path: Path) -> None:
+    from docx import Document as new_docx
+
+    from appeals.render.docx import ReferenceError, to_docx
+    new_docx().save(tmp_path / "reference.docx")  # Word's default: none of our own styles
+    doc = composed("employer_group", Category.medical_necessity)[2].documents[0]
+    with pytest.raises(ReferenceError, match="Letterhead Name.*Checklist Item"):
+        to_docx(doc, tmp_path)
+    names = set(zipfile.ZipFile(io.BytesIO(to_docx(doc))).namelist())
+    assert not {"word/stylesWithEffects.xml", "docProps/thumbnail.jpeg"} & names
 
 
 def test_same_input_gives_byte_identical_files(hostile_packet) -> None:

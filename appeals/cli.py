@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from appeals.intake import InputError, read, write_rejects
+from appeals.intake import Batch as intake_batch
+from appeals.intake import InputError, write_rejects
 from appeals.models import PHI_FIELDS, PLAN_TYPE_ALIASES, DenialRecord, Reject
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -23,7 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 ColumnsOpt = Annotated[Optional[Path], typer.Option("--columns", help="YAML map of export "
                                                     "headers to canonical field names.")]
 RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected records "
-                                                    "(CSV: source, location, field, message, raw).")]
+                                                    "(CSV: source, location, field, message, raw, level).")]
 
 
 @app.callback()
@@ -42,46 +43,24 @@ def safe_reject_line(r: Reject) -> str:
     return str(r)
 
 
-class Batch:
-    """Reads inputs, passes records on, keeps rejects and counts; InputError ends the run (2)."""
+class Batch(intake_batch):
+    """The intake batch for commands: unusable inputs and rejects go to standard error."""
 
     def __init__(self, paths: list[Path], columns: Path | None) -> None:
-        self.paths, self.columns = paths, columns
-        self.rejects: list[Reject] = []
-        self.records = 0
-        self.unusable: list[str] = []
+        super().__init__(paths, columns, on_error=lambda message: err(f"error: {message}"))
 
     def __iter__(self) -> Iterator[DenialRecord]:
-        for path in self.paths:
-            before = self.records
-            errors_before = sum(r.level != "warning" for r in self.rejects)
-            try:
-                for item in read(path, self.columns):
-                    if isinstance(item, Reject):
-                        self.rejects.append(item)
-                    else:
-                        self.records += 1
-                        yield item
-            except InputError as exc:
-                self.unusable.append(str(exc))
-                err(f"error: {exc}")
-                continue
-            errors = sum(r.level != "warning" for r in self.rejects) - errors_before
-            if self.records == before and errors:
-                self.unusable.append(f"{path}: no record could be read")
+        yield from super().__iter__()
         for r in self.rejects:
             err(safe_reject_line(r))
 
     def finish(self, rejects_path: Path | None, what: str = "records") -> int:
         if rejects_path is not None:
             write_rejects(self.rejects, rejects_path)
-        errors = [r for r in self.rejects if r.level != "warning"]
-        warnings = len(self.rejects) - len(errors)
-        err(f"{self.records} {what}, {len(errors)} rejected, {warnings} warnings"
+        warnings = len(self.rejects) - self.errors
+        err(f"{self.records} {what}, {self.errors} rejected, {warnings} warnings"
             + (f" (rejects written to {rejects_path})" if rejects_path and self.rejects else ""))
-        if self.unusable or any(r.level == "fatal" for r in self.rejects):
-            return 2
-        return 0
+        return 2 if self.failed else 0
 
 
 @app.command()
@@ -276,26 +255,14 @@ AsOfOpt = Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-
 
 def _settings(rules: Path | None, registry: Path | None, org: Path | None, payers: Path | None,
               facts: Path | None, templates: Path | None, as_of: datetime | None):
-    from appeals.classify import RulesError, load_rules
-    from appeals.compose.checklists import ChecklistError, load_items
-    from appeals.compose.settings import SettingsError, load_facts, load_org, load_payers
-    from appeals.packet import Settings
+    from appeals.packet import SETTINGS_ERRORS, Settings
 
     try:
-        settings = Settings(rules=load_rules(rules), registry=_registry(registry),
-                            org=load_org(org), payers=load_payers(payers),
-                            facts=load_facts(facts), templates=templates,
-                            checklists=templates / "checklists" if templates and (
-                                templates / "checklists").is_dir() else None,
-                            as_of=as_of.date() if as_of else date.today())
-        load_items(settings.checklists)
-    except (RulesError, SettingsError, ChecklistError) as exc:
+        return Settings.load(rules=rules, registry=registry, org=org, payers=payers, facts=facts,
+                             templates=templates, as_of=as_of.date() if as_of else None)
+    except SETTINGS_ERRORS as exc:
         err(f"error: {exc}")
         raise typer.Exit(2) from None
-    if templates is not None and not templates.is_dir():
-        err(f"error: --templates: {templates} is not a folder")
-        raise typer.Exit(2)
-    return settings
 
 
 @app.command("packet")
@@ -336,16 +303,124 @@ def packet_cmd(
     raise typer.Exit(code or (1 if failed else 0))
 
 
+class _Reporter:
+    """Progress for `appeals run`: a rich bar on a terminal, a plain line every 10% (or 30 s)
+    otherwise, so CI logs stay short."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.last: tuple[str, float, int] = ("", 0.0, -1)
+
+    def __enter__(self) -> _Reporter:
+        if self.tty:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
+            self.bar.start()
+            self.tasks: dict[str, int] = {}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        import time
+
+        if self.bar is not None:
+            if phase not in self.tasks:
+                self.tasks[phase] = self.bar.add_task(
+                    "reading and classifying" if phase == "read" else "building packets",
+                    total=total)
+            self.bar.update(self.tasks[phase], completed=done, total=total)
+            return
+        now = time.monotonic()
+        step = max(1, (total or 0) // 10)
+        last_phase, last_time, last_done = self.last
+        if phase != last_phase or done == total or done // step != last_done // step or (
+                now - last_time > 30):
+            err(f"{phase}: {done}" + (f"/{total}" if total else ""))
+            self.last = (phase, now, done)
+
+    def log(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(message, markup=False, highlight=False)
+        else:
+            err(message)
+
+
+@app.command("run")
+def run_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="835, CSV, JSON or JSONL files.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for packets, worklist, report, "
+                                      "rejects and manifest.")],
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=1, help="Processes building packets (default: the machine's cores).")
+    ] = None,
+    facts: FactsOpt = None, org: OrgOpt = None, templates: TemplatesOpt = None,
+    payers: PayersOpt = None, as_of: AsOfOpt = None, columns: ColumnsOpt = None,
+    rules: Annotated[Optional[Path], typer.Option("--rules", help="YAML rules laid over the "
+                                                  "built-in ones.")] = None,
+    registry: RegistryOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild every packet, even unchanged "
+                                        "ones.")] = False,
+    redact: Annotated[bool, typer.Option("--redact", help="Worklist and triage report without "
+                                         "patient names or member ids.")] = False,
+) -> None:
+    """The week's work: packets per denial, worklist.csv, triage.html/pdf, rejects.csv and
+    manifest.json in OUT.
+
+    Exit code 0: all good; 1: some records rejected or failed (see worklist.csv and rejects.csv);
+    2: unusable input or arguments.
+    """
+    import os
+
+    from appeals.pipeline import RunConfig, run
+    from appeals.packet import SETTINGS_ERRORS
+    from appeals.worklist import PriorityError
+
+    missing = [str(p) for p in inputs if not p.is_file()]
+    if missing:
+        err(f"error: no such file: {', '.join(missing)}")
+        raise typer.Exit(2)
+    if columns is not None:
+        _batch([], columns)  # a malformed column map ends the run before anything is written
+    config = RunConfig(inputs=inputs, out=out, workers=workers or os.cpu_count() or 1,
+                       facts=facts, org=org, templates=templates, rules=rules, columns=columns,
+                       payers=payers, registry=registry,
+                       as_of=as_of.date() if as_of else date.today(), force=force,
+                       redact=redact)
+    with _Reporter() as reporter:
+        try:
+            result = run(config, progress=reporter, log=reporter.log)
+        except (*SETTINGS_ERRORS, PriorityError) as exc:
+            reporter.log(f"error: {exc}")
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            reporter.log("interrupted: finished packets are kept (a re-run resumes); no partial "
+                         "files left")
+            raise typer.Exit(130) from None
+    err(f"{result.records} lines read, {result.rejected} rejected; packets: "
+        f"{result.packets_written} written, {result.packets_unchanged} unchanged, "
+        f"{result.failed} failed" + (f"; {result.stale_removed} stale removed"
+                                     if result.stale_removed else ""))
+    err(f"worklist, triage report, rejects and manifest in {out}")
+    raise typer.Exit(result.exit_code)
+
+
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo output.")] = Path(
-        "out/demo")) -> None:
-    """Run the pipeline on the bundled samples: classify every line, write packets for the CSV."""
+        "out/demo"),
+         workers: Annotated[Optional[int], typer.Option("--workers", min=1)] = None) -> None:
+    """`appeals run` on the bundled samples (the practice CSV, the public 835s and a synthetic
+    behavioral-health 835), letters dated 2026-07-01, with a sample practice and payer
+    directory."""
+    import os
     from importlib import resources
 
-    from rich.console import Console
-    from rich.table import Table
-
-    from appeals.classify import classify, load_rules
     from appeals.synthetic import write_835
 
     samples = Path(str(resources.files("appeals.data").joinpath("samples")))
@@ -354,37 +429,8 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
     write_835(synthetic, claims=40, lines_per_claim=3, seed=7)
     inputs = [samples / "denials.csv", synthetic] + sorted(
         p for p in samples.iterdir() if p.suffix in (".835", ".txt"))
-    rules = load_rules()
-    batch = Batch(inputs, None)
-    by_category: dict[str, list] = {}
-    with (out / "classified.jsonl").open("w", encoding="utf-8") as fh:
-        for record in batch:
-            result = classify(record, rules)
-            fh.write(result.model_dump_json() + "\n")
-            entry = by_category.setdefault(result.category.value, [0, 0, set()])
-            entry[0] += 1
-            if result.category.value != "not_a_denial":  # write-offs are not at stake
-                entry[1] += record.amount_at_stake
-            entry[2].add(result.owner.value)
-    code = batch.finish(out / "rejects.csv", "records")
-    from appeals.packet import Settings, build, needs_packet, write
-
-    settings = Settings(rules=rules, as_of=date(2026, 7, 1))
-    packets = 0
-    for record in Batch([samples / "denials.csv"], None):
-        result = classify(record, rules)
-        if needs_packet(result):
-            write(build(record, settings, result), out / "packets")
-            packets += 1
-    table = Table(title=f"Denials by category ({batch.records} lines from {len(inputs)} files)")
-    for col in ("category", "lines", "at stake", "owners"):
-        table.add_column(col, justify="right" if col in ("lines", "at stake") else "left")
-    for category, (n, amount, owners) in sorted(by_category.items(), key=lambda kv: -kv[1][0]):
-        table.add_row(category, str(n), f"${amount:,.2f}", ", ".join(sorted(owners)))
-    Console(width=100).print(table)
-    typer.echo(f"Classified lines: {out / 'classified.jsonl'}; rejects: {out / 'rejects.csv'}")
-    typer.echo(f"{packets} packets for the sample CSV (letters dated 2026-07-01): {out / 'packets'}")
-    raise typer.Exit(0 if code == 0 else code)
+    run_cmd(inputs, out, workers=workers or os.cpu_count(), org=samples / "org.yaml",
+            payers=samples / "payers.yaml", as_of=datetime(2026, 7, 1))
 
 
 def _batch(paths: list[Path], columns: Path | None) -> Batch:

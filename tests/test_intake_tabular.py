@@ -163,8 +163,8 @@ def test_rejects_file_has_the_documented_columns(tmp_path: Path) -> None:
                     raw="a,b")
     out = tmp_path / "rejects.csv"
     assert write_rejects([reject], out) == 1
-    assert out.read_text().splitlines() == ["source,location,field,message,raw",
-                                            "f.csv,row 3,service_date,bad,\"a,b\""]
+    assert out.read_text().splitlines() == ["source,location,field,message,raw,level",
+                                            "f.csv,row 3,service_date,bad,\"a,b\",error"]
 
 
 def test_npi_check_digit_warns_but_keeps(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -151,7 +151,9 @@ def _location(exc: ValidationError, data: dict) -> str:
     return "".join(where) + ": " + str(err["msg"]).removeprefix("Value error, ")
 
 
+@lru_cache(maxsize=4)
 def load_code_table(path: Path | None = None) -> dict[tuple[str, str], CodeRow]:
+    """The CARC/RARC table, read once per process (copy it before changing it)."""
     text = path.read_text(encoding="utf-8-sig") if path else (
         resources.files("appeals.data").joinpath("carc_rarc.csv").read_text(encoding="utf-8"))
     name = str(path or "appeals/data/carc_rarc.csv")
@@ -210,7 +212,7 @@ def load_rules(user_file: Path | None = None) -> Rules:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
         raise RulesError(f"{name}: {_location(exc, data)}") from None
-    rules.table = load_code_table()
+    rules.table = dict(load_code_table())
     for row in rules.codes:
         rules.table[(row.code_type, row.code)] = row
     return rules

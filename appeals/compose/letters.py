@@ -88,14 +88,14 @@ def letter_types(classification: Classification, law: LawResult) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _nqtl_types() -> dict:
+def nqtl_types() -> dict:
     return yaml.safe_load(resources.files("appeals.data").joinpath("nqtl_types.yaml")
                           .read_text(encoding="utf-8"))
 
 
 def nqtl_at_issue(record: DenialRecord, category: Category) -> dict:
     """The NQTL the denial is about: by the payer's words first, then by category."""
-    data = _nqtl_types()
+    data = nqtl_types()
     text = (record.denial_reason or "").lower()
     for t in data["types"]:
         if any(k in text for k in t["keywords"]):

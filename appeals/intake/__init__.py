@@ -11,7 +11,8 @@ anything smaller is a `Reject` and the rest of the batch goes on.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from appeals.intake.columns import ColumnMap, load_column_map
@@ -22,10 +23,10 @@ from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
 from appeals.models import DenialRecord, Reject
 
-__all__ = ["ColumnMap", "InputError", "read", "load_column_map", "write_rejects",
-           "REJECT_COLUMNS", "detect_format"]
+__all__ = ["Batch", "ColumnMap", "InputError", "read", "load_column_map", "write_rejects",
+           "rejects_csv", "REJECT_COLUMNS", "detect_format"]
 
-REJECT_COLUMNS = ("source", "location", "field", "message", "raw")
+REJECT_COLUMNS = ("source", "location", "field", "message", "raw", "level")
 
 
 def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
@@ -54,14 +55,66 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
             from None
 
 
+class Batch:
+    """Records of several inputs in order; rejects and unusable inputs are kept, never raised.
+
+    An input that cannot be used at all (InputError), or of which no record could be read, is
+    listed in `unusable` and the batch goes on with the next one; `on_error` hears of it at once.
+    """
+
+    def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.paths = list(paths)
+        self.columns = columns
+        self.on_error = on_error
+        self.rejects: list[Reject] = []
+        self.records = 0
+        self.unusable: list[str] = []
+
+    def __iter__(self) -> Iterator[DenialRecord]:
+        for path in self.paths:
+            before, errors_before = self.records, self.errors
+            try:
+                for item in read(path, self.columns):
+                    if isinstance(item, Reject):
+                        self.rejects.append(item)
+                    else:
+                        self.records += 1
+                        yield item
+            except InputError as exc:
+                self._unusable(str(exc))
+                continue
+            if self.records == before and self.errors > errors_before:
+                self._unusable(f"{path}: no record could be read")
+
+    @property
+    def errors(self) -> int:
+        return sum(r.level != "warning" for r in self.rejects)
+
+    @property
+    def failed(self) -> bool:
+        """An input was unusable or damaged: the batch is incomplete (exit code 2)."""
+        return bool(self.unusable) or any(r.level == "fatal" for r in self.rejects)
+
+    def _unusable(self, message: str) -> None:
+        self.unusable.append(message)
+        if self.on_error is not None:
+            self.on_error(message)
+
+
+def rejects_csv(rejects: Iterable[Reject]) -> bytes:
+    """The rejects as CSV (source, location, field, message, raw, level), UTF-8."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(REJECT_COLUMNS)
+    for r in rejects:
+        writer.writerow([r.source, r.location, r.field, r.message, r.raw, r.level])
+    return buf.getvalue().encode("utf-8")
+
+
 def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
-    """CSV with source, location, field, message, raw; returns how many were written."""
-    n = 0
+    """Write the rejects CSV; returns how many were written."""
+    rejects = list(rejects)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(REJECT_COLUMNS)
-        for r in rejects:
-            writer.writerow([r.source, r.location, r.field, r.message, r.raw])
-            n += 1
-    return n
+    path.write_bytes(rejects_csv(rejects))
+    return len(rejects)

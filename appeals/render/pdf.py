@@ -42,11 +42,17 @@ def _fix_form_appearance(_document, pdf) -> None:
         form["NeedAppearances"] = "false"
 
 
-def to_pdf(doc: Document, templates: Path | None = None, forms: bool = False) -> bytes:
+def html_to_pdf(html: str, css_name: str = "style.css", templates: Path | None = None,
+                forms: bool = False) -> bytes:
+    """Any of our HTML pages as PDF, styled by `css_name` from the template set."""
     from weasyprint import HTML
 
-    fonts, css = _setup(str(template_file("style.css", templates)))
-    html = HTML(string=to_html(doc, forms=forms), base_url=str(FONTS) + "/")
-    return html.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
+    fonts, css = _setup(str(template_file(css_name, templates)))
+    page = HTML(string=html, base_url=str(FONTS) + "/")
+    return page.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
                           finisher=_fix_form_appearance if forms else None,
                           pdf_variant="pdf/ua-1")
+
+
+def to_pdf(doc: Document, templates: Path | None = None, forms: bool = False) -> bytes:
+    return html_to_pdf(to_html(doc, forms=forms), "style.css", templates, forms)

@@ -1,0 +1,445 @@
+"""The main job: inputs in, a folder a billing team can work from out.
+
+    from appeals.pipeline import RunConfig, run
+    result = run(RunConfig(inputs=[Path("remit.835")], out=Path("out/week-47")))
+
+Intake, classification and the law stage run in this process, streaming: each line becomes a
+worklist row, and a line that needs a packet becomes a job spooled to disk. Packets are then built
+in a process pool (`workers`), submitted a few at a time and collected in submission order, so
+memory stays flat and the output does not depend on the number of workers. Every file is written
+atomically; a packet whose inputs and versions are unchanged since the last run is kept, not
+rebuilt; a failure on one line is reported and the run goes on. The worklist, report, rejects and
+manifest are written last, the manifest after everything it hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from multiprocessing import get_context
+from pathlib import Path
+
+from appeals import __version__
+from appeals.classify import classify
+from appeals.compose.checklists import checklist_folders
+from appeals.compose.letters import letter_types, nqtl_at_issue
+from appeals.compose.markup import builtin_templates
+from appeals.intake import Batch, rejects_csv
+from appeals.law import law_for
+from appeals.law.registry import default_path as builtin_registry_path
+from appeals.models import Category, Classification, DenialRecord, Reject
+from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
+from appeals.worklist import load_priority, ordered, row_for, to_csv
+
+PACKETS = "packets"
+#: Jobs in flight per worker: enough to keep every worker busy, few enough to keep memory flat.
+WINDOW_PER_WORKER = 4
+Progress = Callable[[str, int, int | None], None]  # phase, done, total (None: not known yet)
+
+
+@dataclass
+class RunConfig:
+    """What `appeals run` was asked to do; picklable, so workers load the same settings."""
+
+    inputs: list[Path]
+    out: Path
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    facts: Path | None = None
+    org: Path | None = None
+    templates: Path | None = None
+    rules: Path | None = None
+    columns: Path | None = None
+    payers: Path | None = None
+    registry: Path | None = None
+    priority: Path | None = None
+    as_of: date = field(default_factory=date.today)
+    force: bool = False
+    redact: bool = False
+
+    def settings(self) -> Settings:
+        return Settings.load(rules=self.rules, registry=self.registry, org=self.org,
+                             payers=self.payers, facts=self.facts, templates=self.templates,
+                             as_of=self.as_of)
+
+
+@dataclass
+class RunResult:
+    out: Path
+    records: int = 0
+    rejected: int = 0
+    packets_written: int = 0
+    packets_unchanged: int = 0
+    failed: int = 0
+    stale_removed: int = 0
+    unusable: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    worker_peak_mb: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 all good; 1 some records rejected or failed; 2 an input could not be used."""
+        if self.unusable:
+            return 2
+        return 1 if self.rejected or self.failed else 0
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(paths: Iterable[Path | None]) -> str:
+    """One sha256 over the names and contents of files and folders (cache folders skipped)."""
+    digest = hashlib.sha256()
+    for root in paths:
+        if root is None or not root.exists():
+            continue
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and not p.name.startswith("."))
+        for f in files:
+            digest.update(f"{f.relative_to(root) if f != root else f.name}\0"
+                          f"{file_sha256(f)}\n".encode())
+    return digest.hexdigest()
+
+
+def versions(config: RunConfig, settings: Settings) -> dict[str, str]:
+    """What the output depends on besides the input: the manifest records it, resume compares it."""
+    data = Path(str(resources.files("appeals.data")))
+    return {
+        "appeals": __version__,
+        "registry": settings.registry.version,
+        "registry_sha256": fingerprint([config.registry or builtin_registry_path()]),
+        "rules_sha256": fingerprint([data / "rules.yaml", data / "carc_rarc.csv", config.rules]),
+        "nqtl_types_sha256": fingerprint([data / "nqtl_types.yaml"]),
+        "templates_sha256": fingerprint([builtin_templates(), config.templates]),
+        "checklists_sha256": fingerprint(checklist_folders(settings.checklists)),
+        "priority_sha256": fingerprint([config.priority or data / "priority.yaml"]),
+        "settings_sha256": fingerprint([config.org, config.payers]),
+        "facts_sha256": fingerprint([config.facts]),
+    }
+
+
+def packet_key(record: DenialRecord, classification: Classification, settings: Settings,
+               stamp: dict[str, str]) -> str:
+    """Everything a packet is made from; an unchanged key means an unchanged packet."""
+    payload = {"record": record.model_dump(mode="json", exclude={"source", "location"}),
+               "classification": classification.model_dump(mode="json"),
+               "facts": settings.facts_for(record), "as_of": settings.as_of.isoformat(),
+               "versions": {k: v for k, v in stamp.items() if k != "facts_sha256"}}
+    return sha256(json.dumps(payload, sort_keys=True).encode())
+
+
+def unchanged(folder: Path, key: str) -> dict[str, str] | None:
+    """The file hashes of a complete packet built from `key`, or None (missing, other key,
+    or a file changed since)."""
+    try:
+        summary = json.loads((folder / "packet.json").read_text(encoding="utf-8"))
+        if summary.get("input_key") != key:
+            return None
+        hashes = {f["name"]: f["sha256"] for f in summary["files"]}
+        if any(file_sha256(folder / n) != h for n, h in hashes.items()):
+            return None
+        hashes["packet.json"] = file_sha256(folder / "packet.json")
+        return {**hashes, "_checklist_due": summary.get("checklist_due") or ""}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------- workers
+
+_worker: dict = {}
+
+
+def _init_worker(config: RunConfig, ignore_sigint: bool) -> None:
+    """Load settings once per worker; Ctrl-C is the parent's to handle (it lets running
+    packets finish their atomic writes, then stops)."""
+    if ignore_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker["settings"] = config.settings()
+    _worker["out"] = config.out / PACKETS
+
+
+def _packet_job(job: tuple[str, str, str, str]) -> dict:
+    """Build and write one packet; report hashes, timings and memory, or the failure."""
+    name, record_json, classification_json, key = job
+    timings: dict[str, float] = {}
+    try:
+        record = DenialRecord.model_validate_json(record_json)
+        result = Classification.model_validate_json(classification_json)
+        packet = build(record, _worker["settings"], result, timings=timings)
+        packet.summary["input_key"] = key
+        start = time.perf_counter()
+        folder = write(packet, _worker["out"], name)
+        timings["write"] = time.perf_counter() - start
+        hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
+        hashes["packet.json"] = file_sha256(folder / "packet.json")
+        outcome = {"status": "written", "hashes": hashes,
+                   "checklist_due": packet.summary["checklist_due"] or ""}
+    except Exception as exc:  # one bad record never stops the batch
+        outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
+    outcome["timings"] = timings
+    outcome["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return outcome
+
+
+def _in_order(submit: Callable[[tuple], object], jobs: Iterator[tuple], window: int
+              ) -> Iterator[dict]:
+    """Results in submission order with at most `window` jobs in flight."""
+    pending: deque = deque()
+    for job in jobs:
+        pending.append(submit(job))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+class _Done:
+    """A finished result for the in-process path (workers=1), shaped like a Future."""
+
+    def __init__(self, value: dict) -> None:
+        self.value = value
+
+    def result(self) -> dict:
+        return self.value
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def sweep(out: Path) -> None:
+    """Remove what an interrupted run left: temp files and folders; put back a packet folder
+    that was moved aside but not yet replaced."""
+    for folder in (out, out / PACKETS):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if not p.name.startswith("."):
+                continue
+            if ".old-" in p.name:
+                original = folder / p.name[1:].split(".old-")[0]
+                if not original.exists():
+                    os.replace(p, original)
+                    continue
+            if ".tmp-" in p.name or ".old-" in p.name:
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def run(config: RunConfig, progress: Progress | None = None,
+        log: Callable[[str], None] | None = None) -> RunResult:
+    """Run intake -> classify -> law -> packets -> worklist, report, rejects, manifest.
+
+    Raises SETTINGS_ERRORS for unusable settings files (before anything is written) and
+    KeyboardInterrupt after cleaning up, so no partial file is left.
+    """
+    from appeals.report import write_report
+
+    say = log or (lambda _message: None)
+    tick = progress or (lambda *_: None)
+    clock: dict[str, float] = {}
+    started = time.perf_counter()
+    settings = config.settings()
+    priority = load_priority(config.priority)
+    stamp = versions(config, settings)
+    out = config.out
+    (out / PACKETS).mkdir(parents=True, exist_ok=True)
+    sweep(out)
+    result = RunResult(out=out)
+    spool_path = out / f".jobs.tmp-{os.getpid()}"
+    rows: list[dict] = []
+    failures: list[Reject] = []
+    hashes: dict[str, str] = {}
+    names: set[str] = set()
+    jobs_rows: list[int] = []
+    clock["setup"] = time.perf_counter() - started
+
+    try:
+        batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"))
+        with spool_path.open("w", encoding="utf-8") as spool:
+            t_classify = t_law = 0.0
+            t0 = time.perf_counter()
+            for record in batch:
+                if batch.records % 500 == 0:
+                    tick("read", batch.records, None)
+                t1 = time.perf_counter()
+                try:
+                    verdict = classify(record, settings.rules)
+                    t2 = time.perf_counter()
+                    law = law_for(record, settings.registry, as_of=config.as_of)
+                    t_classify += t2 - t1
+                    t_law += time.perf_counter() - t2
+                    kinds = letter_types(verdict, law) if needs_packet(verdict) else []
+                    parity_related = verdict.category is Category.parity_nqtl or (
+                        "documentation_request" in kinds)
+                    nqtl = nqtl_at_issue(record, verdict.category)["id"] if parity_related else ""
+                    row = row_for(record, verdict, law, kinds, nqtl, config.as_of, priority,
+                                  settings.rules.table)
+                except Exception as exc:
+                    failures.append(_failure(record, "classify", exc))
+                    say(f"{record.key}: failed in classification: {type(exc).__name__}")
+                    continue
+                rows.append(row)
+                if not needs_packet(verdict):
+                    row["status"] = "no packet (no action)"
+                    continue
+                name = _unique(folder_name(record), names)
+                row["packet"] = f"{PACKETS}/{name}"
+                key = packet_key(record, verdict, settings, stamp)
+                kept = None if config.force else unchanged(out / PACKETS / name, key)
+                if kept is not None:
+                    row["status"] = "unchanged"
+                    row["checklist_due"] = kept.pop("_checklist_due")
+                    _add_hashes(hashes, name, kept)
+                    result.packets_unchanged += 1
+                    continue
+                spool.write(json.dumps([len(rows) - 1, name, record.model_dump_json(),
+                                        verdict.model_dump_json(), key]) + "\n")
+                jobs_rows.append(len(rows) - 1)
+            clock["intake"] = time.perf_counter() - t0 - t_classify - t_law
+            clock["classify"], clock["law"] = t_classify, t_law
+        result.records, result.unusable = batch.records, batch.unusable
+        tick("read", batch.records, batch.records)
+
+        total = len(jobs_rows)
+        t_packets = time.perf_counter()
+        stage: dict[str, float] = {}
+        for done, (index, outcome) in enumerate(_packets(config, spool_path), 1):
+            row = rows[index]
+            for k, v in outcome["timings"].items():
+                stage[k] = stage.get(k, 0.0) + v
+            result.worker_peak_mb = max(result.worker_peak_mb, outcome["peak_mb"])
+            if outcome["status"] == "written":
+                row["status"] = "packet written"
+                row["checklist_due"] = outcome["checklist_due"]
+                _add_hashes(hashes, row["packet"].split("/", 1)[1], outcome["hashes"])
+                result.packets_written += 1
+            else:
+                row["status"], row["error"] = "failed", outcome["error"]
+                row["packet"] = ""
+                failures.append(Reject(source=row["source"], location=row["location"] or
+                                       f"claim {row['claim_id']} line {row['line_number']}",
+                                       field="packet", message=outcome["error"], raw=""))
+                say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
+                    f"{outcome['error'].split(':', 1)[0]}")
+            tick("packets", done, total)
+        clock["packets_wall"] = time.perf_counter() - t_packets
+        clock.update({f"packets_{k}": v for k, v in stage.items()})
+    except BaseException:
+        sweep(out)
+        spool_path.unlink(missing_ok=True)
+        raise
+    spool_path.unlink(missing_ok=True)
+
+    result.stale_removed = _remove_stale(out / PACKETS, names)
+    rejects = batch.rejects + failures
+    result.rejected = batch.errors
+    result.failed = len(failures)
+    t_report = time.perf_counter()
+    rows = ordered(rows)
+    files = {
+        "worklist.csv": to_csv(rows, redact=config.redact),
+        "rejects.csv": rejects_csv(rejects),
+    }
+    meta = {"as_of": config.as_of, "inputs": [p.name for p in config.inputs],
+            "org": settings.org.name, "redacted": config.redact, "versions": stamp,
+            "rejects": len(rejects), "unusable": batch.unusable}
+    files.update(write_report(rows, meta, settings.templates))
+    for name, data in files.items():
+        write_atomic(out / name, data)
+        hashes[name] = sha256(data)
+    clock["report"] = time.perf_counter() - t_report
+    manifest = {
+        "toolkit": {"name": "appeals", "version": __version__},
+        "as_of": config.as_of.isoformat(),
+        "inputs": [{"path": str(p), "sha256": file_sha256(p) if p.is_file() else None,
+                    "bytes": p.stat().st_size if p.is_file() else None} for p in config.inputs],
+        "versions": stamp,
+        "options": {"redact": config.redact, "columns": str(config.columns or ""),
+                    "templates": str(config.templates or ""), "rules": str(config.rules or "")},
+        "counts": {"records": result.records, "rows": len(rows),
+                   "packets": result.packets_written + result.packets_unchanged,
+                   "failed": result.failed, "rejects": len(rejects),
+                   "unusable_inputs": len(batch.unusable)},
+        "files": dict(sorted(hashes.items())),
+    }
+    write_atomic(out / "manifest.json",
+                 (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    clock["total"] = time.perf_counter() - started
+    result.seconds = clock
+    return result
+
+
+def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:
+    """(row index, outcome) for every spooled job, in spool order."""
+    def jobs() -> Iterator[tuple]:
+        with spool_path.open(encoding="utf-8") as fh:
+            for line in fh:
+                index, *job = json.loads(line)
+                order.append(index)
+                yield tuple(job)
+
+    order: deque[int] = deque()
+    workers = max(1, config.workers)
+    if workers == 1:
+        _init_worker(config, ignore_sigint=False)
+        for outcome in _in_order(lambda job: _Done(_packet_job(job)), jobs(), 1):
+            yield order.popleft(), outcome
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_init_worker, initargs=(config, True))
+    try:
+        for outcome in _in_order(lambda job: pool.submit(_packet_job, job), jobs(),
+                                 workers * WINDOW_PER_WORKER):
+            yield order.popleft(), outcome
+    finally:  # on Ctrl-C: drop queued jobs, let running ones finish their atomic writes
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """The packet folder name, made unique when two inputs hold the same claim and line."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}~{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _add_hashes(hashes: dict[str, str], folder: str, files: dict[str, str]) -> None:
+    for file_name, digest in files.items():
+        hashes[f"{PACKETS}/{folder}/{file_name}"] = digest
+
+
+def _remove_stale(packets: Path, current: set[str]) -> int:
+    """Packet folders of earlier runs that this run's inputs no longer produce (ours only:
+    a folder without packet.json is left alone)."""
+    removed = 0
+    for folder in sorted(packets.iterdir()):
+        if folder.is_dir() and folder.name not in current and (folder / "packet.json").is_file():
+            shutil.rmtree(folder)
+            removed += 1
+    return removed
+
+
+def _failure(record: DenialRecord, stage: str, exc: Exception) -> Reject:
+    return Reject(source=record.source or "", location=record.location or
+                  f"claim {record.claim_id} line {record.line_number}", field=stage,
+                  message=f"{type(exc).__name__}: {exc}"[:500], raw="")

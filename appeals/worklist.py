@@ -1,0 +1,194 @@
+"""The worklist: one row per input line, in the order a billing team should work them.
+
+The priority score and its parts come from appeals/data/priority.yaml (a reviewer can change the
+weights without a code release); every row carries `score_basis`, the score explained in words.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appeals.classify.rules import load_code_table
+from appeals.law import LawResult
+from appeals.models import Action, Classification, DenialRecord
+
+#: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
+COLUMNS = (
+    "priority", "score", "score_basis", "status", "claim_id", "line_number", "patient_name",
+    "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
+    "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
+    "denial_reason", "secondary", "confidence", "action", "owner",
+    "fix_now", "fix_cause", "appeal_name", "deadline", "days_left", "deadline_rule", "billed",
+    "paid", "at_stake", "letter_types", "nqtl", "checklist_due", "packet", "error", "source",
+    "location",
+)
+PATIENT_COLUMNS = ("patient_name", "member_id")
+
+
+class PriorityError(ValueError):
+    """priority.yaml is malformed; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Weights(_Strict):
+    deadline: float = Field(ge=0)
+    amount: float = Field(ge=0)
+    likelihood: float = Field(ge=0)
+
+
+class _Deadline(_Strict):
+    horizon_days: int = Field(gt=0)
+    unknown_share: float = Field(ge=0, le=1)
+
+
+class _Amount(_Strict):
+    amount_cap: Decimal = Field(gt=0)
+
+
+class _Likelihood(_Strict):
+    actions: dict[Action, float]
+    appeal_categories: dict[str, float]
+    default: float = Field(ge=0, le=1)
+
+
+class Priority(_Strict):
+    schema_version: int
+    weights: _Weights
+    deadline: _Deadline
+    amount: _Amount
+    likelihood: _Likelihood
+
+
+@lru_cache(maxsize=4)
+def load_priority(path: Path | None = None) -> Priority:
+    source = path or resources.files("appeals.data").joinpath("priority.yaml")
+    name = str(path or "appeals/data/priority.yaml")
+    try:
+        return Priority.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PriorityError(f"{name}: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise PriorityError(f"{name}: {field}: {first['msg']}") from None
+
+
+def score(classification: Classification, days_left: int | None, at_stake: Decimal,
+          priority: Priority) -> tuple[float, str]:
+    """The priority score (0-100) and its parts in words."""
+    if classification.action is Action.no_action:
+        return 0.0, "no action needed"
+    w, parts = priority.weights, []
+    if days_left is None:
+        urgency, why = priority.deadline.unknown_share, "deadline unknown"
+    elif days_left < 0:
+        urgency, why = 0.0, f"deadline passed {-days_left} d ago"
+    else:
+        urgency = max(0.0, 1 - days_left / priority.deadline.horizon_days)
+        why = f"{days_left} d left"
+    parts.append((w.deadline * urgency, why))
+    cap = float(priority.amount.amount_cap)
+    parts.append((w.amount * min(1.0, math.log1p(float(at_stake)) / math.log1p(cap)),
+                  f"${at_stake:,.2f} at stake"))
+    like = priority.likelihood
+    share = like.actions.get(classification.action)
+    if share is None:
+        share = like.appeal_categories.get(classification.category.value, like.default)
+    parts.append((w.likelihood * share, f"{classification.action.value}/"
+                  f"{classification.category.value} success {share:.0%}"))
+    total = round(sum(p for p, _ in parts), 1)
+    return total, " + ".join(f"{why}: {p:.1f}" for p, why in parts)
+
+
+def reason(record: DenialRecord, classification: Classification,
+           table: dict | None = None) -> str:
+    """The denial reason a person would group by: the adjustment code behind the category, in
+    words; else the first code that is not the patient's share; else the payer's own words."""
+    table = load_code_table() if table is None else table
+    codes = [(c, table.get(("CARC", c.partition("-")[2]))) for c in record.adjustment_codes]
+    pick = next((c for c in codes if c[1] and c[1].category == classification.category.value),
+                None) or next((c for c in codes if not c[0].startswith("PR-")), None)
+    if pick is not None:
+        return f"{pick[0]}: {pick[1].short_meaning}" if pick[1] else pick[0]
+    text = " ".join((record.denial_reason or "").split())
+    if text:
+        return f'"{text[:70]}..."' if len(text) > 70 else f'"{text}"'
+    return "no code or reason given"
+
+
+def short_label(label: str) -> str:
+    """A registry plan label short enough for a table cell: up to its first bracket or comma."""
+    return label.split(" (")[0].split(",")[0]
+
+
+def row_for(record: DenialRecord, classification: Classification, law: LawResult,
+            letter_types: list[str], nqtl: str, as_of: date, priority: Priority,
+            codes: dict | None = None) -> dict:
+    """The worklist row of one line (status, packet and error are filled in by the run)."""
+    actionable = classification.action is not Action.no_action
+    # Corrected claims are dated by the same window: the payer's own corrected-claim limit is
+    # contractual (not in the registry), and the appeal window is the outer bound for disputing.
+    first = law.first_deadline if actionable else None
+    deadline = first.file_by if first else None
+    days_left = (deadline - as_of).days if deadline else None
+    stake = record.amount_at_stake if actionable else Decimal(0)
+    total, basis = score(classification, days_left, stake, priority)
+    return {
+        "score": total, "score_basis": basis, "status": "", "claim_id": record.claim_id,
+        "line_number": record.line_number, "patient_name": record.patient_name or "",
+        "member_id": record.member_id or "", "payer_name": record.payer_name or "",
+        "plan": law.plan, "plan_label": short_label(law.parity.plan_label), "parity_applies": {True: "yes", False: "no"}.get(
+            law.parity.applies, "unresolved"),
+        "service_date": record.service_date.isoformat() if record.service_date else "",
+        "cpt_code": record.cpt_code or "", "level_of_care": record.level_of_care.value
+        if record.level_of_care else "", "provider_name": record.provider_name or "",
+        "category": classification.category.value, "reason": reason(record, classification, codes),
+        "adjustment_codes": ";".join(record.adjustment_codes),
+        "remark_codes": ";".join(record.remark_codes), "denial_reason": record.denial_reason or "",
+        "secondary": ";".join(s.category.value for s in classification.secondary),
+        "confidence": classification.confidence, "action": classification.action.value,
+        "owner": classification.owner.value, "fix_now": classification.bucket.fix_now,
+        "fix_cause": classification.bucket.fix_cause,
+        "appeal_name": law.appeal_name if classification.action is Action.appeal else "",
+        "deadline": deadline.isoformat() if deadline else "",
+        "days_left": days_left, "deadline_rule": first.citation or "" if first else "",
+        "billed": record.billed_amount or Decimal(0), "paid": record.paid_amount or Decimal(0),
+        "at_stake": stake, "letter_types": ";".join(letter_types), "nqtl": nqtl,
+        "checklist_due": "", "packet": "", "error": "", "source": record.source or "",
+        "location": record.location or "",
+    }
+
+
+def ordered(rows: list[dict]) -> list[dict]:
+    """Highest score first; ties by nearest deadline, then claim and line (stable, any input order)."""
+    def key(row: dict):
+        days = row["days_left"]
+        return (-row["score"], days is None, days if days is not None else 0,
+                row["claim_id"], row["line_number"], row["source"], row["location"])
+    result = sorted(rows, key=key)
+    for n, row in enumerate(result, 1):
+        row["priority"] = n
+    return result
+
+
+def to_csv(rows: list[dict], redact: bool = False) -> bytes:
+    columns = [c for c in COLUMNS if not (redact and c in PATIENT_COLUMNS)]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+    return buf.getvalue().encode("utf-8")

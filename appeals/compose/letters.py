@@ -198,7 +198,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "items": clinician_items, "due": when(due), "facts": facts,
         "cite": gate.cite, "has": gate.has, "cites": gate.cites, "cite_list": gate.cite_list,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
-        "fact": fact, "blank": blank, "article": article, "box": lambda item_id: Md(f"[ ] ({item_id}) "), "money": money, "when": when,
+        "fact": fact, "blank": blank, "article": article, "money": money, "when": when,
+        "box": lambda item_id: Md(f"[ ] ({item_id}) "),
         "deadline": law.first_deadline,
     }
     env = environment(templates)

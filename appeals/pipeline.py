@@ -196,8 +196,18 @@ def _packet_job(job: tuple[str, str, str, str]) -> dict:
     except Exception as exc:  # one bad record never stops the batch
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
-    outcome["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    outcome["peak_mb"] = _rss_mb()
     return outcome
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now. (ru_maxrss would not do: a spawned worker inherits
+    its parent's peak across exec.)"""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:  # not Linux: the peak, which may include the parent's
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _in_order(submit: Callable[[tuple], object], jobs: Iterator[tuple], window: int

@@ -2,8 +2,8 @@
 
     python benchmarks/bench_run.py [PACKETS] [WORKERS...]     # default: 2000 packets, 1 and 2
 
-Reports wall time, packets per second, the speed-up, peak memory per worker (max RSS of a
-packet worker; with 1 worker the packets are built in the main process) and where the time goes:
+Reports wall time, packets per second, the speed-up, peak memory per worker (the largest RSS a
+packet worker reported after a packet; with 1 worker the packets are built in the main process) and where the time goes:
 intake, classify and law in the main process, compose, DOCX, PDF and writing summed over the
 workers, and the report. Not a test: the figures go in the README.
 """

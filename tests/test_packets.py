@@ -258,6 +258,24 @@ def test_word_default_reference_is_slimmed_and_a_missing_style_is_named(tmp_path
     assert not {"word/stylesWithEffects.xml", "docProps/thumbnail.jpeg"} & names
 
 
+def test_org_logo_is_drawn_in_both_formats() -> None:
+    from appeals.compose.settings import load_org
+    from appeals.render.docx import to_docx
+    from appeals.render.pdf import to_pdf
+
+    org = load_org(Path(__file__).parent.parent / "appeals" / "data" / "samples" / "org.yaml")
+    assert org.logo is not None
+    rec = record("employer_group", Category.medical_necessity)
+    doc = compose(rec, classification(rec, Category.medical_necessity), law_for(rec, as_of=AS_OF),
+                  as_of=AS_OF, org=org).documents[0]
+    names = zipfile.ZipFile(io.BytesIO(to_docx(doc))).namelist()
+    assert any(n.startswith("word/media/") for n in names)
+    page = PdfReader(io.BytesIO(to_pdf(doc))).pages[0]
+    assert page.images, "no image on the first page"
+    assert not PdfReader(io.BytesIO(to_pdf(composed("employer_group", Category.medical_necessity)
+                                           [2].documents[0]))).pages[0].images
+
+
 def test_same_input_gives_byte_identical_files(hostile_packet) -> None:
     again = build(hostile_packet.record, Settings(org=ORG, as_of=AS_OF, facts={
         hostile_packet.record.claim_id: {"why_now": HOSTILE}}), hostile_packet.classification)

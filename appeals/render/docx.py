@@ -19,6 +19,7 @@ from pathlib import Path
 
 from docx import Document as open_docx
 from docx.oxml.ns import qn
+from docx.shared import Inches
 from lxml import etree
 
 from appeals.compose.document import (Checkbox, Document, Heading, Inlines, ListBlock, PageBreak,
@@ -27,6 +28,7 @@ from appeals.compose.markup import template_file
 from appeals.render.html import footer_text, letterhead
 
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+LOGO_HEIGHT = Inches(0.45)
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
@@ -169,7 +171,13 @@ def _furniture(docx, doc: Document, ids: dict[str, str]) -> None:
     head = letterhead(doc)
     first = section.first_page_header
     if head:
-        _run(_styled(first.paragraphs[0]._p, ids["Letterhead Name"]), head[0])
+        name = first.paragraphs[0]
+        _styled(name._p, ids["Letterhead Name"])
+        logo = getattr(doc.meta.get("org"), "logo", None)
+        if logo is not None:  # python-docx embeds the image part and sizes it by height
+            name.add_run().add_picture(str(logo), height=LOGO_HEIGHT)
+            _run(name._p, "  ")
+        _run(name._p, head[0])
         for line in head[1:]:
             _run(_styled(first.add_paragraph()._p, ids["Letterhead"]), line)
     ref = footer_text(doc)

@@ -52,7 +52,10 @@ def to_html(doc: Document, forms: bool = False) -> str:
         f'<div class="footer-ref">{escape(footer_text(doc))}</div>',
     ]
     if head:
-        parts.append('<header class="letterhead"><div class="org">' + escape(head[0]) + "</div>"
+        logo = getattr(doc.meta.get("org"), "logo", None)
+        img = f'<img class="logo" alt="" src="{escape(logo.as_uri())}">' if logo else ""
+        parts.append(f'<header class="letterhead">{img}<div class="org">' + escape(head[0])
+                     + "</div>"
                      + "".join(f"<div>{escape(line)}</div>" for line in head[1:]) + "</header>")
     for b in doc.blocks:
         if isinstance(b, Heading):

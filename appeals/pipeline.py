@@ -33,14 +33,14 @@ from pathlib import Path
 from appeals import __version__
 from appeals.classify import classify
 from appeals.compose.checklists import checklist_folders
-from appeals.compose.letters import letter_types, nqtl_at_issue
+from appeals.compose.letters import DOC_REQUEST, letter_types, nqtl_at_issue
 from appeals.compose.markup import builtin_templates
 from appeals.intake import Batch, rejects_csv
 from appeals.law import law_for
 from appeals.law.registry import default_path as builtin_registry_path
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
-from appeals.worklist import load_priority, ordered, row_for, to_csv
+from appeals.worklist import Priority, load_priority, ordered, row_for, to_csv
 
 PACKETS = "packets"
 #: Jobs in flight per worker: enough to keep every worker busy, few enough to keep memory flat.
@@ -147,9 +147,9 @@ def packet_key(record: DenialRecord, classification: Classification, settings: S
     return sha256(json.dumps(payload, sort_keys=True).encode())
 
 
-def unchanged(folder: Path, key: str) -> dict[str, str] | None:
-    """The file hashes of a complete packet built from `key`, or None (missing, other key,
-    or a file changed since)."""
+def unchanged(folder: Path, key: str) -> tuple[dict[str, str], str] | None:
+    """(file hashes, checklist due date) of a complete packet built from `key`, or None
+    (missing, built from other inputs, or a file changed since)."""
     try:
         summary = json.loads((folder / "packet.json").read_text(encoding="utf-8"))
         if summary.get("input_key") != key:
@@ -158,7 +158,7 @@ def unchanged(folder: Path, key: str) -> dict[str, str] | None:
         if any(file_sha256(folder / n) != h for n, h in hashes.items()):
             return None
         hashes["packet.json"] = file_sha256(folder / "packet.json")
-        return {**hashes, "_checklist_due": summary.get("checklist_due") or ""}
+        return hashes, summary.get("checklist_due") or ""
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -253,15 +253,30 @@ def sweep(out: Path) -> None:
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
+def assess(record: DenialRecord, settings: Settings, priority: Priority,
+           clock: dict[str, float]) -> tuple[Classification, dict]:
+    """Classify one line, work out its law, and make its worklist row (timed into `clock`)."""
+    t1 = time.perf_counter()
+    verdict = classify(record, settings.rules)
+    t2 = time.perf_counter()
+    law = law_for(record, settings.registry, as_of=settings.as_of)
+    clock["classify"] += t2 - t1
+    clock["law"] += time.perf_counter() - t2
+    kinds = letter_types(verdict, law) if needs_packet(verdict) else []
+    parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
+    nqtl = nqtl_at_issue(record, verdict.category)["id"] if parity_related else ""
+    return verdict, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
+                            settings.rules.table)
+
+
 def run(config: RunConfig, progress: Progress | None = None,
         log: Callable[[str], None] | None = None) -> RunResult:
     """Run intake -> classify -> law -> packets -> worklist, report, rejects, manifest.
 
     Raises SETTINGS_ERRORS for unusable settings files (before anything is written) and
-    KeyboardInterrupt after cleaning up, so no partial file is left.
+    KeyboardInterrupt after cleaning up, so no partial file is left. manifest.json is removed
+    at the start and written last, so a folder with a manifest is a finished, consistent run.
     """
-    from appeals.report import write_report
-
     say = log or (lambda _message: None)
     tick = progress or (lambda *_: None)
     clock: dict[str, float] = {}
@@ -272,36 +287,25 @@ def run(config: RunConfig, progress: Progress | None = None,
     out = config.out
     (out / PACKETS).mkdir(parents=True, exist_ok=True)
     sweep(out)
+    (out / "manifest.json").unlink(missing_ok=True)
     result = RunResult(out=out)
     spool_path = out / f".jobs.tmp-{os.getpid()}"
     rows: list[dict] = []
     failures: list[Reject] = []
     hashes: dict[str, str] = {}
     names: set[str] = set()
-    jobs_rows: list[int] = []
     clock["setup"] = time.perf_counter() - started
 
     try:
         batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"))
         with spool_path.open("w", encoding="utf-8") as spool:
-            t_classify = t_law = 0.0
-            t0 = time.perf_counter()
+            stage = {"classify": 0.0, "law": 0.0}
+            queued, t0 = 0, time.perf_counter()
             for record in batch:
                 if batch.records % 500 == 0:
                     tick("read", batch.records, None)
-                t1 = time.perf_counter()
                 try:
-                    verdict = classify(record, settings.rules)
-                    t2 = time.perf_counter()
-                    law = law_for(record, settings.registry, as_of=config.as_of)
-                    t_classify += t2 - t1
-                    t_law += time.perf_counter() - t2
-                    kinds = letter_types(verdict, law) if needs_packet(verdict) else []
-                    parity_related = verdict.category is Category.parity_nqtl or (
-                        "documentation_request" in kinds)
-                    nqtl = nqtl_at_issue(record, verdict.category)["id"] if parity_related else ""
-                    row = row_for(record, verdict, law, kinds, nqtl, config.as_of, priority,
-                                  settings.rules.table)
+                    verdict, row = assess(record, settings, priority, stage)
                 except Exception as exc:
                     failures.append(_failure(record, "classify", exc))
                     say(f"{record.key}: failed in classification: {type(exc).__name__}")
@@ -316,25 +320,24 @@ def run(config: RunConfig, progress: Progress | None = None,
                 kept = None if config.force else unchanged(out / PACKETS / name, key)
                 if kept is not None:
                     row["status"] = "unchanged"
-                    row["checklist_due"] = kept.pop("_checklist_due")
-                    _add_hashes(hashes, name, kept)
+                    _add_hashes(hashes, name, kept[0])
+                    row["checklist_due"] = kept[1]
                     result.packets_unchanged += 1
                     continue
                 spool.write(json.dumps([len(rows) - 1, name, record.model_dump_json(),
                                         verdict.model_dump_json(), key]) + "\n")
-                jobs_rows.append(len(rows) - 1)
-            clock["intake"] = time.perf_counter() - t0 - t_classify - t_law
-            clock["classify"], clock["law"] = t_classify, t_law
+                queued += 1
+            clock["intake"] = time.perf_counter() - t0 - stage["classify"] - stage["law"]
+            clock.update(stage)
         result.records, result.unusable = batch.records, batch.unusable
         tick("read", batch.records, batch.records)
 
-        total = len(jobs_rows)
         t_packets = time.perf_counter()
-        stage: dict[str, float] = {}
+        work: dict[str, float] = {}
         for done, (index, outcome) in enumerate(_packets(config, spool_path), 1):
             row = rows[index]
             for k, v in outcome["timings"].items():
-                stage[k] = stage.get(k, 0.0) + v
+                work[k] = work.get(k, 0.0) + v
             result.worker_peak_mb = max(result.worker_peak_mb, outcome["peak_mb"])
             if outcome["status"] == "written":
                 row["status"] = "packet written"
@@ -343,39 +346,47 @@ def run(config: RunConfig, progress: Progress | None = None,
                 result.packets_written += 1
             else:
                 row["status"], row["error"] = "failed", outcome["error"]
+                stale = out / row.pop("packet")  # an older packet of this line is out of date
                 row["packet"] = ""
+                if (stale / "packet.json").is_file():
+                    shutil.rmtree(stale)
                 failures.append(Reject(source=row["source"], location=row["location"] or
                                        f"claim {row['claim_id']} line {row['line_number']}",
                                        field="packet", message=outcome["error"], raw=""))
                 say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
                     f"{outcome['error'].split(':', 1)[0]}")
-            tick("packets", done, total)
+            tick("packets", done, queued)
         clock["packets_wall"] = time.perf_counter() - t_packets
-        clock.update({f"packets_{k}": v for k, v in stage.items()})
+        clock.update({f"packets_{k}": v for k, v in work.items()})
+        result.stale_removed = _remove_stale(out / PACKETS, names)
+        result.rejected, result.failed = batch.errors, len(failures)
+        t_report = time.perf_counter()
+        _write_outputs(config, settings, stamp, ordered(rows), batch.rejects + failures, hashes,
+                       result)
+        clock["report"] = time.perf_counter() - t_report
     except BaseException:
         sweep(out)
-        spool_path.unlink(missing_ok=True)
         raise
-    spool_path.unlink(missing_ok=True)
+    finally:
+        spool_path.unlink(missing_ok=True)
+    clock["total"] = time.perf_counter() - started
+    result.seconds = clock
+    return result
 
-    result.stale_removed = _remove_stale(out / PACKETS, names)
-    rejects = batch.rejects + failures
-    result.rejected = batch.errors
-    result.failed = len(failures)
-    t_report = time.perf_counter()
-    rows = ordered(rows)
-    files = {
-        "worklist.csv": to_csv(rows, redact=config.redact),
-        "rejects.csv": rejects_csv(rejects),
-    }
+
+def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], rows: list[dict],
+                   rejects: list[Reject], hashes: dict[str, str], result: RunResult) -> None:
+    """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them."""
+    from appeals.report import write_report
+
     meta = {"as_of": config.as_of, "inputs": [p.name for p in config.inputs],
             "org": settings.org.name, "redacted": config.redact, "versions": stamp,
-            "rejects": len(rejects), "unusable": batch.unusable}
-    files.update(write_report(rows, meta, settings.templates))
+            "rejects": len(rejects), "unusable": result.unusable}
+    files = {"worklist.csv": to_csv(rows, redact=config.redact),
+             "rejects.csv": rejects_csv(rejects), **write_report(rows, meta, settings.templates)}
     for name, data in files.items():
-        write_atomic(out / name, data)
+        write_atomic(config.out / name, data)
         hashes[name] = sha256(data)
-    clock["report"] = time.perf_counter() - t_report
     manifest = {
         "toolkit": {"name": "appeals", "version": __version__},
         "as_of": config.as_of.isoformat(),
@@ -387,14 +398,11 @@ def run(config: RunConfig, progress: Progress | None = None,
         "counts": {"records": result.records, "rows": len(rows),
                    "packets": result.packets_written + result.packets_unchanged,
                    "failed": result.failed, "rejects": len(rejects),
-                   "unusable_inputs": len(batch.unusable)},
+                   "unusable_inputs": len(result.unusable)},
         "files": dict(sorted(hashes.items())),
     }
-    write_atomic(out / "manifest.json",
+    write_atomic(config.out / "manifest.json",
                  (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    clock["total"] = time.perf_counter() - started
-    result.seconds = clock
-    return result
 
 
 def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:

@@ -181,12 +181,16 @@ def _failing_templates(tmp_path: Path, claim: str) -> Path:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_record_is_reported_and_the_run_goes_on(tmp_path: Path, workers: int) -> None:
     src = _subset(tmp_path, SMALL)
+    run(RunConfig(inputs=[src], out=tmp_path / "out", workers=workers, as_of=AS_OF))
     result = run(RunConfig(inputs=[src], out=tmp_path / "out", workers=workers, as_of=AS_OF,
                            templates=_failing_templates(tmp_path, "D001")))
     assert (result.failed, result.packets_written, result.exit_code) == (1, 4, 1)
     rows = {r["claim_id"]: r for r in _rows(tmp_path / "out" / "worklist.csv")}
     assert rows["D001"]["status"] == "failed" and "no_such_value" in rows["D001"]["error"]
+    # the packet of the earlier run was built from other templates: removed, not left as current
     assert not rows["D001"]["packet"] and not (tmp_path / "out" / PACKETS / "D001-1").exists()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert not any("D001-1" in name for name in manifest["files"])
     rejects = _rows(tmp_path / "out" / "rejects.csv")
     assert [(r["field"], r["location"]) for r in rejects] == [("packet", "row 2")]
     assert _leftovers(tmp_path / "out") == []
@@ -227,12 +231,15 @@ def test_ctrl_c_during_a_packet_write_leaves_no_partial_folder(tmp_path: Path,
             raise KeyboardInterrupt
         return real_write(packet, out, name)
 
-    monkeypatch.setattr(pipeline, "write", write)
     out = tmp_path / "out"
+    run(RunConfig(inputs=[_subset(tmp_path, {"D001"})], out=out, workers=1, as_of=AS_OF))
+    assert (out / "manifest.json").is_file()
+    monkeypatch.setattr(pipeline, "write", write)
     with pytest.raises(KeyboardInterrupt):
         run(RunConfig(inputs=[_subset(tmp_path, SMALL)], out=out, workers=1, as_of=AS_OF))
     assert _leftovers(out) == []
-    assert len(list((out / PACKETS).iterdir())) == 2
+    assert len(list((out / PACKETS).iterdir())) == 3  # D001 kept, two written, none half
+    assert not (out / "manifest.json").exists()  # the folder no longer claims to be complete
 
 
 def test_redacted_worklist_and_report_hold_no_patient_identifiers(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ keeps its trace, so `appeals classify --explain` can show a reviewer exactly why
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from appeals.classify.rules import NON_DENIAL, FactRule, Rules
@@ -34,6 +33,16 @@ class Trace:
 
 
 def _code_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
+    key = (tuple(record.adjustment_codes), tuple(record.remark_codes))
+    cached = rules._code_cache.get(key)
+    if cached is None:
+        if len(rules._code_cache) > 50_000:
+            rules._code_cache.clear()
+        cached = rules._code_cache[key] = tuple(_read_codes(record, rules))
+    return list(cached)
+
+
+def _read_codes(record: DenialRecord, rules: Rules) -> list[Signal]:
     out = []
     for code in record.adjustment_codes:
         group, reason = code.split("-", 1)
@@ -110,29 +119,29 @@ def _auth_state(record: DenialRecord) -> set[str]:
     return states
 
 
-def _fact_holds(rule: FactRule, record: DenialRecord, signalled: set[str],
+def _fact_holds(rule: FactRule, record: DenialRecord, carcs: set[str], signalled: set[str],
                 auth: set[str]) -> bool:
     w = rule.when
-    if w.carc is not None and not {c.split("-", 1)[1] for c in record.adjustment_codes} & set(
-            w.carc):
+    if w.carc_set is not None and w.carc_set.isdisjoint(carcs):
         return False
     if w.category is not None and w.category.value not in signalled:
         return False
     if w.level_of_care is not None and record.level_of_care not in w.level_of_care:
         return False
-    if w.cpt is not None and record.cpt_code not in w.cpt:
+    if w.cpt_set is not None and record.cpt_code not in w.cpt_set:
         return False
     if w.auth is not None and w.auth not in auth:
         return False
-    return not (w.payer and not re.search(w.payer, record.payer_name or "", re.IGNORECASE))
+    return w.payer_regex is None or bool(w.payer_regex.search(record.payer_name or ""))
 
 
 def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
     signals = _code_signals(record, rules) + _text_signals(record, rules)
     signalled = {s.category for s in signals if s.weight > 0}
     auth = _auth_state(record)
+    carcs = {c.split("-", 1)[1] for c in record.adjustment_codes}
     for rule in rules.facts:
-        if _fact_holds(rule, record, signalled, auth):
+        if _fact_holds(rule, record, carcs, signalled, auth):
             signals.append(Signal(rule.category.value, rule.weight, f"fact: {rule.evidence} "
                                   f"[rule {rule.id}]", "fact",
                                   rule.action.value if rule.action else None,
@@ -175,7 +184,7 @@ def classify(record: DenialRecord, rules: Rules, trace: Trace | None = None) -> 
         if trace is not None:
             trace.decision = "no recognised denial signal"
         return _result(record, rules, Category.other, [], 0.2, evidence, None, None)
-    rank = {c.value: i for i, c in enumerate(rules.precedence)}
+    rank = rules.rank
     best = max(scores.values())
     tied = [c for c, v in scores.items() if v >= best - rules.tie_margin]
     primary = min(tied, key=lambda c: rank.get(c, len(rank)))

@@ -97,6 +97,19 @@ class FactCondition(BaseModel):
 
     _compiles = field_validator("payer")(lambda cls, v: _regex_or_none(v))
 
+    # Looked up for every record: built once.
+    @cached_property
+    def carc_set(self) -> frozenset[str] | None:
+        return frozenset(self.carc) if self.carc is not None else None
+
+    @cached_property
+    def cpt_set(self) -> frozenset[str] | None:
+        return frozenset(self.cpt) if self.cpt is not None else None
+
+    @cached_property
+    def payer_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.payer, re.IGNORECASE) if self.payer else None
+
 
 class FactRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -119,8 +132,14 @@ class Rules(BaseModel):
     facts: list[FactRule] = Field(default_factory=list)
     codes: list[CodeRow] = Field(default_factory=list)
     table: dict[tuple[str, str], CodeRow] = Field(default_factory=dict, exclude=True)
-    # Payers repeat the same few reason texts; matching each text once keeps a batch fast.
+    # Payers repeat the same few reason texts and code sets; reading each once keeps a batch fast.
     _text_cache: dict = PrivateAttr(default_factory=dict)
+    _code_cache: dict = PrivateAttr(default_factory=dict)
+
+    @cached_property
+    def rank(self) -> dict[str, int]:
+        """Category value -> its place in the precedence list (ties go to the lower)."""
+        return {c.value: i for i, c in enumerate(self.precedence)}
 
     @field_validator("categories")
     @classmethod

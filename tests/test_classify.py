@@ -216,3 +216,23 @@ def test_cli_classify_and_explain(dev_csv: Path) -> None:
     assert "tie between authorization, medical_necessity broken by precedence" in why.stdout
     missing = subprocess.run(run + ["--explain", "NOPE"], capture_output=True, text=True)
     assert missing.returncode == 2
+
+
+def test_remembered_decisions_equal_fresh_ones_and_keep_their_own_ids(dev_csv: Path) -> None:
+    """A decision is reused for lines with the same facts; ids and every fact that matters
+    still come from the line itself."""
+    rows = [r for r in read(dev_csv) if isinstance(r, DenialRecord)]
+    shared = load_rules()
+    for n, row in enumerate(rows * 2):
+        twin = row.model_copy(update={"claim_id": f"X{n}", "line_number": n + 1})
+        remembered = classify(twin, shared)
+        fresh = classify(twin, load_rules())
+        assert remembered == fresh
+        assert (remembered.claim_id, remembered.line_number) == (f"X{n}", n + 1)
+    auth = rows[0].model_copy(update={"adjustment_codes": ["CO-197"], "remark_codes": [],
+                                      "denial_reason": None, "auth_number": None})
+    on_file = auth.model_copy(update={"auth_number": "A1", "service_date": auth.service_date,
+                                      "auth_start": auth.service_date,
+                                      "auth_end": auth.service_date})
+    assert classify(auth, shared).action.value == "appeal"
+    assert classify(on_file, shared).action.value == "correct_and_resubmit"

@@ -149,8 +149,33 @@ def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
     return signals
 
 
+def decision_key(record: DenialRecord) -> tuple:
+    """Every fact of a record the decision reads (not its claim id or line number)."""
+    return (tuple(record.adjustment_codes), tuple(record.remark_codes), record.denial_reason,
+            record.payer_name, record.level_of_care, record.cpt_code,
+            frozenset(_auth_state(record)), (record.paid_amount or 0) > 0,
+            record.extra.get("claim_status") == REVERSAL_STATUS)
+
+
 def classify(record: DenialRecord, rules: Rules, trace: Trace | None = None) -> Classification:
-    """Category, evidence, action, owner and buckets for one line."""
+    """Category, evidence, action, owner and buckets for one line.
+
+    Lines of a remittance repeat the same few code sets, reasons and facts, so the decision is
+    kept per `decision_key` and only the claim id and line number change (not when tracing).
+    """
+    if trace is not None:
+        return _decide(record, rules, trace)
+    key = decision_key(record)
+    known = rules._decisions.get(key)
+    if known is None:
+        if len(rules._decisions) > 50_000:
+            rules._decisions.clear()
+        known = rules._decisions[key] = _decide(record, rules, None)
+    return known.model_copy(update={"claim_id": record.claim_id,
+                                    "line_number": record.line_number})
+
+
+def _decide(record: DenialRecord, rules: Rules, trace: Trace | None) -> Classification:
     signals = signals_for(record, rules)
     if trace is not None:
         trace.signals = signals

@@ -135,6 +135,7 @@ class Rules(BaseModel):
     # Payers repeat the same few reason texts and code sets; reading each once keeps a batch fast.
     _text_cache: dict = PrivateAttr(default_factory=dict)
     _code_cache: dict = PrivateAttr(default_factory=dict)
+    _decisions: dict = PrivateAttr(default_factory=dict)
 
     @cached_property
     def rank(self) -> dict[str, int]:

@@ -40,7 +40,7 @@ from appeals.law import law_for
 from appeals.law.registry import default_path as builtin_registry_path
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
-from appeals.worklist import Priority, load_priority, ordered, row_for, to_csv
+from appeals.worklist import Priority, failed_row, load_priority, ordered, row_for, to_csv
 
 PACKETS = "packets"
 #: Jobs in flight per worker: enough to keep every worker busy, few enough to keep memory flat.
@@ -307,7 +307,9 @@ def run(config: RunConfig, progress: Progress | None = None,
                 try:
                     verdict, row = assess(record, settings, priority, stage)
                 except Exception as exc:
-                    failures.append(_failure(record, "classify", exc))
+                    failure = _failure(record, "classify", exc)
+                    failures.append(failure)
+                    rows.append(failed_row(record, failure.message))
                     say(f"{record.key}: failed in classification: {type(exc).__name__}")
                     continue
                 rows.append(row)

@@ -172,6 +172,21 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
     }
 
 
+def failed_row(record: DenialRecord, error: str) -> dict:
+    """The row of a line that could not be classified: listed, so it is not lost, at the end."""
+    row = {c: "" for c in COLUMNS}
+    row.update(score=0.0, score_basis="not classified", status="failed", error=error,
+               claim_id=record.claim_id, line_number=record.line_number,
+               patient_name=record.patient_name or "", member_id=record.member_id or "",
+               payer_name=record.payer_name or "", cpt_code=record.cpt_code or "",
+               provider_name=record.provider_name or "", category="other", reason=error,
+               action="", owner="billing", plan_label="", days_left=None,
+               billed=record.billed_amount or Decimal(0), paid=record.paid_amount or Decimal(0),
+               at_stake=record.amount_at_stake, source=record.source or "",
+               location=record.location or "")
+    return row
+
+
 def ordered(rows: list[dict]) -> list[dict]:
     """Highest score first; ties by nearest deadline, then claim and line (stable, any input order)."""
     def key(row: dict):

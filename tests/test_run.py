@@ -196,6 +196,27 @@ def test_a_failing_record_is_reported_and_the_run_goes_on(tmp_path: Path, worker
     assert _leftovers(tmp_path / "out") == []
 
 
+def test_a_line_that_cannot_be_classified_is_listed_not_lost(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    import appeals.pipeline as pipeline
+
+    real = pipeline.classify
+
+    def classify(record, rules):
+        if record.claim_id == "D023":
+            raise RuntimeError("rule table broken")
+        return real(record, rules)
+
+    monkeypatch.setattr(pipeline, "classify", classify)
+    result = run(RunConfig(inputs=[_subset(tmp_path, SMALL)], out=tmp_path / "out", workers=1,
+                           as_of=AS_OF))
+    assert (result.failed, result.packets_written, result.exit_code) == (1, 4, 1)
+    rows = _rows(tmp_path / "out" / "worklist.csv")
+    assert len(rows) == 5 and rows[-1]["claim_id"] == "D023"
+    assert rows[-1]["status"] == "failed" and "rule table broken" in rows[-1]["error"]
+    assert [r["field"] for r in _rows(tmp_path / "out" / "rejects.csv")] == ["classify"]
+
+
 def test_ctrl_c_between_packets_leaves_whole_packets_only(tmp_path: Path) -> None:
     src = _subset(tmp_path, SMALL)
     out = tmp_path / "out"

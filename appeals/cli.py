@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Self
 
 import typer
 
@@ -21,9 +21,9 @@ from appeals.models import PHI_FIELDS, PLAN_TYPE_ALIASES, DenialRecord, Reject
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn denied behavioral-health claims into appeal packets.")
 
-ColumnsOpt = Annotated[Optional[Path], typer.Option("--columns", help="YAML map of export "
+ColumnsOpt = Annotated[Path | None, typer.Option("--columns", help="YAML map of export "
                                                     "headers to canonical field names.")]
-RejectsOpt = Annotated[Optional[Path], typer.Option("--rejects", help="Write rejected records "
+RejectsOpt = Annotated[Path | None, typer.Option("--rejects", help="Write rejected records "
                                                     "(CSV: source, location, field, message, raw, level).")]
 
 
@@ -77,15 +77,16 @@ def intake(paths: Annotated[list[Path], typer.Argument(help="835, CSV, JSON or J
 @app.command("classify")
 def classify_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Any input `appeals intake` reads.")],
-    rules: Annotated[Optional[Path], typer.Option("--rules", help="YAML rules laid over the "
+    rules: Annotated[Path | None, typer.Option("--rules", help="YAML rules laid over the "
                                                   "built-in ones (text, facts, codes, ...).")] = None,
     columns: ColumnsOpt = None, rejects: RejectsOpt = None,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="CLAIM_ID",
+    explain: Annotated[str | None, typer.Option("--explain", metavar="CLAIM_ID",
                                                    help="Print the decision trace for one claim "
                                                    "in words instead of JSON.")] = None,
 ) -> None:
     """Classify every line: category, evidence, action, owner, appealable, buckets (JSON Lines)."""
-    from appeals.classify import RulesError, classify, explain as explain_record, load_rules
+    from appeals.classify import RulesError, classify, load_rules
+    from appeals.classify import explain as explain_record
 
     try:
         rule_set = load_rules(rules)
@@ -108,9 +109,9 @@ def classify_cmd(
     raise typer.Exit(code)
 
 
-RegistryOpt = Annotated[Optional[Path], typer.Option("--registry", help="Citation registry "
+RegistryOpt = Annotated[Path | None, typer.Option("--registry", help="Citation registry "
                                                      "YAML to use instead of the built-in one.")]
-DateOpt = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])]
+DateOpt = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
 def _registry(path: Path | None):
@@ -125,25 +126,25 @@ def _registry(path: Path | None):
 
 @app.command("law")
 def law_cmd(
-    path: Annotated[Optional[Path], typer.Argument(help="An input file: print one JSON line "
+    path: Annotated[Path | None, typer.Argument(help="An input file: print one JSON line "
                                                    "per record instead.")] = None,
-    plan_type: Annotated[Optional[str], typer.Option(
+    plan_type: Annotated[str | None, typer.Option(
         "--plan-type", help="A plan type of the input schema (employer_group, medicaid_mco, ...) "
         "or of the registry (erisa_group, grandfathered_group, ...).")] = None,
-    funding: Annotated[Optional[str], typer.Option(help="fully_insured or self_funded.")] = None,
-    employer_size: Annotated[Optional[int], typer.Option(min=0)] = None,
-    state: Annotated[Optional[str], typer.Option(help="Two-letter state of the plan.")] = None,
+    funding: Annotated[str | None, typer.Option(help="fully_insured or self_funded.")] = None,
+    employer_size: Annotated[int | None, typer.Option(min=0)] = None,
+    state: Annotated[str | None, typer.Option(help="Two-letter state of the plan.")] = None,
     denial_date: DateOpt = None, service_date: DateOpt = None,
-    level_of_care: Annotated[Optional[str], typer.Option(help="outpatient, iop, php, "
+    level_of_care: Annotated[str | None, typer.Option(help="outpatient, iop, php, "
                                                          "residential, inpatient, mat.")] = None,
-    review_type: Annotated[Optional[str], typer.Option(help="pre_service, concurrent or "
+    review_type: Annotated[str | None, typer.Option(help="pre_service, concurrent or "
                                                        "post_service.")] = None,
     grandfathered: Annotated[bool, typer.Option(help="The employer plan is grandfathered.")] = False,
     retiree_only: Annotated[bool, typer.Option(help="Fewer than 2 current employees.")] = False,
-    previous_decision_date: Annotated[Optional[datetime], typer.Option(
+    previous_decision_date: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="Date of the decision on the previous level: dates the "
         "later levels (fair hearing, QIC, second level).")] = None,
-    as_of: Annotated[Optional[datetime], typer.Option(
+    as_of: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="Enforcement is judged as of this day (default today).")] = None,
     registry: RegistryOpt = None, columns: ColumnsOpt = None, rejects: RejectsOpt = None,
 ) -> None:
@@ -158,8 +159,8 @@ def law_cmd(
     from appeals.models import LevelOfCare, PlanType
 
     reg = _registry(registry)
-    day = lambda d: d.date() if d else None  # noqa: E731
-    options = dict(as_of=day(as_of), previous_decision=day(previous_decision_date))
+    day = lambda d: d.date() if d else None
+    options = {"as_of": day(as_of), "previous_decision": day(previous_decision_date)}
     if path is not None:
         if plan_type is not None:
             err("error: give either a file or --plan-type, not both")
@@ -200,9 +201,9 @@ def law_cmd(
 
 @app.command("citations")
 def citations_cmd(
-    plan_type: Annotated[Optional[str], typer.Option("--plan-type", help="Registry plan type "
+    plan_type: Annotated[str | None, typer.Option("--plan-type", help="Registry plan type "
                                                      "(erisa_group, medicaid_mco, ...).")] = None,
-    topic: Annotated[Optional[str], typer.Option(help="parity_nqtl, disclosure, "
+    topic: Annotated[str | None, typer.Option(help="parity_nqtl, disclosure, "
                                                  "appeal_deadline, ...")] = None,
     on: DateOpt = None, registry: RegistryOpt = None,
 ) -> None:
@@ -241,15 +242,15 @@ def citations_cmd(
     Console(width=width, highlight=False).print(table)
 
 
-FactsOpt = Annotated[Optional[Path], typer.Option("--facts", help="Clinicians' answers: YAML or "
+FactsOpt = Annotated[Path | None, typer.Option("--facts", help="Clinicians' answers: YAML or "
                                                  "JSON keyed by claim id, or a folder of them.")]
-OrgOpt = Annotated[Optional[Path], typer.Option("--org", help="Practice settings YAML (name, "
+OrgOpt = Annotated[Path | None, typer.Option("--org", help="Practice settings YAML (name, "
                                                "address, NPI, tax id, signer, phone, logo).")]
-TemplatesOpt = Annotated[Optional[Path], typer.Option("--templates", help="Folder whose files "
+TemplatesOpt = Annotated[Path | None, typer.Option("--templates", help="Folder whose files "
                                                      "override single built-in templates.")]
-PayersOpt = Annotated[Optional[Path], typer.Option("--payers", help="Payer directory YAML "
+PayersOpt = Annotated[Path | None, typer.Option("--payers", help="Payer directory YAML "
                                                   "(appeal addresses).")]
-AsOfOpt = Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-%d"],
+AsOfOpt = Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                      help="Letter date (default today).")]
 
 
@@ -269,11 +270,11 @@ def _settings(rules: Path | None, registry: Path | None, org: Path | None, payer
 def packet_cmd(
     path: Annotated[Path, typer.Argument(help="Any input `appeals intake` reads.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the packets.")],
-    claim: Annotated[Optional[str], typer.Option("--claim", metavar="ID",
+    claim: Annotated[str | None, typer.Option("--claim", metavar="ID",
                                                  help="Only this claim id.")] = None,
     facts: FactsOpt = None, org: OrgOpt = None, templates: TemplatesOpt = None,
     payers: PayersOpt = None, as_of: AsOfOpt = None, columns: ColumnsOpt = None,
-    rules: Annotated[Optional[Path], typer.Option("--rules")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules")] = None,
     registry: RegistryOpt = None,
 ) -> None:
     """Write a packet folder (letters and checklist as DOCX and PDF, packet.json) per denial that
@@ -312,10 +313,15 @@ class _Reporter:
         self.bar = None
         self.last: tuple[str, float, int] = ("", 0.0, -1)
 
-    def __enter__(self) -> _Reporter:
+    def __enter__(self) -> Self:
         if self.tty:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
                                 MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
@@ -357,12 +363,12 @@ def run_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="835, CSV, JSON or JSONL files.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for packets, worklist, report, "
                                       "rejects and manifest.")],
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Processes building packets (default: the machine's cores).")
     ] = None,
     facts: FactsOpt = None, org: OrgOpt = None, templates: TemplatesOpt = None,
     payers: PayersOpt = None, as_of: AsOfOpt = None, columns: ColumnsOpt = None,
-    rules: Annotated[Optional[Path], typer.Option("--rules", help="YAML rules laid over the "
+    rules: Annotated[Path | None, typer.Option("--rules", help="YAML rules laid over the "
                                                   "built-in ones.")] = None,
     registry: RegistryOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild every packet, even unchanged "
@@ -378,8 +384,8 @@ def run_cmd(
     """
     import os
 
-    from appeals.pipeline import RunConfig, run
     from appeals.packet import SETTINGS_ERRORS
+    from appeals.pipeline import RunConfig, run
     from appeals.worklist import PriorityError
 
     missing = [str(p) for p in inputs if not p.is_file()]
@@ -414,7 +420,7 @@ def run_cmd(
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo output.")] = Path(
         "out/demo"),
-         workers: Annotated[Optional[int], typer.Option("--workers", min=1)] = None) -> None:
+         workers: Annotated[int | None, typer.Option("--workers", min=1)] = None) -> None:
     """`appeals run` on the bundled samples (the practice CSV, the public 835s and a synthetic
     behavioral-health 835), letters dated 2026-07-01, with a sample practice and payer
     directory."""

@@ -21,8 +21,14 @@ from appeals import __version__
 from appeals.classify import Rules, RulesError, classify, load_rules
 from appeals.compose.checklists import ChecklistError, load_items
 from appeals.compose.letters import CHECKLIST, Composed, compose
-from appeals.compose.settings import (Org, PayerAddress, SettingsError, load_facts, load_org,
-                                      load_payers)
+from appeals.compose.settings import (
+    Org,
+    PayerAddress,
+    SettingsError,
+    load_facts,
+    load_org,
+    load_payers,
+)
 from appeals.law import LawResult, Registry, RegistryError, law_for, load_registry
 from appeals.models import Classification, DenialRecord
 from appeals.render.docx import to_docx
@@ -154,8 +160,8 @@ def write(packet: Packet, out: Path, name: str | None = None) -> Path:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    for name, data in packet.files.items():
-        (tmp / name).write_bytes(data)
+    for file_name, data in packet.files.items():
+        (tmp / file_name).write_bytes(data)
     (tmp / "packet.json").write_text(json.dumps(packet.summary, indent=2, sort_keys=True) + "\n",
                                      encoding="utf-8")
     old = out / f".{final.name}.old-{os.getpid()}"

@@ -193,7 +193,7 @@ def _packet_job(job: tuple[str, str, str, str]) -> dict:
         hashes["packet.json"] = file_sha256(folder / "packet.json")
         outcome = {"status": "written", "hashes": hashes,
                    "checklist_due": packet.summary["checklist_due"] or ""}
-    except Exception as exc:  # one bad record never stops the batch
+    except Exception as exc:  # noqa: BLE001 (one bad record never stops the batch)
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
     outcome["peak_mb"] = _rss_mb()
@@ -306,7 +306,7 @@ def run(config: RunConfig, progress: Progress | None = None,
                     tick("read", batch.records, None)
                 try:
                     verdict, row = assess(record, settings, priority, stage)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
                     failure = _failure(record, "classify", exc)
                     failures.append(failure)
                     rows.append(failed_row(record, failure.message))

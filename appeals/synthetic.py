@@ -134,8 +134,8 @@ def write_835(out: Path | TextIO, claims: int = 200, lines_per_claim: int = 3, s
         payer, _ = PAYERS[transactions % len(PAYERS)]
         header = [
             f"ST*835*{transactions:04d}",
-            f"BPR*I*{_money(total)}*C*ACH*CCP*01*999999999*DA*123456789*1999999999**01*"
-            f"999999999*DA*987654321*{payment_date:%Y%m%d}",
+            (f"BPR*I*{_money(total)}*C*ACH*CCP*01*999999999*DA*123456789*1999999999**01*"
+            f"999999999*DA*987654321*{payment_date:%Y%m%d}"),
             f"TRN*1*EFT{seed:04d}{transactions:05d}*1999999999",
             f"DTM*405*{payment_date:%Y%m%d}",
             f"N1*PR*{payer}", "N3*PO BOX 1000", "N4*RALEIGH*NC*27601",

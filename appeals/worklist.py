@@ -107,8 +107,8 @@ def score(classification: Classification, days_left: int | None, at_stake: Decim
     share = like.actions.get(classification.action)
     if share is None:
         share = like.appeal_categories.get(classification.category.value, like.default)
-    parts.append((w.likelihood * share, f"{classification.action.value}/"
-                  f"{classification.category.value} success {share:.0%}"))
+    what = f"{classification.action.value}/{classification.category.value}"
+    parts.append((w.likelihood * share, f"{what} success {share:.0%}"))
     total = round(sum(p for p, _ in parts), 1)
     return total, " + ".join(f"{why}: {p:.1f}" for p, why in parts)
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import X12
 
 from appeals.classify import RulesError, classify, load_rules
 from appeals.intake import read
 from appeals.models import DenialRecord
-from conftest import X12
 
 RULES = load_rules()
 
@@ -140,10 +140,10 @@ def test_user_rules_override_and_add_per_payer(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body,fragment", [
-    ("text:\n  - id: bad\n    category: nonsense\n    weight: 1\n    pattern: x\n"
-     "    evidence: e\n", "text[bad].category"),
-    ("text:\n  - id: broken\n    category: coding\n    weight: 1\n    pattern: '(unclosed'\n"
-     "    evidence: e\n", "text[broken].pattern"),
+    (("text:\n  - id: bad\n    category: nonsense\n    weight: 1\n    pattern: x\n"
+     "    evidence: e\n"), "text[bad].category"),
+    (("text:\n  - id: broken\n    category: coding\n    weight: 1\n    pattern: '(unclosed'\n"
+     "    evidence: e\n"), "text[broken].pattern"),
     ("categories:\n  coding:\n    action: shout\n", "categories.coding.action"),
     ("- just a list\n", "a rules file is a mapping"),
 ])
@@ -207,14 +207,14 @@ def test_dev_set_meets_the_acceptance_bar() -> None:
 
 def test_cli_classify_and_explain(dev_csv: Path) -> None:
     run = [sys.executable, "-m", "appeals.cli", "classify", str(dev_csv)]
-    out = subprocess.run(run, capture_output=True, text=True)
+    out = subprocess.run(run, capture_output=True, text=True, check=False)
     rows = [json.loads(x) for x in out.stdout.splitlines()]
     assert out.returncode == 0 and len(rows) == 61
     assert {"claim_id", "line_number", "category", "secondary", "confidence", "evidence",
             "action", "owner", "appealable", "bucket"} <= set(rows[0])
-    why = subprocess.run(run + ["--explain", "D026"], capture_output=True, text=True)
+    why = subprocess.run(run + ["--explain", "D026"], capture_output=True, text=True, check=False)
     assert "tie between authorization, medical_necessity broken by precedence" in why.stdout
-    missing = subprocess.run(run + ["--explain", "NOPE"], capture_output=True, text=True)
+    missing = subprocess.run(run + ["--explain", "NOPE"], capture_output=True, text=True, check=False)
     assert missing.returncode == 2
 
 

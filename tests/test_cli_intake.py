@@ -12,7 +12,7 @@ from conftest import SAMPLES, X12
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "appeals.cli", *args], capture_output=True,
-                          text=True)
+                          text=True, check=False)
 
 
 def test_intake_prints_json_lines_with_canonical_fields(dev_csv: Path) -> None:

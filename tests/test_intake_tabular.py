@@ -10,12 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appeals.intake import InputError, read, write_rejects
 from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
-from conftest import SAMPLES
 
 MAPS = Path(__file__).parent.parent / "appeals" / "data" / "column_maps"
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import X12
 
 from appeals.intake import InputError, read
 from appeals.models import DenialRecord, Reject
 from appeals.synthetic import write_835
-from conftest import X12
 
 REMITS = sorted(p for p in X12.iterdir() if p.suffix != ".837" and "837" not in p.name)
 
@@ -81,8 +81,8 @@ def test_counts_match_hand_counts(name: str) -> None:
 
 
 def test_large_deidentified_4010_counts() -> None:
-    records, rejects = split(list(read(X12 / "835_4010_oopfactory_deident_large.dat")))
-    claims, lines, cas = naive_counts(X12 / "835_4010_oopfactory_deident_large.dat")
+    records, _rejects = split(list(read(X12 / "835_4010_oopfactory_deident_large.dat")))
+    _claims, lines, cas = naive_counts(X12 / "835_4010_oopfactory_deident_large.dat")
     assert len(records) == lines == 1552
     assert sum(len(r.adjustment_codes) for r in records) == cas == 2439
     # CLP06 "MB" is Medicare Part B: the plan type is known from the remit itself.

@@ -19,11 +19,17 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from appeals.cli import app
-from appeals.compose.letters import (APPEAL_LETTER, CHECKLIST, CORRECTED_COVER, DOC_REQUEST,
-                                     ComposeError, compose)
+from appeals.compose.letters import (
+    APPEAL_LETTER,
+    CHECKLIST,
+    CORRECTED_COVER,
+    DOC_REQUEST,
+    ComposeError,
+    compose,
+)
 from appeals.compose.settings import Org
 from appeals.law import law_for, load_registry
-from appeals.models import (Action, Bucket, Category, Classification, DenialRecord, Owner)
+from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner
 from appeals.packet import Settings, build, write
 from appeals.render.html import footer_text
 
@@ -34,21 +40,21 @@ ORG = Org(name="Lakeside Counseling Group", address=["12 Main St", "Asheville, N
           signer_name="Pat Biller", signer_title="Billing Manager")
 
 PLANS = {  # practice plan type -> record fields
-    "employer_group": dict(plan_type="employer_group", plan_funding="fully_insured",
-                           employer_size=300, plan_state="NC"),
-    "employer_small_self_funded": dict(plan_type="employer_group", plan_funding="self_funded",
-                                       employer_size=20),
-    "individual": dict(plan_type="individual"),
-    "government_group": dict(plan_type="government_group", plan_funding="self_funded"),
-    "church_group": dict(plan_type="church_group", plan_funding="self_funded"),
-    "medicaid_mco": dict(plan_type="medicaid_mco"),
-    "medicaid_ffs": dict(plan_type="medicaid_ffs"),
-    "chip": dict(plan_type="chip"),
-    "medicare": dict(plan_type="medicare"),
-    "medicare_advantage": dict(plan_type="medicare_advantage"),
-    "tricare": dict(plan_type="tricare"),
-    "fehb": dict(plan_type="fehb"),
-    "unknown": dict(),
+    "employer_group": {"plan_type": "employer_group", "plan_funding": "fully_insured",
+                           "employer_size": 300, "plan_state": "NC"},
+    "employer_small_self_funded": {"plan_type": "employer_group", "plan_funding": "self_funded",
+                                       "employer_size": 20},
+    "individual": {"plan_type": "individual"},
+    "government_group": {"plan_type": "government_group", "plan_funding": "self_funded"},
+    "church_group": {"plan_type": "church_group", "plan_funding": "self_funded"},
+    "medicaid_mco": {"plan_type": "medicaid_mco"},
+    "medicaid_ffs": {"plan_type": "medicaid_ffs"},
+    "chip": {"plan_type": "chip"},
+    "medicare": {"plan_type": "medicare"},
+    "medicare_advantage": {"plan_type": "medicare_advantage"},
+    "tricare": {"plan_type": "tricare"},
+    "fehb": {"plan_type": "fehb"},
+    "unknown": {},
 }
 CATEGORIES = {
     Category.medical_necessity: (Action.appeal, "CO-50", "Not medically necessary"),
@@ -61,12 +67,12 @@ CITE_MARK = re.compile(r"(U\.S\.C\.|C\.F\.R\.|Fed\. Reg\.|O\.C\.G\.A\.|Cal\. )")
 
 def record(plan: str, category: Category, **extra) -> DenialRecord:
     _, code, reason = CATEGORIES[category]
-    fields = dict(claim_id=f"T-{plan}-{category.value}", line_number=1, payer_name="Blue Ridge",
-                  patient_name="Sample Client", member_id="M123", patient_dob="1980-01-02",
-                  provider_name="Dr Lee", service_date="2026-05-04", cpt_code="H0035",
-                  level_of_care="php", diagnosis_codes="F32.2", billed_amount="450.00",
-                  paid_amount="0", denial_date="2026-06-10", adjustment_codes=code,
-                  denial_reason=reason)
+    fields = {"claim_id": f"T-{plan}-{category.value}", "line_number": 1, "payer_name": "Blue Ridge",
+                  "patient_name": "Sample Client", "member_id": "M123", "patient_dob": "1980-01-02",
+                  "provider_name": "Dr Lee", "service_date": "2026-05-04", "cpt_code": "H0035",
+                  "level_of_care": "php", "diagnosis_codes": "F32.2", "billed_amount": "450.00",
+                  "paid_amount": "0", "denial_date": "2026-06-10", "adjustment_codes": code,
+                  "denial_reason": reason}
     fields.update(PLANS[plan])
     fields.update(extra)
     return DenialRecord(**fields)
@@ -141,8 +147,8 @@ def test_medicare_letter_names_no_parity_and_no_erisa() -> None:
 
 def test_sud_residential_letter_uses_asam_and_mental_health_uses_locus() -> None:
     _, _, sud = composed("employer_group", Category.medical_necessity,
-                         fields=dict(diagnosis_codes="F11.20", level_of_care="residential",
-                                     cpt_code="H0018"))
+                         fields={"diagnosis_codes": "F11.20", "level_of_care": "residential",
+                                     "cpt_code": "H0018"})
     assert "ASAM Criteria" in sud.documents[0].text()
     assert "asam_dimensions" in [i.id for i in sud.checklist_items]
     _, _, mh = composed("employer_group", Category.medical_necessity)
@@ -152,11 +158,11 @@ def test_sud_residential_letter_uses_asam_and_mental_health_uses_locus() -> None
 
 def test_checklist_is_targeted_by_code() -> None:
     _, _, group = composed("employer_group", Category.medical_necessity,
-                           fields=dict(cpt_code="90853", level_of_care="outpatient"))
+                           fields={"cpt_code": "90853", "level_of_care": "outpatient"})
     ids = [i.id for i in group.checklist_items]
     assert "group_participation" in ids and "time_documented" not in ids
     _, _, timed = composed("employer_group", Category.medical_necessity,
-                           fields=dict(cpt_code="90837", level_of_care="outpatient"))
+                           fields={"cpt_code": "90837", "level_of_care": "outpatient"})
     ids = [i.id for i in timed.checklist_items]
     assert {"time_documented", "frequency_rationale"} <= set(ids)
     assert "group_participation" not in ids and "php_hours_physician" not in ids

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import DATA, SAMPLES
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -20,8 +21,6 @@ from appeals.pipeline import PACKETS, RunConfig, run
 from appeals.report import render_html, triage
 from appeals.synthetic import write_835
 from appeals.worklist import PriorityError, load_priority, score
-
-from conftest import DATA, SAMPLES
 
 AS_OF = date(2026, 7, 1)
 
@@ -198,7 +197,7 @@ def test_a_failing_record_is_reported_and_the_run_goes_on(tmp_path: Path, worker
 
 def test_a_line_that_cannot_be_classified_is_listed_not_lost(tmp_path: Path,
                                                               monkeypatch) -> None:
-    import appeals.pipeline as pipeline
+    from appeals import pipeline
 
     real = pipeline.classify
 
@@ -239,7 +238,7 @@ def test_ctrl_c_between_packets_leaves_whole_packets_only(tmp_path: Path) -> Non
 
 def test_ctrl_c_during_a_packet_write_leaves_no_partial_folder(tmp_path: Path,
                                                                monkeypatch) -> None:
-    import appeals.pipeline as pipeline
+    from appeals import pipeline
 
     real_write, calls = pipeline.write, []
 

@@ -9,5 +9,13 @@ from appeals.classify.classifier import Signal, Trace, classify, signals_for
 from appeals.classify.explain import explain
 from appeals.classify.rules import Rules, RulesError, load_rules
 
-__all__ = ["classify", "explain", "load_rules", "Rules", "RulesError", "Signal", "Trace",
-           "signals_for"]
+__all__ = [
+    "Rules",
+    "RulesError",
+    "Signal",
+    "Trace",
+    "classify",
+    "explain",
+    "load_rules",
+    "signals_for",
+]

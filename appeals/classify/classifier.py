@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from appeals.classify.rules import NON_DENIAL, FactRule, Rules
-from appeals.models import (Action, Bucket, Category, Classification, DenialRecord, Owner,
-                            Secondary)
+from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner, Secondary
 
 REVERSAL_STATUS = "22"
 
@@ -204,8 +203,8 @@ def _decide(record: DenialRecord, rules: Rules, trace: Trace | None) -> Classifi
     for s in denial:
         scores[s.category] = scores.get(s.category, 0.0) + s.weight
     if not scores or max(scores.values()) <= 0:
-        evidence = [s.evidence for s in signals] or ["no adjustment code, remark code or reason "
-                                                     "text that the rules recognise"]
+        evidence = [s.evidence for s in signals] or [("no adjustment code, remark code or reason "
+                                                     "text that the rules recognise")]
         if trace is not None:
             trace.decision = "no recognised denial signal"
         return _result(record, rules, Category.other, [], 0.2, evidence, None, None)
@@ -244,7 +243,7 @@ def _result(record: DenialRecord, rules: Rules, category: Category, secondary: l
         secondary=secondary, confidence=confidence, evidence=evidence,
         action=Action(action) if action else rule.action,
         owner=Owner(owner) if owner else rule.owner,
-        appealable=rule.appealable and not (category == Category.duplicate),
+        appealable=rule.appealable and category != Category.duplicate,
         bucket=Bucket.model_construct(fix_now=rule.fix_now, fix_cause=rule.fix_cause),
     )
 

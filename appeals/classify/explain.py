@@ -12,8 +12,8 @@ def explain(record: DenialRecord, rules: Rules) -> str:
     result = classify(record, rules, trace)
     lines = [f"Claim {record.claim_id}, line {record.line_number}"
              + (f" ({record.cpt_code})" if record.cpt_code else ""),
-             f"  codes: {', '.join(record.adjustment_codes) or 'none'}; remarks: "
-             f"{', '.join(record.remark_codes) or 'none'}",
+             (f"  codes: {', '.join(record.adjustment_codes) or 'none'}; remarks: "
+             f"{', '.join(record.remark_codes) or 'none'}"),
              f"  payer reason: {record.denial_reason or '(none)'}",
              "  signals:"]
     for s in trace.signals or []:

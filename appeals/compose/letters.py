@@ -120,7 +120,7 @@ def code_meanings(record: DenialRecord) -> list[str]:
     table = load_code_table()
     out = []
     for code in record.adjustment_codes:
-        group, _, reason = code.partition("-")
+        _group, _, reason = code.partition("-")
         row = table.get(("CARC", reason))
         out.append(f"{code}: {row.short_meaning}" if row else code)
     for code in record.remark_codes:

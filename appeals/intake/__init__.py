@@ -23,8 +23,17 @@ from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
 from appeals.models import DenialRecord, Reject
 
-__all__ = ["Batch", "ColumnMap", "InputError", "read", "load_column_map", "write_rejects",
-           "rejects_csv", "REJECT_COLUMNS", "detect_format"]
+__all__ = [
+    "REJECT_COLUMNS",
+    "Batch",
+    "ColumnMap",
+    "InputError",
+    "detect_format",
+    "load_column_map",
+    "read",
+    "rejects_csv",
+    "write_rejects",
+]
 
 REJECT_COLUMNS = ("source", "location", "field", "message", "raw", "level")
 

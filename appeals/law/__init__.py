@@ -12,8 +12,14 @@ from datetime import date
 from pydantic import BaseModel
 
 from appeals.law.deadlines import Deadline, add_months, deadline_for, deadlines_for
-from appeals.law.plans import (CitationRef, ParityDecision, PlanFacts, parity_for, plan_facts,
-                               resolve_plan)
+from appeals.law.plans import (
+    CitationRef,
+    ParityDecision,
+    PlanFacts,
+    parity_for,
+    plan_facts,
+    resolve_plan,
+)
 from appeals.law.registry import Citation, Registry, RegistryError, load_registry
 from appeals.models import DenialRecord
 

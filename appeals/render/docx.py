@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,8 +22,16 @@ from docx.oxml.ns import qn
 from docx.shared import Inches
 from lxml import etree
 
-from appeals.compose.document import (Checkbox, Document, Heading, Inlines, ListBlock, PageBreak,
-                                      Paragraph, Table)
+from appeals.compose.document import (
+    Checkbox,
+    Document,
+    Heading,
+    Inlines,
+    ListBlock,
+    PageBreak,
+    Paragraph,
+    Table,
+)
 from appeals.compose.markup import template_file
 from appeals.render.html import footer_text, letterhead
 
@@ -101,7 +109,7 @@ def reference(path: str) -> Reference:
     section.different_first_page_header_footer = True
     for part in (section.header, section.first_page_header, section.footer,
                  section.first_page_footer):
-        part.paragraphs  # creates the part once here rather than once per letter
+        part.is_linked_to_previous = False  # creates the part once here, not once per letter
     width = section.page_width - section.left_margin - section.right_margin
     return Reference(package(docx), ids, int(width / 635))  # EMU -> twips
 
@@ -254,8 +262,8 @@ def to_docx(doc: Document, templates: Path | None = None) -> bytes:
             _el(_el(para("Normal"), "w:r"), "w:br", **{"w:type": "page"})
     props = docx.core_properties
     day = doc.meta.get("letter_date")
-    stamp = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) if day else datetime(
-        2000, 1, 1, tzinfo=timezone.utc)
+    stamp = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else datetime(
+        2000, 1, 1, tzinfo=UTC)
     props.created = props.modified = stamp
     props.title, props.author, props.last_modified_by = doc.title, "appeals", "appeals"
     props.revision = 1

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from appeals.compose.document import (Checkbox, Document, Heading, Inlines, ListBlock, PageBreak,
-                                      Paragraph, Table)
+from appeals.compose.document import (
+    Checkbox,
+    Document,
+    Heading,
+    Inlines,
+    ListBlock,
+    PageBreak,
+    Paragraph,
+    Table,
+)
 
 
 def _inline(inlines: Inlines) -> str:

@@ -413,7 +413,9 @@ def run_cmd(
         f"{result.packets_written} written, {result.packets_unchanged} unchanged, "
         f"{result.failed} failed" + (f"; {result.stale_removed} stale removed"
                                      if result.stale_removed else ""))
-    err(f"worklist, triage report, rejects and manifest in {out}")
+    err(f"triage report: {out / 'triage.pdf'} (and .html)\nworklist:      "
+        f"{out / 'worklist.csv'}\npackets:       {out / 'packets'}/\nrejects:       "
+        f"{out / 'rejects.csv'}\nmanifest:      {out / 'manifest.json'}")
     raise typer.Exit(result.exit_code)
 
 

@@ -12,6 +12,8 @@ from appeals.classify.rules import NON_DENIAL, FactRule, Rules
 from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner, Secondary
 
 REVERSAL_STATUS = "22"
+#: Decisions remembered per rule set (about 2 kB each); a remittance has far fewer distinct ones.
+DECISIONS_KEPT = 10_000
 
 
 @dataclass
@@ -167,7 +169,7 @@ def classify(record: DenialRecord, rules: Rules, trace: Trace | None = None) -> 
     key = decision_key(record)
     known = rules._decisions.get(key)
     if known is None:
-        if len(rules._decisions) > 50_000:
+        if len(rules._decisions) > DECISIONS_KEPT:
             rules._decisions.clear()
         known = rules._decisions[key] = _decide(record, rules, None)
     return known.model_copy(update={"claim_id": record.claim_id,

@@ -132,7 +132,12 @@ def parse_money(value: Any) -> Decimal | None:
         return value
     if isinstance(value, float):
         value = repr(value)
-    text = str(value).strip().replace("$", "").replace(",", "")
+    return _parse_money_text(str(value))
+
+
+@lru_cache(maxsize=4096)  # charges and payments repeat across a remittance's lines
+def _parse_money_text(value: str) -> Decimal | None:
+    text = value.strip().replace("$", "").replace(",", "")
     if not text:
         return None
     if text.startswith("(") and text.endswith(")"):

@@ -153,6 +153,28 @@ def segments(path: Path) -> Iterator[Segment | _DelimiterNote | Reject]:
             delims = read_isa(buf[pos:pos + 4096])
             saw_any = True
             yield _DelimiterNote(delims)
+        elif delims.terminator not in WHITESPACE:
+            # Fast path: every complete segment in the buffer at once, up to the next ISA.
+            last = buf.rfind(delims.terminator, pos)
+            if last >= pos:
+                offset = pos
+                for part in buf[pos:last].split(delims.terminator):
+                    body = part.lstrip(WHITESPACE)
+                    lead = len(part) - len(body)
+                    if lead:
+                        line += part.count("\n", 0, lead)
+                    if body.startswith("ISA"):  # new delimiters: the slow path reads them
+                        pos = offset + lead
+                        break
+                    index += 1
+                    text = body.rstrip(WHITESPACE)
+                    if text:
+                        yield Segment(index, line, text.split(delims.element))
+                    line += body.count("\n")
+                    offset += len(part) + 1
+                else:
+                    pos = last + 1
+                continue
         end = buf.find(delims.terminator, pos)
         if end < 0:
             if refill():

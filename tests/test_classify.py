@@ -236,3 +236,21 @@ def test_remembered_decisions_equal_fresh_ones_and_keep_their_own_ids(dev_csv: P
                                       "auth_end": auth.service_date})
     assert classify(auth, shared).action.value == "appeal"
     assert classify(on_file, shared).action.value == "correct_and_resubmit"
+
+
+OTHER_WORDING = json.loads((Path(__file__).parent / "data" / "other_wording.json").read_text())
+WORDING_CASES = [(c, t) for c, texts in OTHER_WORDING.items() if not c.startswith("_")
+                 for t in texts]
+
+
+@pytest.mark.parametrize(("category", "text"), WORDING_CASES)
+def test_reason_text_in_other_wording(category: str, text: str) -> None:
+    assert classify(rec(denial_reason=text), RULES).category == category
+
+
+def test_word_list_guess_is_marked_low_confidence_and_never_beats_a_code() -> None:
+    guess = classify(rec(denial_reason="Symptoms reviewed; acuity noted"), RULES)
+    assert guess.category == "medical_necessity" and guess.confidence <= 0.45
+    assert any("fallback_medical_necessity" in e for e in guess.evidence)
+    coded = classify(rec(adjustment_codes="CO-29", denial_reason="Symptoms reviewed"), RULES)
+    assert coded.category == "timely_filing"

@@ -14,6 +14,8 @@ from appeals.models import Action, Bucket, Category, Classification, DenialRecor
 REVERSAL_STATUS = "22"
 #: Decisions remembered per rule set (about 2 kB each); a remittance has far fewer distinct ones.
 DECISIONS_KEPT = 10_000
+#: The most a decision resting only on fallback word lists may claim.
+FALLBACK_CONFIDENCE = 0.45
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Signal:
     category: str  # a Category value, or contractual / patient_responsibility / informational
     weight: float
     evidence: str
-    kind: str  # carc, rarc, text, fact
+    kind: str  # carc, rarc, text, fallback (a broad word list), fact
     action: str | None = None
     owner: str | None = None
 
@@ -93,15 +95,20 @@ def _text_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
 
 
 def _match_text(text: str, payer: str | None, rules: Rules) -> list[Signal]:
-    out = []
-    for rule in rules.text:
-        if rule.payer_regex and not rule.payer_regex.search(payer or ""):
-            continue
-        match = rule.regex.search(text)
-        if match:
-            out.append(Signal(rule.category.value, rule.weight,
-                              f'text: "{match.group(0)}" ({rule.evidence}) [rule {rule.id}]',
-                              "text"))
+    """Signals of the regular text rules; of the fallback word lists only when none matched."""
+    out: list[Signal] = []
+    for fallback in (False, True):
+        for rule in rules.text:
+            if rule.fallback is not fallback or (
+                    rule.payer_regex and not rule.payer_regex.search(payer or "")):
+                continue
+            match = rule.regex.search(text)
+            if match:
+                out.append(Signal(rule.category.value, rule.weight,
+                                  f'text: "{match.group(0)}" ({rule.evidence}) [rule {rule.id}]',
+                                  "fallback" if fallback else "text"))
+        if out:
+            break
     return out
 
 
@@ -217,6 +224,8 @@ def _decide(record: DenialRecord, rules: Rules, trace: Trace | None) -> Classifi
     total = sum(v for v in scores.values() if v > 0)
     confidence = round(min(0.99, 0.5 * scores[primary] / total + 0.5 * min(best, 1.0)), 2)
     chosen = [s for s in denial if s.category == primary]
+    if all(s.kind == "fallback" for s in chosen):  # a word-list guess: say it is one
+        confidence = min(confidence, FALLBACK_CONFIDENCE)
     secondary = [Secondary.model_construct(category=Category(c), evidence=[s.evidence for s in denial
                                                            if s.category == c])
                  for c in sorted(scores, key=lambda c: (-scores[c], rank.get(c, 99)))

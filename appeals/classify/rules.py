@@ -72,6 +72,8 @@ class TextRule(BaseModel):
     pattern: str
     evidence: str
     payer: str | None = None
+    # A fallback rule (a broad word list) is read only when no regular rule matched the text.
+    fallback: bool = False
 
     _compiles = field_validator("pattern", "payer")(lambda cls, v: _regex_or_none(v))
 

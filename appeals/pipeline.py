@@ -14,7 +14,6 @@ manifest are written last, the manifest after everything it hashes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import resource
@@ -22,22 +21,19 @@ import shutil
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from multiprocessing import get_context
 from pathlib import Path
 
 from appeals import __version__
+from appeals.audit import file_sha256, packet_key, unchanged, versions
 from appeals.classify import classify
-from appeals.compose.checklists import checklist_folders
 from appeals.compose.letters import DOC_REQUEST, letter_types, nqtl_at_issue
-from appeals.compose.markup import builtin_templates
 from appeals.intake import Batch, rejects_csv
 from appeals.law import law_for
-from appeals.law.registry import default_path as builtin_registry_path
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
 from appeals.worklist import Priority, failed_row, load_priority, ordered, row_for, to_csv
@@ -92,75 +88,6 @@ class RunResult:
         if self.unusable:
             return 2
         return 1 if self.rejected or self.failed else 0
-
-
-# --------------------------------------------------------------------------- fingerprints
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fingerprint(paths: Iterable[Path | None]) -> str:
-    """One sha256 over the names and contents of files and folders (cache folders skipped)."""
-    digest = hashlib.sha256()
-    for root in paths:
-        if root is None or not root.exists():
-            continue
-        files = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            and not p.name.startswith("."))
-        for f in files:
-            digest.update(f"{f.relative_to(root) if f != root else f.name}\0"
-                          f"{file_sha256(f)}\n".encode())
-    return digest.hexdigest()
-
-
-def versions(config: RunConfig, settings: Settings) -> dict[str, str]:
-    """What the output depends on besides the input: the manifest records it, resume compares it."""
-    data = Path(str(resources.files("appeals.data")))
-    return {
-        "appeals": __version__,
-        "registry": settings.registry.version,
-        "registry_sha256": fingerprint([config.registry or builtin_registry_path()]),
-        "rules_sha256": fingerprint([data / "rules.yaml", data / "carc_rarc.csv", config.rules]),
-        "nqtl_types_sha256": fingerprint([data / "nqtl_types.yaml"]),
-        "templates_sha256": fingerprint([builtin_templates(), config.templates]),
-        "checklists_sha256": fingerprint(checklist_folders(settings.checklists)),
-        "priority_sha256": fingerprint([config.priority or data / "priority.yaml"]),
-        "settings_sha256": fingerprint([config.org, config.payers]),
-        "facts_sha256": fingerprint([config.facts]),
-    }
-
-
-def packet_key(record: DenialRecord, classification: Classification, settings: Settings,
-               stamp: dict[str, str]) -> str:
-    """Everything a packet is made from; an unchanged key means an unchanged packet."""
-    payload = {"record": record.model_dump(mode="json", exclude={"source", "location"}),
-               "classification": classification.model_dump(mode="json"),
-               "facts": settings.facts_for(record), "as_of": settings.as_of.isoformat(),
-               "versions": {k: v for k, v in stamp.items() if k != "facts_sha256"}}
-    return sha256(json.dumps(payload, sort_keys=True).encode())
-
-
-def unchanged(folder: Path, key: str) -> tuple[dict[str, str], str] | None:
-    """(file hashes, checklist due date) of a complete packet built from `key`, or None
-    (missing, built from other inputs, or a file changed since)."""
-    try:
-        summary = json.loads((folder / "packet.json").read_text(encoding="utf-8"))
-        if summary.get("input_key") != key:
-            return None
-        hashes = {f["name"]: f["sha256"] for f in summary["files"]}
-        if any(file_sha256(folder / n) != h for n, h in hashes.items()):
-            return None
-        hashes["packet.json"] = file_sha256(folder / "packet.json")
-        return hashes, summary.get("checklist_due") or ""
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 # --------------------------------------------------------------------------- workers
@@ -220,16 +147,6 @@ def _in_order(submit: Callable[[tuple], object], jobs: Iterator[tuple], window: 
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
-
-
-class _Done:
-    """A finished result for the in-process path (workers=1), shaped like a Future."""
-
-    def __init__(self, value: dict) -> None:
-        self.value = value
-
-    def result(self) -> dict:
-        return self.value
 
 
 # --------------------------------------------------------------------------- the run
@@ -418,10 +335,10 @@ def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:
 
     order: deque[int] = deque()
     workers = max(1, config.workers)
-    if workers == 1:
+    if workers == 1:  # in this process: no pool to start, same results
         _init_worker(config, ignore_sigint=False)
-        for outcome in _in_order(lambda job: _Done(_packet_job(job)), jobs(), 1):
-            yield order.popleft(), outcome
+        for job in jobs():
+            yield order.popleft(), _packet_job(job)
         return
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                initializer=_init_worker, initargs=(config, True))

@@ -1,0 +1,90 @@
+"""What a run's output was made from: fingerprints of inputs, data and settings, and the resume check.
+
+The manifest records `versions()`; a packet records `packet_key()`, and `unchanged()` decides on a
+re-run whether its folder can be kept. Any change to what a packet is made from changes its key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from appeals import __version__
+from appeals.compose.checklists import checklist_folders
+from appeals.compose.markup import builtin_templates
+from appeals.law.registry import default_path as builtin_registry_path
+from appeals.models import Classification, DenialRecord
+from appeals.packet import Settings, sha256
+
+if TYPE_CHECKING:
+    from appeals.pipeline import RunConfig
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(paths: Iterable[Path | None]) -> str:
+    """One sha256 over the names and contents of files and folders (cache folders skipped)."""
+    digest = hashlib.sha256()
+    for root in paths:
+        if root is None or not root.exists():
+            continue
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and not p.name.startswith("."))
+        for f in files:
+            digest.update(f"{f.relative_to(root) if f != root else f.name}\0"
+                          f"{file_sha256(f)}\n".encode())
+    return digest.hexdigest()
+
+
+def versions(config: RunConfig, settings: Settings) -> dict[str, str]:
+    """What the output depends on besides the input: the manifest records it, resume compares it."""
+    data = Path(str(resources.files("appeals.data")))
+    return {
+        "appeals": __version__,
+        "registry": settings.registry.version,
+        "registry_sha256": fingerprint([config.registry or builtin_registry_path()]),
+        "rules_sha256": fingerprint([data / "rules.yaml", data / "carc_rarc.csv", config.rules]),
+        "nqtl_types_sha256": fingerprint([data / "nqtl_types.yaml"]),
+        "templates_sha256": fingerprint([builtin_templates(), config.templates]),
+        "checklists_sha256": fingerprint(checklist_folders(settings.checklists)),
+        "priority_sha256": fingerprint([config.priority or data / "priority.yaml"]),
+        "settings_sha256": fingerprint([config.org, config.payers]),
+        "facts_sha256": fingerprint([config.facts]),
+    }
+
+
+def packet_key(record: DenialRecord, classification: Classification, settings: Settings,
+               stamp: dict[str, str]) -> str:
+    """Everything a packet is made from; an unchanged key means an unchanged packet."""
+    payload = {"record": record.model_dump(mode="json", exclude={"source", "location"}),
+               "classification": classification.model_dump(mode="json"),
+               "facts": settings.facts_for(record), "as_of": settings.as_of.isoformat(),
+               "versions": {k: v for k, v in stamp.items() if k != "facts_sha256"}}
+    return sha256(json.dumps(payload, sort_keys=True).encode())
+
+
+def unchanged(folder: Path, key: str) -> tuple[dict[str, str], str] | None:
+    """(file hashes, checklist due date) of a complete packet built from `key`, or None
+    (missing, built from other inputs, or a file changed since)."""
+    try:
+        summary = json.loads((folder / "packet.json").read_text(encoding="utf-8"))
+        if summary.get("input_key") != key:
+            return None
+        hashes = {f["name"]: f["sha256"] for f in summary["files"]}
+        if any(file_sha256(folder / n) != h for n, h in hashes.items()):
+            return None
+        hashes["packet.json"] = file_sha256(folder / "packet.json")
+        return hashes, summary.get("checklist_due") or ""
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

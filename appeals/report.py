@@ -68,16 +68,12 @@ def triage(rows: list[dict], meta: dict) -> dict:
     denied = [r for r in rows if r["category"] != "not_a_denial"]
     work = [r for r in denied if r["action"] != "no_action"]
     reasons = _group(denied, lambda r: r["reason"])
-    reason_category = {}
-    for r in denied:
-        reason_category.setdefault(r["reason"], Counter())[r["category"]] += 1
     top = sorted(reasons, key=lambda g: (-g["count"], -g["at_stake"], g["name"]))[:TOP_REASONS]
     by_category: dict[str, list[dict]] = defaultdict(list)
-    for g in top:
-        cat = min(reason_category[g["name"]].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        by_category[cat].append(g)
-    top_grouped = sorted(({"category": _words(c), "reasons": rs,
-                           "count": sum(g["count"] for g in rs)} for c, rs in by_category.items()),
+    for g in top:  # a reason sits under the category most of its lines were given
+        by_category[g["top_category"]].append(g)
+    top_grouped = sorted(({"category": c, "reasons": rs, "count": sum(g["count"] for g in rs)}
+                          for c, rs in by_category.items()),
                          key=lambda c: (-c["count"], c["category"]))
 
     fix_cause: dict[tuple[str, str], dict] = {}
@@ -107,7 +103,6 @@ def triage(rows: list[dict], meta: dict) -> dict:
         "meta": meta,
         "totals": {
             "lines": len(rows), "denied": len(denied), "work": len(work),
-            "not_denials": len(rows) - len(denied),
             "billed": sum((r["billed"] for r in rows), Decimal(0)),
             "paid": sum((r["paid"] for r in rows), Decimal(0)),
             "billed_denied": sum((r["billed"] for r in denied), Decimal(0)),

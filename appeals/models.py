@@ -257,6 +257,7 @@ Count = Annotated[int | None, BeforeValidator(_int_or_blank)]
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # a practice has a few NPIs, on every line
 def npi_check_digit_ok(npi: str) -> bool:
     """Luhn check over the NPI with the 80840 card-issuer prefix (CMS NPI standard)."""
     if not re.fullmatch(r"\d{10}", npi):

@@ -371,6 +371,8 @@ def run_cmd(
     rules: Annotated[Path | None, typer.Option("--rules", help="YAML rules laid over the "
                                                   "built-in ones.")] = None,
     registry: RegistryOpt = None,
+    priority: Annotated[Path | None, typer.Option("--priority", help="Worklist priority weights "
+                                                  "(YAML like appeals/data/priority.yaml).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild every packet, even unchanged "
                                         "ones.")] = False,
     redact: Annotated[bool, typer.Option("--redact", help="Worklist and triage report without "
@@ -396,7 +398,7 @@ def run_cmd(
         _batch([], columns)  # a malformed column map ends the run before anything is written
     config = RunConfig(inputs=inputs, out=out, workers=workers or os.cpu_count() or 1,
                        facts=facts, org=org, templates=templates, rules=rules, columns=columns,
-                       payers=payers, registry=registry,
+                       payers=payers, registry=registry, priority=priority,
                        as_of=as_of.date() if as_of else date.today(), force=force,
                        redact=redact)
     with _Reporter() as reporter:

@@ -282,6 +282,10 @@ def test_command_exit_codes_and_logs_without_phi(tmp_path: Path) -> None:
     runner = CliRunner()
     missing = runner.invoke(app, ["run", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")])
     assert missing.exit_code == 2
+    bad_priority = tmp_path / "priority.yaml"
+    bad_priority.write_text("schema_version: 1\n")
+    assert runner.invoke(app, ["run", str(src), "--out", str(tmp_path / "o"), "--priority",
+                               str(bad_priority)]).exit_code == 2
     bad_org = tmp_path / "org.yaml"
     bad_org.write_text("name: [unclosed\n")
     assert runner.invoke(app, ["run", str(src), "--out", str(tmp_path / "o"), "--org",

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appeals.classify.rules import load_code_table
+from appeals.intake import spreadsheet_cell
 from appeals.law import LawResult
 from appeals.models import Action, Classification, DenialRecord
 
@@ -205,5 +206,6 @@ def to_csv(rows: list[dict], redact: bool = False) -> bytes:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(["" if row.get(c) is None else spreadsheet_cell(row.get(c))
+                         for c in columns])
     return buf.getvalue().encode("utf-8")

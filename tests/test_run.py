@@ -16,7 +16,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from appeals.cli import app
-from appeals.models import Action, Bucket, Category, Classification
+from appeals.intake import rejects_csv
+from appeals.models import Action, Bucket, Category, Classification, Reject
 from appeals.pipeline import PACKETS, RunConfig, run
 from appeals.report import render_html, triage
 from appeals.synthetic import write_835
@@ -330,6 +331,22 @@ def test_malformed_priority_file_names_the_field(tmp_path: Path) -> None:
                    .read_text().replace("horizon_days: 60", "horizon_days: -1"))
     with pytest.raises(PriorityError, match=r"priority.yaml: deadline.horizon_days"):
         load_priority(bad)
+
+
+def test_worklist_and_rejects_open_formulas_as_text(tmp_path: Path) -> None:
+    rows = _rows(DATA / "denials.csv")
+    rows[0]["denial_reason"] = '=HYPERLINK("http://x.invalid","click")'
+    src = tmp_path / "hostile.csv"
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows[:3])
+    run(RunConfig(inputs=[src], out=tmp_path / "out", workers=1, as_of=AS_OF))
+    worklist = {r["claim_id"]: r for r in _rows(tmp_path / "out" / "worklist.csv")}
+    assert worklist[rows[0]["claim_id"]]["denial_reason"].startswith("'=HYPERLINK")
+    hostile = Reject(source="f.csv", location="row 2", field="x", message="=1+1", raw="@SUM(A1)")
+    cells = next(csv.DictReader(io.StringIO(rejects_csv([hostile]).decode())))
+    assert (cells["message"], cells["raw"]) == ("'=1+1", "'@SUM(A1)")
 
 
 def test_report_prints_hostile_text_literally() -> None:

@@ -111,13 +111,25 @@ class Batch:
             self.on_error(message)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (`=HYPERLINK(...)` in a payer's
+    reason) gets a leading apostrophe, so it opens as text; numbers are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def rejects_csv(rejects: Iterable[Reject]) -> bytes:
     """The rejects as CSV (source, location, field, message, raw, level), UTF-8."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(REJECT_COLUMNS)
     for r in rejects:
-        writer.writerow([r.source, r.location, r.field, r.message, r.raw, r.level])
+        writer.writerow([spreadsheet_cell(v) for v in
+                         (r.source, r.location, r.field, r.message, r.raw, r.level)])
     return buf.getvalue().encode("utf-8")
 
 

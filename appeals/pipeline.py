@@ -224,9 +224,8 @@ def run(config: RunConfig, progress: Progress | None = None,
                 try:
                     verdict, row = assess(record, settings, priority, stage)
                 except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
-                    failure = _failure(record, "classify", exc)
-                    failures.append(failure)
-                    rows.append(failed_row(record, failure.message))
+                    rows.append(failed_row(record, f"{type(exc).__name__}: {exc}"[:500]))
+                    failures.append(_failure(rows[-1], "classify"))
                     say(f"{record.key}: failed in classification: {type(exc).__name__}")
                     continue
                 rows.append(row)
@@ -269,9 +268,7 @@ def run(config: RunConfig, progress: Progress | None = None,
                 row["packet"] = ""
                 if (stale / "packet.json").is_file():
                     shutil.rmtree(stale)
-                failures.append(Reject(source=row["source"], location=row["location"] or
-                                       f"claim {row['claim_id']} line {row['line_number']}",
-                                       field="packet", message=outcome["error"], raw=""))
+                failures.append(_failure(row, "packet"))
                 say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
                     f"{outcome['error'].split(':', 1)[0]}")
             tick("packets", done, queued)
@@ -376,7 +373,8 @@ def _remove_stale(packets: Path, current: set[str]) -> int:
     return removed
 
 
-def _failure(record: DenialRecord, stage: str, exc: Exception) -> Reject:
-    return Reject(source=record.source or "", location=record.location or
-                  f"claim {record.claim_id} line {record.line_number}", field=stage,
-                  message=f"{type(exc).__name__}: {exc}"[:500], raw="")
+def _failure(row: dict, stage: str) -> Reject:
+    """The rejects.csv entry of a worklist row that failed at `stage`."""
+    return Reject(source=row["source"], location=row["location"] or
+                  f"claim {row['claim_id']} line {row['line_number']}", field=stage,
+                  message=row["error"], raw="")

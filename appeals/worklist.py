@@ -148,14 +148,11 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
     stake = record.amount_at_stake if actionable else Decimal(0)
     total, basis = score(classification, days_left, stake, priority)
     return {
-        "score": total, "score_basis": basis, "status": "", "claim_id": record.claim_id,
-        "line_number": record.line_number, "patient_name": record.patient_name or "",
-        "member_id": record.member_id or "", "payer_name": record.payer_name or "",
-        "plan": law.plan, "plan_label": short_label(law.parity.plan_label), "parity_applies": {True: "yes", False: "no"}.get(
-            law.parity.applies, "unresolved"),
+        **_line_fields(record), "score": total, "score_basis": basis, "status": "",
+        "plan": law.plan, "plan_label": short_label(law.parity.plan_label),
+        "parity_applies": {True: "yes", False: "no"}.get(law.parity.applies, "unresolved"),
         "service_date": record.service_date.isoformat() if record.service_date else "",
-        "cpt_code": record.cpt_code or "", "level_of_care": record.level_of_care.value
-        if record.level_of_care else "", "provider_name": record.provider_name or "",
+        "level_of_care": record.level_of_care.value if record.level_of_care else "",
         "category": classification.category.value, "reason": reason(record, classification, codes),
         "adjustment_codes": ";".join(record.adjustment_codes),
         "remark_codes": ";".join(record.remark_codes), "denial_reason": record.denial_reason or "",
@@ -166,25 +163,28 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
         "appeal_name": law.appeal_name if classification.action is Action.appeal else "",
         "deadline": deadline.isoformat() if deadline else "",
         "days_left": days_left, "deadline_rule": first.citation or "" if first else "",
-        "billed": record.billed_amount or Decimal(0), "paid": record.paid_amount or Decimal(0),
         "at_stake": stake, "letter_types": ";".join(letter_types), "nqtl": nqtl,
-        "checklist_due": "", "packet": "", "error": "", "source": record.source or "",
-        "location": record.location or "",
+        "checklist_due": "", "packet": "", "error": "",
     }
+
+
+def _line_fields(record: DenialRecord) -> dict:
+    """The columns that come straight from the record, for classified and failed rows alike."""
+    return {"claim_id": record.claim_id, "line_number": record.line_number,
+            "patient_name": record.patient_name or "", "member_id": record.member_id or "",
+            "payer_name": record.payer_name or "", "cpt_code": record.cpt_code or "",
+            "provider_name": record.provider_name or "",
+            "billed": record.billed_amount or Decimal(0),
+            "paid": record.paid_amount or Decimal(0),
+            "source": record.source or "", "location": record.location or ""}
 
 
 def failed_row(record: DenialRecord, error: str) -> dict:
     """The row of a line that could not be classified: listed, so it is not lost, at the end."""
     row = {c: "" for c in COLUMNS}
-    row.update(score=0.0, score_basis="not classified", status="failed", error=error,
-               claim_id=record.claim_id, line_number=record.line_number,
-               patient_name=record.patient_name or "", member_id=record.member_id or "",
-               payer_name=record.payer_name or "", cpt_code=record.cpt_code or "",
-               provider_name=record.provider_name or "", category="other", reason=error,
-               action="", owner="billing", plan_label="", days_left=None,
-               billed=record.billed_amount or Decimal(0), paid=record.paid_amount or Decimal(0),
-               at_stake=record.amount_at_stake, source=record.source or "",
-               location=record.location or "")
+    row.update(_line_fields(record), score=0.0, score_basis="not classified", status="failed",
+               error=error, category="other", reason=error, action="", owner="billing",
+               plan_label="", days_left=None, at_stake=record.amount_at_stake)
     return row
 
 

@@ -123,11 +123,11 @@ def _packet_job(job: tuple[str, str, str, str]) -> dict:
     except Exception as exc:  # noqa: BLE001 (one bad record never stops the batch)
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
-    outcome["peak_mb"] = _rss_mb()
+    outcome["peak_mb"] = rss_mb()
     return outcome
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     """This process's resident memory now. (ru_maxrss would not do: a spawned worker inherits
     its parent's peak across exec.)"""
     try:

@@ -9,7 +9,6 @@ Reports letters/s for DOCX and pages/s for PDF on one core, and RSS growth over 
 from __future__ import annotations
 
 import io
-import resource
 import sys
 import time
 from datetime import date
@@ -18,14 +17,10 @@ from appeals.compose.letters import compose
 from appeals.compose.settings import Org
 from appeals.law import law_for
 from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner
+from appeals.pipeline import rss_mb
 from appeals.render.docx import to_docx
 from appeals.render.html import to_html
 from appeals.render.pdf import to_pdf
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def letter():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import zipfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from docx import Document as read_docx
@@ -32,6 +34,7 @@ from appeals.law import law_for, load_registry
 from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner
 from appeals.packet import Settings, build, write
 from appeals.render.html import footer_text
+from appeals.render.pdf import html_to_pdf
 
 AS_OF = date(2026, 7, 1)
 REG = load_registry()
@@ -286,6 +289,21 @@ def test_same_input_gives_byte_identical_files(hostile_packet) -> None:
     again = build(hostile_packet.record, Settings(org=ORG, as_of=AS_OF, facts={
         hostile_packet.record.claim_id: {"why_now": HOSTILE}}), hostile_packet.classification)
     assert again.files == hostile_packet.files
+
+
+def test_pdf_is_byte_stable_when_fonts_are_subset_by_fonttools(monkeypatch) -> None:
+    """Without libharfbuzz-subset WeasyPrint falls back to fontTools, which stamps the clock into
+    each embedded font unless SOURCE_DATE_EPOCH is set."""
+    import fontTools.misc.timeTools as font_time
+    import weasyprint.pdf.fonts as weasy_fonts
+
+    monkeypatch.setattr(weasy_fonts, "harfbuzz_subset", None)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    clock = itertools.count(1_800_000_000, 3_600)  # an hour passes at every font save
+    monkeypatch.setattr(font_time, "time", SimpleNamespace(time=lambda: next(clock)))
+    html = ('<html lang="en"><head><title>t</title></head>'
+            "<body><p>Same words &amp; same bytes</p></body></html>")
+    assert html_to_pdf(html) == html_to_pdf(html)
 
 
 def test_user_template_cannot_print_a_citation_that_does_not_apply(tmp_path: Path) -> None:

@@ -4,11 +4,16 @@ One FontConfiguration and one parsed stylesheet per process: a new FontConfigura
 leaks about 0.2 MB each time (measured in shared/domain/rendering-notes.md), and parsing the CSS
 and loading the fonts is most of a small document's cost. Dates come from the document's meta tags,
 so the same input gives the same bytes.
+
+Where libharfbuzz-subset is missing, WeasyPrint subsets fonts with fontTools, which stamps each
+font's `head.modified` with the clock unless SOURCE_DATE_EPOCH is set (the reproducible-builds
+convention); we set it, keeping a caller's own value, so those PDFs are byte-stable too.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +52,7 @@ def html_to_pdf(html: str, css_name: str = "style.css", templates: Path | None =
     """Any of our HTML pages as PDF, styled by `css_name` from the template set."""
     from weasyprint import HTML
 
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     fonts, css = _setup(str(template_file(css_name, templates)))
     page = HTML(string=html, base_url=str(FONTS) + "/")
     return page.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,

@@ -107,13 +107,16 @@ def clean_text(value: str) -> str:
 
 def parse_date(value: Any) -> date | None:
     """ISO, MM/DD/YYYY or YYYYMMDD; blank is None."""
+    if type(value) is str:  # nearly every call: text from a file
+        return _parse_date_text(value)
     if value is None or isinstance(value, date):
         return value
-    return _parse_date_text(str(value).strip())
+    return _parse_date_text(str(value))
 
 
 @lru_cache(maxsize=4096)  # remittances repeat the same few dates thousands of times
-def _parse_date_text(text: str) -> date | None:
+def _parse_date_text(value: str) -> date | None:
+    text = value.strip()
     if not text:
         return None
     for pattern, (y, m, d) in _DATE_FORMATS:
@@ -128,6 +131,8 @@ def _parse_date_text(text: str) -> date | None:
 
 def parse_money(value: Any) -> Decimal | None:
     """Decimal amounts; `$` and thousands separators are allowed, floats are not produced."""
+    if type(value) is str:
+        return _parse_money_text(value)
     if value is None or isinstance(value, Decimal):
         return value
     if isinstance(value, float):
@@ -169,8 +174,11 @@ def _codes(pattern: re.Pattern[str], what: str, normalize=None):
     def check(value: Any) -> list[str]:
         if isinstance(value, str):
             return list(check_text(value))
-        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-            return list(check_text(";".join(value)))
+        if isinstance(value, (list, tuple)):
+            try:
+                return list(check_text(";".join(value)))
+            except TypeError:  # not all text: each item is read on its own below
+                pass
         return check_items(split_list(value))
 
     def check_items(items: list[str]) -> list[str]:
@@ -216,22 +224,25 @@ def _enum_or_blank(enum: type[StrEnum], aliases: dict[str, str] | None = None):
     return check
 
 
-def _pattern_or_blank(pattern: re.Pattern[str], what: str, upper: bool = True):
-    def check(value: Any) -> str | None:
-        if value is None:
-            return None
-        text = clean_text(str(value))
-        text = text.upper() if upper else text
+def _pattern_or_blank(pattern: re.Pattern[str], what: str):
+    @lru_cache(maxsize=4096)  # a practice bills a few hundred distinct codes
+    def check_text(value: str) -> str | None:
+        text = clean_text(value).upper()
         if not text:
             return None
         if not pattern.match(text):
             raise ValueError(f"not a {what}: {text!r}")
         return text
 
+    def check(value: Any) -> str | None:
+        return None if value is None else check_text(str(value))
+
     return check
 
 
 def _text_or_blank(value: Any) -> str | None:
+    if type(value) is str and value.isprintable():  # the usual case, without clean_text's call
+        return value.strip() or None
     if value is None:
         return None
     text = clean_text(str(value))
@@ -250,13 +261,19 @@ def _int_or_blank(value: Any) -> int | None:
         raise ValueError(f"not a whole number: {value!r}") from exc
 
 
+_plan_type_or_blank = _enum_or_blank(PlanType, PLAN_TYPE_ALIASES)
+
+
+def _plan_type(value: Any) -> PlanType:
+    return _plan_type_or_blank(value) or PlanType.unknown
+
+
 Text = Annotated[str | None, BeforeValidator(_text_or_blank)]
 Day = Annotated[date | None, BeforeValidator(parse_date)]
 Money = Annotated[Decimal | None, BeforeValidator(parse_money)]
 Count = Annotated[int | None, BeforeValidator(_int_or_blank)]
 
 
-@lru_cache(maxsize=4096)
 @lru_cache(maxsize=4096)  # a practice has a few NPIs, on every line
 def npi_check_digit_ok(npi: str) -> bool:
     """Luhn check over the NPI with the 80840 card-issuer prefix (CMS NPI standard)."""
@@ -280,9 +297,7 @@ class DenialRecord(BaseModel):
     claim_id: Annotated[str, BeforeValidator(lambda v: clean_text(str(v)) if v is not None else "")]
     line_number: Annotated[int, BeforeValidator(lambda v: _int_or_blank(v) or 1)] = 1
     payer_name: Text = None
-    plan_type: Annotated[PlanType, BeforeValidator(
-        lambda v: _enum_or_blank(PlanType, PLAN_TYPE_ALIASES)(v) or PlanType.unknown)
-    ] = PlanType.unknown
+    plan_type: Annotated[PlanType, BeforeValidator(_plan_type)] = PlanType.unknown
     plan_funding: Annotated[PlanFunding | None, BeforeValidator(_enum_or_blank(PlanFunding))] = None
     employer_size: Count = None
     plan_state: Annotated[str | None, BeforeValidator(_pattern_or_blank(_STATE, "US state code"))] = None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import X12
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from appeals.intake import InputError, read
+from appeals.intake import InputError, read, x12
 from appeals.models import DenialRecord, Reject
 from appeals.synthetic import write_835
 
@@ -224,3 +227,33 @@ def test_latin1_and_bom_files_load(tmp_path: Path) -> None:
     bom = tmp_path / "bom.835"
     bom.write_bytes(b"\xef\xbb\xbf" + src.encode())
     assert len(split(list(read(bom)))[0]) == 3
+
+
+ISA = ("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260610*1200*^*"
+       "00501*000000001*0*T*:~")
+
+
+@settings(max_examples=150, deadline=None)
+@given(layout=st.lists(st.tuples(
+    st.sampled_from(["", "\n", "\r\n", " ", " \n", "\n\n", "\t", "\r\n\r\n "]),  # before
+    st.sampled_from(["CLP*1*4*90", "SVC*HC:90837*90", "NTE*two\nlines", ""]),  # "" is ~~
+    st.sampled_from(["", " ", "\n", "\r\n"])),  # before its terminator
+    max_size=40), chunk=st.sampled_from([7, 64, 1 << 20]))
+def test_segments_carry_their_index_and_starting_line(layout, chunk) -> None:
+    """Whatever blanks and line breaks surround them, and wherever the reads split the file,
+    each segment is found with its ordinal and the line its text starts on."""
+    text = ISA + "".join(f"{before}{body}{after}~" for before, body, after in layout)
+    expected, offset = [], 0
+    for index, part in enumerate(text.split("~")[:-1], start=1):
+        body = part.strip(" \t\r\n")
+        if body:
+            start = offset + part.index(body)
+            expected.append((index, text.count("\n", 0, start) + 1, body.split("*")))
+        offset += len(part) + 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "layout.835"
+        path.write_bytes(text.encode())
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(x12, "CHUNK", chunk)
+            found = [s for s in x12.segments(path) if type(s) is tuple]
+    assert found == expected

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -31,22 +32,18 @@ _CLAIM_ENDS = frozenset({"CLP", "LX", "PLB", "SE", "ST", "GE", "GS", "IEA", "ISA
 MEMBER_ID_QUALIFIERS = {"MI", "HN", "MR", "II", "34", "C"}
 
 
-@dataclass(slots=True)
-class Segment:
-    index: int  # 1-based position in the file
-    line: int  # 1-based line where the segment starts
-    elements: list[str]
+# One segment: (1-based index in the file, 1-based line where it starts, elements). A plain
+# tuple: a file has hundreds of thousands of them and only the reader looks inside.
+Segment = tuple[int, int, list[str]]
 
-    @property
-    def id(self) -> str:
-        return self.elements[0]
 
-    def get(self, position: int) -> str:
-        """Element by its X12 position (CLP01 is get(1)); missing is ''."""
-        return self.elements[position] if position < len(self.elements) else ""
+def get(elements: list[str], position: int) -> str:
+    """Element by its X12 position (CLP01 is get(e, 1)); missing is ''."""
+    return elements[position] if position < len(elements) else ""
 
-    def where(self) -> str:
-        return f"segment {self.index} (line {self.line}, {self.id})"
+
+def where(seg: Segment) -> str:
+    return f"segment {seg[0]} (line {seg[1]}, {seg[2][0]})"
 
 
 @dataclass(slots=True)
@@ -73,11 +70,6 @@ def _decoded_chunks(path: Path) -> Iterator[str]:
                 yield chunk.decode("latin-1")
         if not latin1:
             yield decoder.decode(b"", final=True)
-
-
-@dataclass(slots=True)
-class _DelimiterNote:
-    delims: Delimiters
 
 
 def read_isa(text: str) -> Delimiters:
@@ -111,11 +103,19 @@ def read_isa(text: str) -> Delimiters:
     return Delimiters(sep, component, terminator, repetition)
 
 
-def segments(path: Path) -> Iterator[Segment | _DelimiterNote | Reject]:
+@lru_cache(maxsize=8)
+def _next_interchange(terminator: str) -> re.Pattern[str]:
+    """Where a new ISA starts: its delimiters may differ, so the fast path stops there."""
+    return re.compile(re.escape(terminator) + r"[ \t\r\n]*ISA")
+
+
+def segments(path: Path) -> Iterator[Segment | Delimiters | Reject]:
     """Split the file into segments, re-reading delimiters at every ISA.
 
-    Works through a buffer with a position (no re-slicing per segment), so the cost is linear
-    in the file and memory is one chunk.
+    Yields the delimiters of each interchange before its segments, and a Reject where the text
+    cannot be split. Works through a buffer with a position, so the cost is linear in the file
+    and memory is one chunk. Segments are yielded one at a time, not gathered per buffer:
+    a megabyte of live segment lists costs more in memory traffic than the generator steps.
     """
     source = str(path)
     chunks = _decoded_chunks(path)
@@ -152,28 +152,34 @@ def segments(path: Path) -> Iterator[Segment | _DelimiterNote | Reject]:
                 return
             delims = read_isa(buf[pos:pos + 4096])
             saw_any = True
-            yield _DelimiterNote(delims)
+            yield delims
         elif delims.terminator not in WHITESPACE:
-            # Fast path: every complete segment in the buffer at once, up to the next ISA.
-            last = buf.rfind(delims.terminator, pos)
+            # Fast path: every complete segment in the buffer, up to the next ISA.
+            terminator, separator = delims.terminator, delims.element
+            last = buf.rfind(terminator, pos)
             if last >= pos:
-                offset = pos
-                for part in buf[pos:last].split(delims.terminator):
-                    body = part.lstrip(WHITESPACE)
-                    lead = len(part) - len(body)
-                    if lead:
-                        line += part.count("\n", 0, lead)
-                    if body.startswith("ISA"):  # new delimiters: the slow path reads them
-                        pos = offset + lead
-                        break
+                isa = _next_interchange(terminator).search(buf, pos, last + 1)
+                stop = isa.start() if isa else last
+                for part in buf[pos:stop].split(terminator):
                     index += 1
-                    text = body.rstrip(WHITESPACE)
+                    text = part.strip(WHITESPACE)
+                    blanks = len(part) - len(text)
+                    if blanks == 0:  # the usual layouts: nothing, LF or CRLF before the text
+                        pass
+                    elif part[0] == "\n" and blanks == 1 or part.startswith("\r\n") and blanks == 2:
+                        line += 1
+                    else:
+                        body = part.lstrip(WHITESPACE)
+                        line += part.count("\n", 0, len(part) - len(body))
+                        if text:
+                            yield (index, line, text.split(separator))
+                        line += body.count("\n")
+                        continue
                     if text:
-                        yield Segment(index, line, text.split(delims.element))
-                    line += body.count("\n")
-                    offset += len(part) + 1
-                else:
-                    pos = last + 1
+                        yield (index, line, text.split(separator))
+                    if "\n" in text:
+                        line += text.count("\n")
+                pos = stop + 1
                 continue
         end = buf.find(delims.terminator, pos)
         if end < 0:
@@ -191,37 +197,37 @@ def segments(path: Path) -> Iterator[Segment | _DelimiterNote | Reject]:
         index += 1
         text = raw.rstrip(WHITESPACE)
         if text:
-            yield Segment(index, line, text.split(delims.element))
+            yield (index, line, text.split(delims.element))
         line += raw.count("\n") + (delims.terminator == "\n")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     start: Segment
     svc: list[str]
     dates: dict[str, str] = field(default_factory=dict)
-    cas: list[tuple[str, str, str]] = field(default_factory=list)
+    cas: list[tuple[str, str]] = field(default_factory=list)  # ("CO-50", "120.00")
     remarks: list[str] = field(default_factory=list)
     refs: dict[str, str] = field(default_factory=dict)
     allowed: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Claim:
-    start: Segment
-    clp: Segment
+    """What the claim-level segments say (lines carry their own)."""
+
     patient_name: str = ""
     member_id: str = ""
     provider_name: str = ""
     provider_npi: str = ""
     dates: dict[str, str] = field(default_factory=dict)
-    cas: list[tuple[str, str, str]] = field(default_factory=list)
+    cas: list[tuple[str, str]] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)
     refs: dict[str, str] = field(default_factory=dict)
     lines: list[_Line] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Transaction:
     start: Segment
     control: str
@@ -236,19 +242,21 @@ class _Transaction:
     warnings: list[str] = field(default_factory=list)
 
 
-def _cas_triples(seg: Segment) -> list[tuple[str, str, str]]:
-    group = seg.get(1)
-    out = []
-    for i in range(2, min(len(seg.elements), 20), 3):
-        reason = seg.elements[i]
-        if reason:
-            out.append((group, reason, seg.get(i + 1)))
-    return out
+def _cas_pairs(elements: list[str]) -> list[tuple[str, str]]:
+    """("CO-50", amount) for each reason of a CAS segment (up to six per segment)."""
+    size = len(elements)
+    if size <= 5:  # one reason, the usual case
+        if size > 2 and elements[2]:
+            return [(f"{elements[1]}-{elements[2]}", elements[3] if size > 3 else "")]
+        return []
+    group = elements[1]
+    return [(f"{group}-{elements[i]}", elements[i + 1] if i + 1 < size else "")
+            for i in range(2, min(size, 20), 3) if elements[i]]
 
 
-def _person(seg: Segment) -> str:
-    last, first, middle = seg.get(3), seg.get(4), seg.get(5)
-    return " ".join(p for p in (first, middle, last) if p)
+def _person(e: list[str]) -> str:
+    # NM103 last, NM104 first, NM105 middle: printed first, middle, last.
+    return " ".join([part for part in e[4:6] + e[3:4] if part])
 
 
 def _procedure(svc: list[str], delims: Delimiters, warnings: list[str]) -> tuple[str, str, list[str]]:
@@ -271,6 +279,54 @@ def _procedure(svc: list[str], delims: Delimiters, warnings: list[str]) -> tuple
     return qualifier, code, [m for m in parts[2:6] if m]
 
 
+def _gather(segs: list[Segment]) -> _Claim:
+    """The claim's segments after its CLP, sorted into claim level and service lines."""
+    claim = _Claim()
+    line: _Line | None = None
+    for seg in segs:
+        e = seg[2]
+        sid = e[0]
+        if sid == "SVC":
+            line = _Line(seg, e)
+            claim.lines.append(line)
+        elif sid == "CAS":
+            (line or claim).cas.extend(_cas_pairs(e))
+        elif sid == "DTM":
+            if len(e) > 2:
+                (line or claim).dates[e[1]] = e[2]
+        elif sid == "REF":
+            if len(e) > 2:
+                (line or claim).refs.setdefault(e[1], e[2])
+        elif sid == "LQ":
+            if line is not None and len(e) > 2:
+                if e[1] == "HE":
+                    line.remarks.append(e[2])
+                else:
+                    line.refs[f"LQ_{e[1]}"] = e[2]
+        elif sid == "AMT":
+            if line is not None and len(e) > 2 and e[1] == "B6":
+                line.allowed = e[2]
+        elif line is not None:
+            continue
+        elif sid == "NM1":
+            qualifier = get(e, 1)
+            if qualifier == "QC":
+                claim.patient_name = _person(e)
+                if not claim.member_id and get(e, 8) in MEMBER_ID_QUALIFIERS:
+                    claim.member_id = get(e, 9)
+            elif qualifier == "IL" and get(e, 9):
+                claim.member_id = get(e, 9)
+            elif qualifier == "82":
+                claim.provider_name = _person(e) if get(e, 2) == "1" else get(e, 3)
+                if get(e, 8) == "XX":
+                    claim.provider_npi = get(e, 9)
+        elif sid == "MOA":
+            claim.remarks.extend(r for r in e[3:8] if r)
+        elif sid == "MIA":
+            claim.remarks.extend(r for r in (get(e, i) for i in (5, 20, 21, 22, 23, 24)) if r)
+    return claim
+
+
 class Reader835:
     """Streams DenialRecords and Rejects out of one 835 file."""
 
@@ -279,30 +335,27 @@ class Reader835:
         self.source = str(path)
         self.delims = Delimiters("*", ":", "~")
         self.tx: _Transaction | None = None
-        self.claim: _Claim | None = None
-        self.line: _Line | None = None
+        self.claim: list[Segment] | None = None  # the open claim's segments, CLP first
         self.in_interchange = False
         self.version = ""
 
     def __iter__(self) -> Iterator[DenialRecord | Reject]:
         last: Segment | None = None
-        claim_segment = self._claim_segment
         for item in segments(self.path):
-            if type(item) is Segment:
+            if type(item) is tuple:
                 last = item
-                sid = item.elements[0]
+                sid = item[2][0]
                 tx = self.tx
                 if tx is not None:
                     tx.count += 1
-                    if self.claim is not None and sid not in _CLAIM_ENDS:  # the hot path
-                        claim_segment(item, sid)
+                    claim = self.claim
+                    if claim is not None and sid not in _CLAIM_ENDS:  # the hot path
+                        claim.append(item)
                         continue
                 yield from self._segment(item, sid)
-                continue
-            if isinstance(item, _DelimiterNote):
-                self.delims = item.delims
-                continue
-            if isinstance(item, Reject):
+            elif isinstance(item, Delimiters):
+                self.delims = item
+            else:
                 yield from self._close_claim(truncated=True)
                 yield item
                 self.tx = None
@@ -318,13 +371,14 @@ class Reader835:
 
     def _reject(self, seg: Segment, field_name: str, message: str,
                 level: str = "error") -> Reject:
-        return Reject(source=self.source, location=seg.where(), field=field_name,
-                      message=message, raw=self.delims.element.join(seg.elements)[:200],
+        return Reject(source=self.source, location=where(seg), field=field_name,
+                      message=message, raw=self.delims.element.join(seg[2])[:200],
                       level=level)
 
     def _segment(self, seg: Segment, sid: str) -> Iterator[DenialRecord | Reject]:
         """Envelope and header segments (the caller has counted the segment already)."""
         tx = self.tx
+        e = seg[2]
         if tx is not None and sid in ("GE", "IEA", "ISA", "GS"):
             yield from self._close_claim()
             yield self._reject(seg, "envelope", f"transaction ST {tx.control} has no SE "
@@ -335,23 +389,23 @@ class Reader835:
         elif sid == "IEA":
             self.in_interchange = False
         elif sid == "GS":
-            self.version = seg.get(8)
+            self.version = get(e, 8)
         elif sid == "ST":
             if tx is not None:
                 yield from self._close_claim()
                 yield self._reject(seg, "envelope", f"transaction ST {tx.control} has no SE "
                                    "before the next ST; its claims were kept", "warning")
-            if seg.get(1) != "835":
+            if get(e, 1) != "835":
                 self.tx = None
-                yield self._reject(seg, "ST01", f"transaction set {seg.get(1)!r} is not an 835 "
+                yield self._reject(seg, "ST01", f"transaction set {get(e, 1)!r} is not an 835 "
                                    "remittance (837 claims and others are not denial input)")
                 return
-            self.tx = _Transaction(seg, seg.get(2), getattr(self, "version", ""))
+            self.tx = _Transaction(seg, get(e, 2), self.version)
         elif sid == "SE":
             if tx is None:
                 return
             yield from self._close_claim()
-            declared = seg.get(1)
+            declared = get(e, 1)
             if declared.isdigit() and int(declared) != tx.count:
                 tx.warnings.append(f"SE01 says {declared} segments, counted {tx.count}")
                 yield self._reject(seg, "SE01", f"segment count {declared} does not match "
@@ -360,72 +414,35 @@ class Reader835:
         elif tx is None:
             return
         elif sid == "BPR":
-            tx.payment_date = seg.get(16)
+            tx.payment_date = get(e, 16)
         elif sid == "DTM" and self.claim is None:
-            if seg.get(1) == "405":
-                tx.production_date = seg.get(2)
+            if get(e, 1) == "405":
+                tx.production_date = get(e, 2)
         elif sid == "N1" and self.claim is None:
-            if seg.get(1) == "PR":
-                tx.payer_name = seg.get(2)
-            elif seg.get(1) == "PE":
-                tx.payee_name = seg.get(2)
-                if seg.get(3) == "XX":
-                    tx.payee_npi = seg.get(4)
+            if get(e, 1) == "PR":
+                tx.payer_name = get(e, 2)
+            elif get(e, 1) == "PE":
+                tx.payee_name = get(e, 2)
+                if get(e, 3) == "XX":
+                    tx.payee_npi = get(e, 4)
         elif sid in ("LX", "PLB"):
             yield from self._close_claim()
         elif sid == "CLP":
             yield from self._close_claim()
-            self.claim = _Claim(seg, seg)
-
-    def _claim_segment(self, seg: Segment, sid: str) -> None:
-        claim, line = self.claim, self.line
-        assert claim is not None
-        if sid == "SVC":
-            self.line = _Line(seg, seg.elements)
-            claim.lines.append(self.line)
-        elif sid == "CAS":
-            (line.cas if line else claim.cas).extend(_cas_triples(seg))
-        elif sid == "DTM":
-            (line.dates if line else claim.dates)[seg.get(1)] = seg.get(2)
-        elif sid == "LQ" and line is not None:
-            if seg.get(1) == "HE":
-                line.remarks.append(seg.get(2))
-            else:
-                line.refs[f"LQ_{seg.get(1)}"] = seg.get(2)
-        elif sid == "REF":
-            (line.refs if line else claim.refs).setdefault(seg.get(1), seg.get(2))
-        elif sid == "AMT" and line is not None and seg.get(1) == "B6":
-            line.allowed = seg.get(2)
-        elif line is None and sid == "NM1":
-            qual = seg.get(1)
-            if qual == "QC":
-                claim.patient_name = _person(seg)
-                if not claim.member_id and seg.get(8) in MEMBER_ID_QUALIFIERS:
-                    claim.member_id = seg.get(9)
-            elif qual == "IL" and seg.get(9):
-                claim.member_id = seg.get(9)
-            elif qual == "82":
-                claim.provider_name = _person(seg) if seg.get(2) == "1" else seg.get(3)
-                if seg.get(8) == "XX":
-                    claim.provider_npi = seg.get(9)
-        elif line is None and sid == "MOA":
-            claim.remarks.extend(r for r in seg.elements[3:8] if r)
-        elif line is None and sid == "MIA":
-            picks = [5] + list(range(20, 25))
-            claim.remarks.extend(seg.get(i) for i in picks if seg.get(i))
+            self.claim = [seg]
 
     def _close_claim(self, truncated: bool = False) -> Iterator[DenialRecord | Reject]:
-        claim, tx = self.claim, self.tx
-        self.claim = self.line = None
-        if claim is None or tx is None:
+        segs, tx = self.claim, self.tx
+        self.claim = None
+        if segs is None or tx is None:
             return
         if truncated:
-            yield self._reject(claim.start, "CLP", f"claim {claim.clp.get(1)!r} is cut off by "
+            yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r} is cut off by "
                                "the end of the file; it may be incomplete", level="fatal")
             return
-        yield from self._records(tx, claim)
+        yield from self._records(tx, segs)
 
-    def _denial_date(self, tx: _Transaction, seg: Segment) -> date | None:
+    def _denial_date(self, tx: _Transaction) -> date | None:
         """BPR16 payment date, else DTM*405; an unreadable header date is said once, not fatal."""
         if tx.denial_date is False:
             tx.denial_date = None
@@ -438,88 +455,115 @@ class Reader835:
                     break
         return tx.denial_date  # type: ignore[return-value]
 
-    def _records(self, tx: _Transaction, claim: _Claim) -> Iterator[DenialRecord | Reject]:
-        clp = claim.clp
-        claim_codes = [f"{g}-{r}" for g, r, _ in claim.cas]
-        base: dict = {
-            "claim_id": clp.get(1),
-            "payer_name": tx.payer_name,
-            "plan_type": FILING_INDICATOR_PLAN.get(clp.get(6), ""),
-            "member_id": claim.member_id,
-            "patient_name": claim.patient_name,
-            "provider_name": claim.provider_name or tx.payee_name,
-            "provider_npi": claim.provider_npi or tx.payee_npi,
-            "denial_date": self._denial_date(tx, clp),
-            "auth_number": claim.refs.get("G1") or claim.refs.get("BB"),
-        }
-        extra = {k: v for k, v in (
-            ("claim_status", clp.get(2)), ("claim_filing_indicator", clp.get(6)),
-            ("payer_claim_id", clp.get(7)), ("transaction", tx.control),
-            ("x12_version", tx.version)) if v}
-        if claim_codes:
-            extra["claim_adjustment_codes"] = ";".join(claim_codes)
-        if claim.refs.get("EA"):
-            extra["medical_record_number"] = claim.refs["EA"]
+    def _records(self, tx: _Transaction, segs: list[Segment]) -> Iterator[DenialRecord | Reject]:
+        """One record per service line (or one for a claim without lines).
+
+        Only fields with a value go to the model (blanks are its defaults): fewer validator
+        calls for the same record. This runs for every line of every file, hence the plain
+        `if value: data[name] = value` style.
+        """
+        clp_seg = segs[0]
+        clp = clp_seg[2]
+        claim = _gather(segs[1:])
+        claim_id = get(clp, 1)
+        claim_codes = [code for code, _ in claim.cas]
         claim_date = claim.dates.get("232") or claim.dates.get("472")
-        lines = claim.lines or [None]
-        for number, svc_line in enumerate(lines, start=1):
-            data = dict(base)
-            data["line_number"] = number
-            warnings = list(tx.warnings)
-            line_extra = dict(extra)
+        base = _present(
+            claim_id=claim_id, payer_name=tx.payer_name,
+            plan_type=FILING_INDICATOR_PLAN.get(get(clp, 6)), member_id=claim.member_id,
+            patient_name=claim.patient_name,
+            provider_name=claim.provider_name or tx.payee_name,
+            provider_npi=claim.provider_npi or tx.payee_npi,
+            denial_date=self._denial_date(tx),
+            auth_number=claim.refs.get("G1") or claim.refs.get("BB"),
+            source=self.source)
+        extra = _present(
+            claim_status=get(clp, 2), claim_filing_indicator=get(clp, 6),
+            payer_claim_id=get(clp, 7), transaction=tx.control, x12_version=tx.version,
+            claim_adjustment_codes=";".join(claim_codes),
+            medical_record_number=claim.refs.get("EA"))
+        for number, svc_line in enumerate(claim.lines or [None], start=1):
+            warnings = tx.warnings.copy()
+            data = base.copy()
+            line_extra = extra.copy()
             if svc_line is None:
-                seg = clp
-                data.update(billed_amount=clp.get(3), paid_amount=clp.get(4),
-                            service_date=claim_date, adjustment_codes=claim_codes,
-                            remark_codes=claim.remarks)
+                seg = clp_seg
+                data.update(_present(
+                    billed_amount=get(clp, 3), paid_amount=get(clp, 4), service_date=claim_date,
+                    adjustment_codes=claim_codes, remark_codes=claim.remarks))
                 amounts = claim.cas
             else:
                 seg = svc_line.start
                 svc = svc_line.svc
+                size = len(svc)
                 qualifier, code, modifiers = _procedure(svc, self.delims, warnings)
-                codes = [f"{g}-{r}" for g, r, _ in svc_line.cas] or claim_codes
-                amounts = svc_line.cas or claim.cas
-                data.update(
-                    cpt_code=code, modifiers=modifiers,
-                    billed_amount=svc[2] if len(svc) > 2 else "",
-                    paid_amount=svc[3] if len(svc) > 3 else "",
-                    units=(svc[5] if len(svc) > 5 else "") or "",
-                    service_date=svc_line.dates.get("472") or svc_line.dates.get("150")
-                    or claim_date,
-                    adjustment_codes=codes,
-                    remark_codes=svc_line.remarks + claim.remarks,
-                )
-                if svc_line.refs.get("G1") or svc_line.refs.get("BB"):
-                    data["auth_number"] = svc_line.refs.get("G1") or svc_line.refs.get("BB")
-                line_extra["procedure_qualifier"] = qualifier
-                for ref, name in (("6R", "line_control_number"), ("0K", "payer_policy_id"),
-                                  ("LQ_RX", "ncpdp_reject_code")):
-                    if svc_line.refs.get(ref):
-                        line_extra[name] = svc_line.refs[ref]
+                if code:
+                    data["cpt_code"] = code
+                if modifiers:
+                    data["modifiers"] = modifiers
+                if size > 2 and svc[2]:
+                    data["billed_amount"] = svc[2]
+                if size > 3 and svc[3]:
+                    data["paid_amount"] = svc[3]
+                if size > 5 and svc[5]:
+                    data["units"] = svc[5]
+                dates = svc_line.dates
+                service_date = dates.get("472") or dates.get("150") or claim_date
+                if service_date:
+                    data["service_date"] = service_date
+                codes = [c for c, _ in svc_line.cas] or claim_codes
+                if codes:
+                    data["adjustment_codes"] = codes
+                remarks = svc_line.remarks + claim.remarks
+                if remarks:
+                    data["remark_codes"] = remarks
+                if qualifier:
+                    line_extra["procedure_qualifier"] = qualifier
+                refs = svc_line.refs
+                if refs:
+                    auth = refs.get("G1") or refs.get("BB")
+                    if auth:
+                        data["auth_number"] = auth
+                    for ref, name in _LINE_REFS:
+                        if refs.get(ref):
+                            line_extra[name] = refs[ref]
                 if svc_line.allowed:
                     line_extra["allowed_amount"] = svc_line.allowed
-                if len(svc) > 4 and svc[4]:
+                if size > 4 and svc[4]:
                     line_extra["revenue_code"] = svc[4]
-                if qualifier not in ("HC", "AD", "NU", "HP", "WK", "") and code:
+                if code and qualifier not in _SHAPE_CHECKED_QUALIFIERS:
                     # Local/masked codes (ZZ, XX, ER...) are kept as they are, not shape-checked.
                     line_extra["procedure_code"] = code
-                    data["cpt_code"] = code if _plausible_code(code) else ""
-                    if not data["cpt_code"]:
+                    if not _plausible_code(code):
+                        del data["cpt_code"]
                         warnings.append(f"procedure {qualifier}:{code} is not a CPT/HCPCS shape; "
                                         "kept in extra.procedure_code")
+                amounts = svc_line.cas or claim.cas
             if amounts:
-                line_extra["adjustment_amounts"] = ";".join(f"{g}-{r}:{a}" for g, r, a in amounts)
+                line_extra["adjustment_amounts"] = ";".join([f"{c}:{a}" for c, a in amounts])
+            data["line_number"] = number
             data["extra"] = line_extra
-            data["source"] = self.source
-            data["location"] = seg.where()
-            data["warnings"] = warnings
-            try:  # blanks are left to the defaults: fewer validator calls, same record
-                yield DenialRecord.model_validate(
-                    {k: v for k, v in data.items() if v is not None and v != "" and v != []})
+            data["location"] = where(seg)
+            if warnings:
+                data["warnings"] = warnings
+            try:
+                yield DenialRecord.model_validate(data)
             except ValidationError as exc:
                 yield reject_from_validation(exc, self.source,
-                                             f"{seg.where()}, claim {clp.get(1)!r} line {number}",
-                                             self.delims.element.join(seg.elements))
+                                             f"{where(seg)}, claim {claim_id!r} line {number}",
+                                             self.delims.element.join(seg[2]))
+
+
+def _present(**values: object) -> dict:
+    """The values that say something: blanks are left to the model's defaults."""
+    return {k: v for k, v in values.items() if v is not None and v != "" and v != []}
+
+
+# Line REF/LQ qualifiers kept in `extra`, and the procedure code qualifiers (CPT/HCPCS, ABC,
+# NUBC, HIPPS, ...) whose codes are shape-checked as CPT/HCPCS.
+_LINE_REFS = (("6R", "line_control_number"), ("0K", "payer_policy_id"),
+              ("LQ_RX", "ncpdp_reject_code"))
+_SHAPE_CHECKED_QUALIFIERS = frozenset({"HC", "AD", "NU", "HP", "WK", ""})
 
 
 def _plausible_code(code: str) -> bool:

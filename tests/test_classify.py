@@ -254,3 +254,16 @@ def test_word_list_guess_is_marked_low_confidence_and_never_beats_a_code() -> No
     assert any("fallback_medical_necessity" in e for e in guess.evidence)
     coded = classify(rec(adjustment_codes="CO-29", denial_reason="Symptoms reviewed"), RULES)
     assert coded.category == "timely_filing"
+
+
+@pytest.mark.parametrize("text", [
+    "Claim denied - amount applied to deductible",
+    "Rejected: patient responsibility",
+    "Service not covered; contractual adjustment",
+    "Non-covered service, copay",
+])
+def test_cost_sharing_words_never_hide_a_stated_denial(text: str) -> None:
+    """A line the payer calls denied is never filed away as cost sharing (no packet, no action)."""
+    assert classify(rec(denial_reason=text), RULES).category != "not_a_denial"
+    alone = classify(rec(denial_reason="Amount applied to deductible"), RULES)
+    assert alone.category == "not_a_denial" and alone.action == "no_action"

@@ -3,6 +3,7 @@ data (override, malformed file); 835 lines hand-labeled; the dev-set acceptance 
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -267,3 +268,16 @@ def test_cost_sharing_words_never_hide_a_stated_denial(text: str) -> None:
     assert classify(rec(denial_reason=text), RULES).category != "not_a_denial"
     alone = classify(rec(denial_reason="Amount applied to deductible"), RULES)
     assert alone.category == "not_a_denial" and alone.action == "no_action"
+
+
+CODED_WORDING = list(csv.DictReader((Path(__file__).parent / "data" / "coded_wording.csv").open()))
+
+
+@pytest.mark.parametrize("row", CODED_WORDING, ids=[r["denial_reason"][:30] for r in CODED_WORDING])
+def test_codes_with_reason_text_in_other_wording(row: dict) -> None:
+    """Codes and the payer's words together (written fresh, not from the development set): a
+    fail-first or limit sentence turns a CO-50 into parity, a plain code keeps its category."""
+    record = rec(plan_type="employer_group", adjustment_codes=row["adjustment_codes"],
+                 remark_codes=row["remark_codes"], level_of_care=row["level_of_care"],
+                 denial_reason=row["denial_reason"])
+    assert classify(record, RULES).category == row["category"]

@@ -16,7 +16,7 @@ import typer
 
 from appeals.intake import Batch as intake_batch
 from appeals.intake import InputError, write_rejects
-from appeals.models import PHI_FIELDS, PLAN_TYPE_ALIASES, DenialRecord, Reject
+from appeals.models import PHI_FIELDS, DenialRecord, Reject
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn denied behavioral-health claims into appeal packets.")
@@ -156,7 +156,7 @@ def law_cmd(
     import json
 
     from appeals.law import PlanFacts, law_for, plan_facts, resolve_plan
-    from appeals.models import LevelOfCare, PlanType
+    from appeals.models import level_of_care_value, plan_funding_value, plan_type_value
 
     reg = _registry(registry)
     day = lambda d: d.date() if d else None
@@ -176,17 +176,17 @@ def law_cmd(
         err("error: give an input file or --plan-type")
         raise typer.Exit(2)
     key = plan_type.strip().lower().replace("-", "_")
-    fund = {"insured": "fully_insured", "fully_insured": "fully_insured",
-            "self_funded": "self_funded"}.get((funding or "").lower().replace("-", "_"))
-    if funding and fund is None:
-        err(f"error: --funding: {funding!r} is not fully_insured or self_funded")
-        raise typer.Exit(2)
     try:
-        loc = LevelOfCare(level_of_care) if level_of_care else None
+        fund = plan_funding_value(funding)
+    except ValueError as exc:
+        err(f"error: --funding: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        loc = level_of_care_value(level_of_care)
         if key in reg.plan_types:
             plan, unknowns = key, ()
         else:
-            plan, unknowns = resolve_plan(PlanType(PLAN_TYPE_ALIASES.get(key, key)), funding=fund,
+            plan, unknowns = resolve_plan(plan_type_value(plan_type), funding=fund,
                                           employer_size=employer_size,
                                           grandfathered=grandfathered, retiree_only=retiree_only)
     except ValueError as exc:

@@ -71,6 +71,51 @@ PLAN_TYPE_ALIASES = {
     "champus": "tricare",
     "part_d": "medicare_part_d",
     "short_term": "stldi",
+    "employer": "employer_group",
+    "employer_sponsored": "employer_group",
+    "group_health_plan": "employer_group",
+    "non_federal_governmental": "government_group",
+    "individual_market": "individual",
+    "aca_marketplace": "individual",
+    "medicaid_managed_care": "medicaid_mco",
+    "managed_medicaid": "medicaid_mco",
+    "medicaid_fee_for_service": "medicaid_ffs",
+    "alternative_benefit_plan": "medicaid_abp",
+    "traditional_medicare": "medicare",
+    "medicare_part_a": "medicare",
+    "medicare_part_b": "medicare",
+    "part_c": "medicare_advantage",
+    "federal_employee": "fehb",
+    "federal_employees_health_benefits": "fehb",
+    "veterans_affairs": "va",
+    "short_term_limited_duration": "stldi",
+}
+# Level-funded plans are self-funded under ERISA (the employer carries the risk, with stop-loss).
+PLAN_FUNDING_ALIASES = {
+    "insured": "fully_insured",
+    "self_insured": "self_funded",
+    "aso": "self_funded",
+    "administrative_services_only": "self_funded",
+    "level_funded": "self_funded",
+}
+LEVEL_OF_CARE_ALIASES = {
+    "op": "outpatient",
+    "outpatient_therapy": "outpatient",
+    "intensive_outpatient": "iop",
+    "intensive_outpatient_program": "iop",
+    "partial_hospitalization": "php",
+    "partial_hospital": "php",
+    "partial_hospitalization_program": "php",
+    "residential_treatment": "residential",
+    "residential_treatment_center": "residential",
+    "rtc": "residential",
+    "inpatient_psychiatric": "inpatient",
+    "acute_inpatient": "inpatient",
+    "otp": "mat",
+    "opioid_treatment_program": "mat",
+    "medication_assisted_treatment": "mat",
+    "moud": "mat",
+    "obot": "mat",
 }
 
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -84,6 +129,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
 PHI_FIELDS = ("member_id", "patient_name", "patient_dob")
 
 _LIST_SPLIT = re.compile(r"[;,\s]+")
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
 _DATE_FORMATS = (
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),
     (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 1, 2)),
@@ -206,11 +252,12 @@ def _normalize_adjustment(code: str) -> str:
     return code
 
 
-def _enum_or_blank(enum: type[StrEnum], aliases: dict[str, str] | None = None):
+def _enum_or_blank(enum: type[StrEnum], aliases: dict[str, str] | None = None,
+                   hints: dict[str, str] | None = None):
     def check(value: Any):
         if value is None or isinstance(value, enum):
             return value
-        key = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+        key = _NOT_KEY.sub("_", str(value).lower()).strip("_")  # "Intensive Outpatient" too
         if aliases:
             key = aliases.get(key, key)
         if not key:
@@ -218,6 +265,8 @@ def _enum_or_blank(enum: type[StrEnum], aliases: dict[str, str] | None = None):
         try:
             return enum(key)
         except ValueError as exc:
+            if hints and key in hints:
+                raise ValueError(f"{value!r} is ambiguous: {hints[key]}") from exc
             allowed = ", ".join(m.value for m in enum)
             raise ValueError(f"{value!r} is not one of: {allowed}") from exc
 
@@ -261,10 +310,18 @@ def _int_or_blank(value: Any) -> int | None:
         raise ValueError(f"not a whole number: {value!r}") from exc
 
 
-_plan_type_or_blank = _enum_or_blank(PlanType, PLAN_TYPE_ALIASES)
+_plan_type_or_blank = _enum_or_blank(PlanType, PLAN_TYPE_ALIASES, {
+    "medicaid": "say medicaid_mco (managed care) or medicaid_ffs (fee-for-service); "
+                "their parity law and appeal deadlines differ",
+    "commercial": "say employer_group or individual; their parity law and appeal rules differ",
+    "government": "say medicare, medicaid_mco, medicaid_ffs, tricare, va, fehb or "
+                  "government_group (a state or local government employer's plan)",
+})
+plan_funding_value = _enum_or_blank(PlanFunding, PLAN_FUNDING_ALIASES)
+level_of_care_value = _enum_or_blank(LevelOfCare, LEVEL_OF_CARE_ALIASES)
 
 
-def _plan_type(value: Any) -> PlanType:
+def plan_type_value(value: Any) -> PlanType:
     return _plan_type_or_blank(value) or PlanType.unknown
 
 
@@ -297,8 +354,8 @@ class DenialRecord(BaseModel):
     claim_id: Annotated[str, BeforeValidator(lambda v: clean_text(str(v)) if v is not None else "")]
     line_number: Annotated[int, BeforeValidator(lambda v: _int_or_blank(v) or 1)] = 1
     payer_name: Text = None
-    plan_type: Annotated[PlanType, BeforeValidator(_plan_type)] = PlanType.unknown
-    plan_funding: Annotated[PlanFunding | None, BeforeValidator(_enum_or_blank(PlanFunding))] = None
+    plan_type: Annotated[PlanType, BeforeValidator(plan_type_value)] = PlanType.unknown
+    plan_funding: Annotated[PlanFunding | None, BeforeValidator(plan_funding_value)] = None
     employer_size: Count = None
     plan_state: Annotated[str | None, BeforeValidator(_pattern_or_blank(_STATE, "US state code"))] = None
     member_id: Text = None
@@ -316,7 +373,7 @@ class DenialRecord(BaseModel):
         _pattern_or_blank(_POS, "two-digit place of service"))] = None
     diagnosis_codes: Annotated[list[str], BeforeValidator(
         _codes(_ICD10, "ICD-10-CM code", _normalize_icd))] = Field(default_factory=list)
-    level_of_care: Annotated[LevelOfCare | None, BeforeValidator(_enum_or_blank(LevelOfCare))] = None
+    level_of_care: Annotated[LevelOfCare | None, BeforeValidator(level_of_care_value)] = None
     billed_amount: Money = None
     paid_amount: Money = None
     denial_date: Day = None

@@ -13,6 +13,7 @@ import pytest
 from conftest import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from appeals.intake import InputError, read, write_rejects
 from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
@@ -56,6 +57,30 @@ def test_lists_dates_and_money_in_every_accepted_layout(tmp_path: Path) -> None:
     assert record.service_date == date(2026, 5, 4) and record.denial_date == date(2026, 6, 10)
     assert record.billed_amount == Decimal("1250.50")
     assert record.plan_type == "medicare"
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("level_of_care", "Intensive Outpatient", "iop"),
+    ("level_of_care", "Partial Hospitalization Program", "php"),
+    ("level_of_care", "RTC", "residential"),
+    ("level_of_care", "Opioid Treatment Program", "mat"),
+    ("plan_funding", "Level-funded", "self_funded"),
+    ("plan_funding", "ASO", "self_funded"),
+    ("plan_funding", "Insured", "fully_insured"),
+    ("plan_type", "Medicaid Managed Care", "medicaid_mco"),
+    ("plan_type", "Employer-sponsored", "employer_group"),
+    ("plan_type", "Medicare Part B", "medicare"),
+    ("plan_type", "  ", "unknown"),
+])
+def test_practice_system_spellings_of_plan_and_level_of_care(field: str, value: str,
+                                                            expected: str) -> None:
+    assert getattr(DenialRecord(claim_id="S1", **{field: value}), field) == expected
+
+
+@pytest.mark.parametrize("value", ["Medicaid", "commercial", "Government"])
+def test_a_plan_type_the_law_cannot_place_is_rejected_with_what_to_say(value: str) -> None:
+    with pytest.raises(ValidationError, match="is ambiguous: say"):
+        DenialRecord(claim_id="S2", plan_type=value)
 
 
 @pytest.mark.parametrize("field,value,fragment", [

@@ -212,10 +212,10 @@ def split_list(value: Any) -> list[str]:
     return [clean_text(i).upper() for i in items if i and i.strip()]
 
 
-def _codes(pattern: re.Pattern[str], what: str, normalize=None):
+def _codes(pattern: re.Pattern[str], what: str, normalize=None, prepare=None):
     @lru_cache(maxsize=4096)
     def check_text(text: str) -> tuple[str, ...]:
-        return tuple(check_items(split_list(text)))
+        return tuple(check_items(split_list(prepare(text) if prepare else text)))
 
     def check(value: Any) -> list[str]:
         if isinstance(value, str):
@@ -244,11 +244,22 @@ def _normalize_icd(code: str) -> str:
     return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+_GROUP_THEN_SPACE = re.compile(r"\b(CO|PR|OA|PI|CR)\s+(?=[0-9A-Z]{1,3}\b)", re.IGNORECASE)
+
+
+def _join_spaced_groups(text: str) -> str:
+    """"CO 50" is one code, not two items of a space-separated list."""
+    return _GROUP_THEN_SPACE.sub(r"\1-", text)
+
+
 def _normalize_adjustment(code: str) -> str:
-    # Accept "CO50", "CO 50" (already split away), "CO-50" and "CO:50".
+    # Accept "CO50", "CO-50", "CO:50" and "CO-050" (the CARC table has no leading zeros).
     code = code.replace(":", "-").replace("_", "-")
     if "-" not in code and code[:2] in {"CO", "PR", "OA", "PI", "CR"}:
         code = f"{code[:2]}-{code[2:]}"
+    group, dash, reason = code.partition("-")
+    if dash and reason.isdigit():
+        code = f"{group}-{int(reason)}"
     return code
 
 
@@ -378,7 +389,8 @@ class DenialRecord(BaseModel):
     paid_amount: Money = None
     denial_date: Day = None
     adjustment_codes: Annotated[list[str], BeforeValidator(
-        _codes(_ADJUSTMENT, "group-code/CARC pair like CO-50", _normalize_adjustment))] = Field(
+        _codes(_ADJUSTMENT, "group-code/CARC pair like CO-50", _normalize_adjustment,
+               _join_spaced_groups))] = Field(
         default_factory=list)
     remark_codes: Annotated[list[str], BeforeValidator(_codes(_REMARK, "RARC"))] = Field(
         default_factory=list)

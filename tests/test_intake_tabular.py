@@ -77,6 +77,17 @@ def test_practice_system_spellings_of_plan_and_level_of_care(field: str, value: 
     assert getattr(DenialRecord(claim_id="S1", **{field: value}), field) == expected
 
 
+@pytest.mark.parametrize("value,expected", [
+    ("CO 50", ["CO-50"]),
+    ("co 50; pr 2", ["CO-50", "PR-2"]),
+    ("OA 23 CO 45", ["OA-23", "CO-45"]),
+    ("CO-050", ["CO-50"]),
+    ("CO-B7", ["CO-B7"]),
+])
+def test_adjustment_codes_as_exports_space_and_pad_them(value: str, expected: list[str]) -> None:
+    assert DenialRecord(claim_id="S3", adjustment_codes=value).adjustment_codes == expected
+
+
 @pytest.mark.parametrize("value", ["Medicaid", "commercial", "Government"])
 def test_a_plan_type_the_law_cannot_place_is_rejected_with_what_to_say(value: str) -> None:
     with pytest.raises(ValidationError, match="is ambiguous: say"):

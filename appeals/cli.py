@@ -7,10 +7,10 @@ which name claim ids and file positions, never patient names, member ids or birt
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import typer
 
@@ -176,22 +176,24 @@ def law_cmd(
         err("error: give an input file or --plan-type")
         raise typer.Exit(2)
     key = plan_type.strip().lower().replace("-", "_")
-    try:
-        fund = plan_funding_value(funding)
-    except ValueError as exc:
-        err(f"error: --funding: {exc}")
-        raise typer.Exit(2) from None
-    try:
-        loc = level_of_care_value(level_of_care)
-        if key in reg.plan_types:
-            plan, unknowns = key, ()
-        else:
-            plan, unknowns = resolve_plan(plan_type_value(plan_type), funding=fund,
-                                          employer_size=employer_size,
-                                          grandfathered=grandfathered, retiree_only=retiree_only)
-    except ValueError as exc:
-        err(f"error: {exc}; known registry plan types: {', '.join(reg.plan_types)}")
-        raise typer.Exit(2) from None
+
+    def parsed(option: str, parse: Callable[[str | None], Any], value: str | None) -> Any:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            more = (f"; known registry plan types: {', '.join(reg.plan_types)}"
+                    if option == "--plan-type" else "")
+            err(f"error: {option}: {exc}{more}")
+            raise typer.Exit(2) from None
+
+    fund = parsed("--funding", plan_funding_value, funding)
+    loc = parsed("--level-of-care", level_of_care_value, level_of_care)
+    if key in reg.plan_types:
+        plan, unknowns = key, ()
+    else:
+        plan, unknowns = resolve_plan(parsed("--plan-type", plan_type_value, plan_type),
+                                      funding=fund, employer_size=employer_size,
+                                      grandfathered=grandfathered, retiree_only=retiree_only)
     facts = PlanFacts(plan=plan, funding=fund, state=state.upper() if state else None,
                       employer_size=employer_size, denial_date=day(denial_date),
                       service_date=day(service_date), level_of_care=loc, review_type=review_type,

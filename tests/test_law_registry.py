@@ -146,6 +146,19 @@ def test_cli_law_bad_arguments_exit_2() -> None:
     assert runner.invoke(app, ["law", "--plan-type", "employer_group", "--funding",
                                "partly"]).exit_code == 2
     assert runner.invoke(app, ["law"]).exit_code == 2
+    for option, value in (("--plan-type", "Medicaid"), ("--funding", "partly"),
+                          ("--level-of-care", "spa")):
+        result = runner.invoke(app, ["law", "--plan-type", "employer_group", "--denial-date",
+                                     "2026-03-02", option, value])
+        assert result.exit_code == 2 and f"error: {option}: '{value}'" in result.output
+
+
+def test_cli_law_reads_practice_spellings_like_the_record_model() -> None:
+    result = runner.invoke(app, ["law", "--plan-type", "Medicare Part B", "--funding",
+                                 "Level-funded", "--level-of-care", "Intensive Outpatient",
+                                 "--denial-date", "2026-03-02"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["plan"] == "medicare_ffs"
 
 
 def test_cli_law_on_a_file_prints_one_line_per_record(dev_csv: Path) -> None:

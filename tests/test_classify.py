@@ -281,3 +281,12 @@ def test_codes_with_reason_text_in_other_wording(row: dict) -> None:
                  remark_codes=row["remark_codes"], level_of_care=row["level_of_care"],
                  denial_reason=row["denial_reason"])
     assert classify(record, RULES).category == row["category"]
+
+
+def test_word_lists_count_words_so_the_sentence_s_main_subject_wins() -> None:
+    """One missing-information word ("Records") against two medical-necessity words: with one
+    word each, precedence would pick missing information."""
+    guess = classify(rec(denial_reason="Records show the member's mood has stabilized and "
+                                       "safety concerns resolved"), RULES)
+    assert guess.category == "medical_necessity" and guess.confidence <= 0.45
+    assert '"stabiliz", "safety"' in guess.evidence[0]

@@ -16,6 +16,9 @@ REVERSAL_STATUS = "22"
 DECISIONS_KEPT = 10_000
 #: The most a decision resting only on fallback word lists may claim.
 FALLBACK_CONFIDENCE = 0.45
+#: What each distinct word of a word list adds after the first (at most three more count), so
+#: the category whose words a sentence uses most wins rather than the first listed.
+FALLBACK_WORD_BONUS = 0.1
 
 
 @dataclass
@@ -102,11 +105,21 @@ def _match_text(text: str, payer: str | None, rules: Rules) -> list[Signal]:
             if rule.fallback is not fallback or (
                     rule.payer_regex and not rule.payer_regex.search(payer or "")):
                 continue
+            if fallback:  # a word list: each further distinct word adds a little
+                words = list({m.group(0).lower(): m.group(0)
+                              for m in rule.regex.finditer(text)}.values())
+                if words:
+                    weight = rule.weight + FALLBACK_WORD_BONUS * min(len(words) - 1, 3)
+                    quoted = ", ".join(f'"{w}"' for w in words)
+                    out.append(Signal(rule.category.value, round(weight, 2),
+                                      f"text: {quoted} ({rule.evidence}) [rule {rule.id}]",
+                                      "fallback"))
+                continue
             match = rule.regex.search(text)
             if match:
                 out.append(Signal(rule.category.value, rule.weight,
                                   f'text: "{match.group(0)}" ({rule.evidence}) [rule {rule.id}]',
-                                  "fallback" if fallback else "text"))
+                                  "text"))
         if out:
             break
     return out

@@ -55,7 +55,7 @@ def versions(config: RunConfig, settings: Settings) -> dict[str, str]:
         "registry": settings.registry.version,
         "registry_sha256": fingerprint([config.registry or builtin_registry_path()]),
         "rules_sha256": fingerprint([data / "rules.yaml", data / "carc_rarc.csv", config.rules]),
-        "nqtl_types_sha256": fingerprint([data / "nqtl_types.yaml"]),
+        "limit_types_sha256": fingerprint([data / "limit_types.yaml"]),
         "templates_sha256": fingerprint([builtin_templates(), config.templates]),
         "checklists_sha256": fingerprint(checklist_folders(settings.checklists)),
         "priority_sha256": fingerprint([config.priority or data / "priority.yaml"]),

@@ -31,7 +31,8 @@ from pathlib import Path
 from appeals import __version__
 from appeals.audit import file_sha256, packet_key, unchanged, versions
 from appeals.classify import classify
-from appeals.compose.letters import DOC_REQUEST, letter_types, nqtl_at_issue
+from appeals.compose.letters import DOC_REQUEST, letter_types
+from appeals.compose.limits import limit_at_issue
 from appeals.intake import Batch, rejects_csv
 from appeals.law import law_for
 from appeals.models import Category, Classification, DenialRecord, Reject
@@ -181,7 +182,7 @@ def assess(record: DenialRecord, settings: Settings, priority: Priority,
     clock["law"] += time.perf_counter() - t2
     kinds = letter_types(verdict, law) if needs_packet(verdict) else []
     parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
-    nqtl = nqtl_at_issue(record, verdict.category)["id"] if parity_related else ""
+    nqtl = limit_at_issue(record, verdict).id if parity_related else ""
     return verdict, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
                             settings.rules.table)
 

@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from appeals.compose.letters import nqtl_types
+from appeals.compose.limits import limit_types
 from appeals.compose.markup import builtin_templates, template_file
 from appeals.render.charts import bar_chart
 from appeals.render.pdf import html_to_pdf
@@ -91,7 +91,7 @@ def triage(rows: list[dict], meta: dict) -> dict:
     late = [r for r in work if r["days_left"] is not None and r["days_left"] < 0]
     late.sort(key=lambda r: (r["days_left"], r["claim_id"], r["line_number"]))
 
-    labels = {t["id"]: t["label"] for t in nqtl_types()["types"]}
+    labels = {t.id: t.label for t in limit_types().types}
     parity = [dict(r, nqtl_label=labels.get(r["nqtl"], r["nqtl"])) for r in rows if r["nqtl"]]
     parity.sort(key=lambda r: (-r["at_stake"], r["claim_id"], r["line_number"]))
     parity_types = _group(parity, lambda r: r["nqtl_label"])

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from docx import Document as read_docx
+from pydantic import ValidationError
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -29,6 +30,7 @@ from appeals.compose.letters import (
     ComposeError,
     compose,
 )
+from appeals.compose.limits import LimitTypes, limit_at_issue
 from appeals.compose.settings import Org
 from appeals.law import law_for, load_registry
 from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner
@@ -114,6 +116,49 @@ def test_every_letter_type_for_every_plan_prints_only_allowed_citations(plan, ca
             assert "29 C.F.R." not in doc.text() and "29 U.S.C." not in doc.text()
         has_parity = "Mental health parity" in doc.text()
         assert has_parity == (doc.kind == APPEAL_LETTER and law.parity.applies is True)
+
+
+DAY_LIMIT = {"adjustment_codes": "CO-119", "level_of_care": "inpatient",
+             "denial_reason": "Plan limit of 20 inpatient psychiatric days per year reached"}
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+def test_a_day_or_visit_limit_is_argued_as_a_quantitative_limit(plan) -> None:
+    """A day limit is judged by the 'predominant / substantially all' test, not as an NQTL:
+    no NQTL standard and no comparative-analysis demand (that duty covers NQTLs)."""
+    rec, law, out = composed(plan, Category.parity_nqtl, fields=DAY_LIMIT)
+    allowed = {c.id for c in REG.citations(law.plan, None, rec.service_date,
+                                           funding=rec.plan_funding and rec.plan_funding.value,
+                                           state=rec.plan_state, as_of=AS_OF)}
+    assert set(out.citations_printed) <= allowed
+    letters = "\n".join(d.text() for d in out.documents if d.kind != CHECKLIST)
+    assert "nonquantitative" not in letters and "comparative analys" not in letters
+    assert "1185a(a)(8)" not in letters
+    if law.parity.applies is True and law.plan != "fehb":
+        assert "This denial applies a quantitative treatment limitation: day, visit or session " \
+               "limit." in letters
+        assert "predominant limit of that type applied to substantially all" in letters
+
+
+def test_the_limit_named_comes_from_the_rule_that_classified_the_denial() -> None:
+    rec = record("employer_group", Category.parity_nqtl,
+                 denial_reason="Member must complete 6 weeks of outpatient therapy before IOP")
+    verdict = classification(rec, Category.parity_nqtl).model_copy(update={
+        "evidence": ['text: "must complete" (fail-first) [rule parity_fail_first]']})
+    out = compose(rec, verdict, law_for(rec, as_of=AS_OF), as_of=AS_OF, org=ORG)
+    assert "nonquantitative treatment limitation: fail-first" in out.documents[0].text()
+    assert "1185a(a)(8)" in out.documents[0].text()
+    coded = record("employer_group", Category.parity_nqtl, adjustment_codes="CO-119",
+                   denial_reason=None)
+    assert limit_at_issue(coded, classification(coded, Category.parity_nqtl)).id == \
+        "benefit_maximum"
+
+
+def test_limit_types_are_validated_with_the_entry_named() -> None:
+    data = {"types": [{"id": "a", "label": "A", "request": "r"}], "by_category": {
+        "parity_nqtl": "missing"}, "default": "a"}
+    with pytest.raises(ValidationError, match="parity_nqtl: 'missing' is not a type id"):
+        LimitTypes.model_validate(data)
 
 
 @pytest.mark.parametrize("plan", list(PLANS))

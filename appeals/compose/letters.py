@@ -11,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from jinja2 import TemplateError
 
 from appeals.classify.rules import load_code_table
 from appeals.compose.checklists import Item, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
+from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.settings import Org, PayerAddress
 from appeals.law import LawResult, PlanFacts, Registry, load_registry, plan_facts
@@ -85,23 +83,6 @@ def letter_types(classification: Classification, law: LawResult) -> list[str]:
     elif classification.action in (Action.correct_and_resubmit, Action.verify_and_resubmit):
         types.append(CORRECTED_COVER)
     return types
-
-
-@lru_cache(maxsize=1)
-def nqtl_types() -> dict:
-    return yaml.safe_load(resources.files("appeals.data").joinpath("nqtl_types.yaml")
-                          .read_text(encoding="utf-8"))
-
-
-def nqtl_at_issue(record: DenialRecord, category: Category) -> dict:
-    """The NQTL the denial is about: by the payer's words first, then by category."""
-    data = nqtl_types()
-    text = (record.denial_reason or "").lower()
-    for t in data["types"]:
-        if any(k in text for k in t["keywords"]):
-            return t
-    default = data["by_category"].get(category.value, "medical_management")
-    return next(t for t in data["types"] if t["id"] == default)
 
 
 def article(phrase: str) -> str:
@@ -193,7 +174,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     context = {
         "claim": record, "cls": classification, "law": law, "org": org, "payer": payer,
         "category": category.value, "as_of": as_of, "letter_date": when(as_of),
-        "codes": code_meanings(record), "nqtl": nqtl_at_issue(record, category),
+        "codes": code_meanings(record), "nqtl": limit_at_issue(record, classification),
         "standard": standard_for(record, as_of), "sud": is_sud(record),
         "items": clinician_items, "due": when(due), "facts": facts,
         "cite": gate.cite, "has": gate.has, "cites": gate.cites, "cite_list": gate.cite_list,

@@ -441,8 +441,18 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
     write_835(synthetic, claims=40, lines_per_claim=3, seed=7)
     inputs = [samples / "denials.csv", synthetic] + sorted(
         p for p in samples.iterdir() if p.suffix in (".835", ".txt"))
-    run_cmd(inputs, out, workers=workers or os.cpu_count(), org=samples / "org.yaml",
-            payers=samples / "payers.yaml", as_of=datetime(2026, 7, 1))
+
+    def here(path: Path) -> Path:
+        """Relative to the working directory, so two clones give the same files (records and
+        the manifest name their source)."""
+        try:
+            return Path(os.path.relpath(path))
+        except ValueError:  # another drive (Windows)
+            return path
+
+    run_cmd([here(p) for p in inputs], out, workers=workers or os.cpu_count(),
+            org=here(samples / "org.yaml"), payers=here(samples / "payers.yaml"),
+            as_of=datetime(2026, 7, 1))
 
 
 def _batch(paths: list[Path], columns: Path | None) -> Batch:

@@ -330,6 +330,24 @@ def test_org_logo_is_drawn_in_both_formats() -> None:
                                            [2].documents[0]))).pages[0].images
 
 
+def test_pdf_bytes_do_not_depend_on_where_the_logo_is_kept(tmp_path: Path) -> None:
+    from appeals.compose.settings import load_org
+    from appeals.render.pdf import to_pdf
+
+    sample = load_org(Path(__file__).parent.parent / "appeals" / "data" / "samples" / "org.yaml")
+    rec = record("employer_group", Category.medical_necessity)
+    pdfs = []
+    for folder in ("a", "b/c"):
+        (tmp_path / folder).mkdir(parents=True)
+        logo = tmp_path / folder / sample.logo.name
+        shutil.copy(sample.logo, logo)
+        org = sample.model_copy(update={"logo": logo})
+        doc = compose(rec, classification(rec, Category.medical_necessity),
+                      law_for(rec, as_of=AS_OF), as_of=AS_OF, org=org).documents[0]
+        pdfs.append(to_pdf(doc))
+    assert pdfs[0] == pdfs[1]
+
+
 def test_same_input_gives_byte_identical_files(hostile_packet) -> None:
     again = build(hostile_packet.record, Settings(org=ORG, as_of=AS_OF, facts={
         hostile_packet.record.claim_id: {"why_now": HOSTILE}}), hostile_packet.classification)

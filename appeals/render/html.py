@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 from datetime import date
+from functools import lru_cache
 from html import escape
+from pathlib import Path
 
 from appeals.compose.document import (
     Checkbox,
@@ -15,6 +19,14 @@ from appeals.compose.document import (
     Paragraph,
     Table,
 )
+
+
+@lru_cache(maxsize=8)
+def _data_uri(path: Path) -> str:
+    """The image inline: WeasyPrint names an image after its URL, so a file path would make the
+    PDF bytes depend on where the practice keeps its files."""
+    mime = mimetypes.guess_type(path.name)[0] or "image/png"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
 def _inline(inlines: Inlines) -> str:
@@ -61,7 +73,7 @@ def to_html(doc: Document, forms: bool = False) -> str:
     ]
     if head:
         logo = getattr(doc.meta.get("org"), "logo", None)
-        img = f'<img class="logo" alt="" src="{escape(logo.as_uri())}">' if logo else ""
+        img = f'<img class="logo" alt="" src="{_data_uri(logo)}">' if logo else ""
         parts.append(f'<header class="letterhead">{img}<div class="org">' + escape(head[0])
                      + "</div>"
                      + "".join(f"<div>{escape(line)}</div>" for line in head[1:]) + "</header>")

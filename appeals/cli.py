@@ -177,13 +177,12 @@ def law_cmd(
         raise typer.Exit(2)
     key = plan_type.strip().lower().replace("-", "_")
 
-    def parsed(option: str, parse: Callable[[str | None], Any], value: str | None) -> Any:
+    def parsed(option: str, parse: Callable[[str | None], Any], value: str | None,
+               hint: str = "") -> Any:
         try:
             return parse(value)
         except ValueError as exc:
-            more = (f"; known registry plan types: {', '.join(reg.plan_types)}"
-                    if option == "--plan-type" else "")
-            err(f"error: {option}: {exc}{more}")
+            err(f"error: {option}: {exc}{hint}")
             raise typer.Exit(2) from None
 
     fund = parsed("--funding", plan_funding_value, funding)
@@ -191,7 +190,9 @@ def law_cmd(
     if key in reg.plan_types:
         plan, unknowns = key, ()
     else:
-        plan, unknowns = resolve_plan(parsed("--plan-type", plan_type_value, plan_type),
+        plan, unknowns = resolve_plan(parsed("--plan-type", plan_type_value, plan_type,
+                                             "; known registry plan types: "
+                                             + ", ".join(reg.plan_types)),
                                       funding=fund, employer_size=employer_size,
                                       grandfathered=grandfathered, retiree_only=retiree_only)
     facts = PlanFacts(plan=plan, funding=fund, state=state.upper() if state else None,

@@ -357,6 +357,34 @@ def npi_check_digit_ok(npi: str) -> bool:
     return (10 - total % 10) % 10 == int(npi[-1])
 
 
+REVIEW_TYPES = ("pre_service", "concurrent", "post_service")
+# What the payer's own words say about when the review happened. A concurrent review is of a stay
+# or program under way; a pre-service one of care not yet given. Both can be dated before the
+# service, and both may be urgent.
+_REVIEW_WORDS = (
+    ("concurrent", re.compile(
+        r"concurrent(ly)? review|continued (inpatient |residential |partial hospitali[sz]ation |"
+        r"program )?stay|continu(ed|ing) (treatment|care|services) (is|are|was|were) not|"
+        r"length of stay|extension of (the )?stay|additional (inpatient |residential )?days"
+        r"|recertification", re.I)),
+    ("pre_service", re.compile(
+        r"pre-?service|prior to admission|pre-?admission|request(ed)? (for )?admission|"
+        r"planned admission|before (the )?service (is|was) (given|provided|rendered)", re.I)),
+)
+
+
+def review_type_of(extra: dict[str, str], reason: str | None) -> str | None:
+    """pre_service, concurrent or post_service: the export's `review_type` column, else what the
+    payer's words say, else None (the dates decide)."""
+    given = str(extra.get("review_type", "")).strip().lower().replace("-", "_").replace(" ", "_")
+    if given in REVIEW_TYPES:
+        return given
+    for kind, words in _REVIEW_WORDS:
+        if reason and words.search(reason):
+            return kind
+    return None
+
+
 class DenialRecord(BaseModel):
     """One adjudicated service line with the facts an appeal needs."""
 
@@ -411,11 +439,20 @@ class DenialRecord(BaseModel):
             raise ValueError("claim_id: required")
         if self.auth_start and self.auth_end and self.auth_start > self.auth_end:
             raise ValueError("auth_end: before auth_start")
-        if self.service_date and self.denial_date and self.service_date > self.denial_date:
-            raise ValueError("denial_date: before service_date")
+        review = str(self.extra.get("review_type", "")).strip()
+        if review and review.lower().replace("-", "_").replace(" ", "_") not in REVIEW_TYPES:
+            raise ValueError(f"review_type: {review!r} is not one of {', '.join(REVIEW_TYPES)}")
+        if (self.service_date and self.denial_date and self.service_date > self.denial_date
+                and review_type_of(self.extra, self.denial_reason) in (None, "post_service")):
+            raise ValueError("denial_date: before service_date (a pre-service or concurrent "
+                             "denial is read when the review_type column or the reason says so)")
         if self.provider_npi and not npi_check_digit_ok(self.provider_npi):
             self.warnings.append(f"provider_npi: {self.provider_npi!r} fails the NPI check digit")
         return self
+
+    @property
+    def review_type(self) -> str | None:
+        return review_type_of(self.extra, self.denial_reason)
 
     @property
     def key(self) -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appeals.classify.rules import load_code_table
 from appeals.intake import spreadsheet_cell
+from appeals.compose.letters import filing_status
 from appeals.law import LawResult
 from appeals.models import Action, Classification, DenialRecord
 
@@ -29,7 +30,7 @@ COLUMNS = (
     "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
     "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
     "denial_reason", "secondary", "confidence", "action", "owner",
-    "fix_now", "fix_cause", "appeal_name", "deadline", "days_left", "deadline_rule", "billed",
+    "fix_now", "fix_cause", "appeal_name", "filing", "deadline", "days_left", "deadline_rule", "billed",
     "paid", "at_stake", "letter_types", "nqtl", "checklist_due", "packet", "error", "source",
     "location",
 )
@@ -135,6 +136,21 @@ def short_label(label: str) -> str:
     return label.split(" (")[0].split(",")[0]
 
 
+FILING_WORDS = {
+    "on_time": "on time", "late": "past the deadline: ask for good cause",
+    "confirm": "confirm plan type (placeholder window)",
+    "undated": "window not dated: read the notice or program rules", "none": "",
+}
+
+
+def filing_words(law: LawResult, as_of: date) -> str:
+    """Where the line stands against its window, for the biller: urgent, on time, late, unknown."""
+    words = FILING_WORDS[filing_status(law, as_of).state]
+    if law.expedited is not None:
+        return "URGENT: file the expedited appeal now" + (f"; {words}" if words else "")
+    return words
+
+
 def row_for(record: DenialRecord, classification: Classification, law: LawResult,
             letter_types: list[str], nqtl: str, as_of: date, priority: Priority,
             codes: dict | None = None) -> dict:
@@ -161,6 +177,7 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
         "owner": classification.owner.value, "fix_now": classification.bucket.fix_now,
         "fix_cause": classification.bucket.fix_cause,
         "appeal_name": law.appeal_name if classification.action is Action.appeal else "",
+        "filing": filing_words(law, as_of) if actionable else "",
         "deadline": deadline.isoformat() if deadline else "",
         "days_left": days_left, "deadline_rule": first.citation or "" if first else "",
         "at_stake": stake, "letter_types": ";".join(letter_types), "nqtl": nqtl,

@@ -175,11 +175,14 @@ def test_medicaid_fair_hearing_counts_from_the_plan_decision() -> None:
     assert "90 to 120" in d.basis and d.citation == "42 C.F.R. § 438.408(f)"
 
 
-def test_medicaid_ffs_fair_hearing_is_the_first_level() -> None:
+def test_medicaid_ffs_provider_route_is_the_states_reconsideration_not_the_fair_hearing() -> None:
     result = law_for(facts("medicaid_ffs"))
     first = result.first_deadline
-    assert first.level == "state_fair_hearing"
-    assert first.file_by == date(2026, 5, 31) and first.citation == "42 C.F.R. § 431.221(d)"
+    assert first.level == "internal_appeal" and first.file_by is None  # the state sets it
+    assert result.appeal_name == "Medicaid provider reconsideration" and result.own_right
+    hearing = result.level("state_fair_hearing")  # the beneficiary's right, still listed
+    assert hearing.file_by == date(2026, 5, 31) and hearing.citation == "42 C.F.R. § 431.221(d)"
+    assert "beneficiary's right" in hearing.notes[0]
 
 
 # --- Medicare ------------------------------------------------------------------------------------

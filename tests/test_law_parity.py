@@ -19,7 +19,7 @@ CASES = {
     "erisa_group self-funded": (("erisa_group", "self_funded", None), True, "MHPAEA via ERISA",
                                 {"usc_29_1185a", "usc_26_9812", "cfr_29_2590_712"}),
     "small group insured": (("small_group_insured", "fully_insured", None), True, "EHB parity",
-                            {"cfr_45_156_115_a3", "usc_42_300gg26", "cfr_45_146_136"}),
+                            {"cfr_45_156_115_a3"}),
     "small self-funded": (("erisa_group_small_selffunded", "self_funded", None), False,
                           "none: small-employer exemption", set()),
     "grandfathered large": (("grandfathered_group", "self_funded", None), True,
@@ -28,7 +28,7 @@ CASES = {
                             "none: small-employer exemption", set()),
     "government": (("nonfed_gov_plan", "self_funded", None), True,
                    "MHPAEA via PHS Act (non-federal governmental plan)",
-                   {"usc_42_300gg26", "cfr_45_146_136", "usc_42_300gg21_a2"}),
+                   {"usc_42_300gg26", "cfr_45_146_136"}),  # the opt-out is not a basis
     "church self-funded": (("church_plan", "self_funded", None), True,
                            "MHPAEA via the Internal Revenue Code", {"usc_26_9812",
                                                                    "cfr_26_54_9812_1"}),
@@ -58,7 +58,7 @@ CASES = {
     "insured large group in California": (("erisa_group", "fully_insured", "CA"), True,
                                           "MHPAEA via ERISA",
                                           {"usc_29_1185a", "usc_26_9812", "cfr_29_2590_712",
-                                           "usc_42_300gg26", "cfr_45_146_136", "ca_sb855"}),
+                                           "usc_42_300gg26", "cfr_45_146_136"}),  # state law: own
     "self-funded large group in California": (("erisa_group", "self_funded", "CA"), True,
                                               "MHPAEA via ERISA",
                                               {"usc_29_1185a", "usc_26_9812", "cfr_29_2590_712"}),
@@ -139,10 +139,48 @@ def test_record_flags_and_plan_type_names_resolve() -> None:
                        employer_size=200, extra={"grandfathered": "yes"})
     assert plan_facts(rec).plan == "grandfathered_group"
     assert plan_facts(DenialRecord(claim_id="C2", plan_type="government_group")).plan == \
-        "nonfed_gov_plan"
+        "nonfed_gov_unresolved"  # size unknown: no parity claimed
     assert plan_facts(DenialRecord(claim_id="C3", plan_type="medicare")).plan == "medicare_ffs"
     retiree = DenialRecord(claim_id="C4", plan_type="employer_group", extra={"retiree_only": "1"})
     assert plan_facts(retiree).plan == "retiree_only_plan"
+
+
+# Issue 13: the small-employer exemption reaches every employer plan, not only private ones.
+SPONSOR_CASES = [
+    # plan type, funding, size -> registry plan, parity applies, basis ids
+    ("employer_group", "self_funded", 30, "erisa_group_small_selffunded", False, set()),
+    ("employer_group", "fully_insured", 30, "small_group_insured", True, {"cfr_45_156_115_a3"}),
+    ("employer_group", "self_funded", 1200, "erisa_group", True,
+     {"usc_29_1185a", "usc_26_9812", "cfr_29_2590_712"}),
+    ("government_group", "self_funded", 30, "nonfed_gov_small_exempt", False, set()),
+    ("government_group", "fully_insured", 30, "nonfed_gov_small_insured", True,
+     {"cfr_45_156_115_a3"}),
+    ("government_group", "self_funded", 1200, "nonfed_gov_plan", True,
+     {"usc_42_300gg26", "cfr_45_146_136"}),
+    ("government_group", "fully_insured", 1200, "nonfed_gov_plan", True,
+     {"usc_42_300gg26", "cfr_45_146_136"}),
+    ("church_group", "self_funded", 30, "church_plan_small_exempt", False, set()),
+    ("church_group", "fully_insured", 30, "church_plan_small_insured", True,
+     {"cfr_45_156_115_a3"}),
+    ("church_group", "self_funded", 1200, "church_plan", True,
+     {"usc_26_9812", "cfr_26_54_9812_1"}),
+    ("church_group", "fully_insured", 1200, "church_plan", True,
+     {"usc_26_9812", "cfr_26_54_9812_1", "usc_42_300gg26", "cfr_45_146_136"}),
+    ("government_group", None, None, "nonfed_gov_unresolved", None, set()),
+    ("church_group", "fully_insured", None, "church_plan_unresolved", None, set()),
+]
+
+
+@pytest.mark.parametrize("plan_type,funding,size,plan,applies,basis", SPONSOR_CASES)
+def test_every_employer_plan_gets_the_small_employer_exemption(plan_type, funding, size, plan,
+                                                               applies, basis) -> None:
+    rec = DenialRecord(claim_id="S1", plan_type=plan_type, plan_funding=funding,
+                       employer_size=size, service_date="2026-05-04", denial_date="2026-06-01")
+    decision = parity_for(rec)
+    assert (decision.plan, decision.applies) == (plan, applies)
+    assert {c.id for c in decision.citations} == basis
+    if not applies:
+        assert decision.citations == []
 
 
 def test_unknown_size_says_what_to_check_and_claims_nothing() -> None:

@@ -28,6 +28,7 @@ from appeals.compose.letters import (
     CORRECTED_COVER,
     DOC_REQUEST,
     ComposeError,
+    article,
     compose,
 )
 from appeals.compose.limits import LimitTypes, limit_at_issue
@@ -156,7 +157,7 @@ def test_the_limit_named_comes_from_the_rule_that_classified_the_denial() -> Non
 
 def test_limit_types_are_validated_with_the_entry_named() -> None:
     data = {"types": [{"id": "a", "label": "A", "request": "r"}], "by_category": {
-        "parity_nqtl": "missing"}, "default": "a"}
+        "parity_nqtl": "missing"}}
     with pytest.raises(ValidationError, match="parity_nqtl: 'missing' is not a type id"):
         LimitTypes.model_validate(data)
 
@@ -183,7 +184,7 @@ def test_letter_types_follow_category_action_and_parity(plan) -> None:
 def test_appeal_letter_is_named_for_the_plan_and_prints_its_deadline(plan, name, deadline) -> None:
     _, _, out = composed(plan, Category.medical_necessity)
     text = out.documents[0].text()
-    assert f"Request for {name}" in text
+    assert f"Re: Request for {article(name)}" in text
     assert f"the deadline is {deadline}" in text
 
 

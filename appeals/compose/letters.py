@@ -2,8 +2,12 @@
 
 Citations reach templates only through `CitationGate`, bound to this plan, funding, state and dates:
 `cite(id)` raises for an entry that does not apply (the packet fails and is reported, it never
-prints a wrong citation), and `cites(topic)` lists only entries that apply. So a template cannot
-print a citation the law stage did not allow.
+prints a wrong citation), and `cite_for(claim)` prints the applicable entries that the registry says
+support that sentence's claim, so a sentence never borrows the citation of another rule.
+
+Every factual sentence is conditioned on the facts that make it true: an authorization is said to
+cover the service only when the dates show it, a letter claims timeliness only before the deadline,
+and a parity section appears only for a denial that applies a treatment limitation.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from pathlib import Path
 from jinja2 import TemplateError
 
 from appeals.classify.rules import load_code_table
-from appeals.compose.checklists import Item, is_sud, load_items, select
+from appeals.compose.checklists import Item, age_on, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
 from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.settings import Org, PayerAddress
-from appeals.law import LawResult, PlanFacts, Registry, load_registry, plan_facts
+from appeals.law import Deadline, LawResult, PlanFacts, Registry, load_registry, plan_facts
 from appeals.models import Action, Category, Classification, DenialRecord, LevelOfCare, Owner
 
 APPEAL_LETTER = "appeal_letter"
@@ -29,6 +33,8 @@ DOC_REQUEST = "documentation_request"
 CORRECTED_COVER = "corrected_claim_cover"
 CHECKLIST = "clinician_checklist"
 CRITERIA_CATEGORIES = {Category.medical_necessity, Category.authorization}
+# A corrected claim cannot fix these: enrollment is fixed upstream, a limit is argued.
+NO_CORRECTED_CLAIM = {Category.credentialing, Category.parity_nqtl}
 TITLES = {APPEAL_LETTER: "Appeal letter", DOC_REQUEST: "Request for plan documents",
           CORRECTED_COVER: "Corrected claim cover letter", CHECKLIST: "Clinician checklist"}
 
@@ -47,6 +53,8 @@ class CitationGate:
     def __init__(self, reg: Registry, facts: PlanFacts, on: date, as_of: date) -> None:
         self._allowed = {c.id: c for c in reg.citations(
             facts.plan, None, on, funding=facts.funding, state=facts.state, as_of=as_of)}
+        self._claims = reg.claims
+        self.claimed: dict[str, list[str]] = {}  # claim -> ids printed behind it
         self.plan = facts.plan
         self.printed: list[str] = []
 
@@ -61,12 +69,36 @@ class CitationGate:
             self.printed.append(cid)
         return Md(md_escape(self._allowed[cid].cite))
 
-    def cites(self, topic: str) -> list[str]:
-        return [c.id for c in self._allowed.values() if topic in c.topics]
+    def supporting(self, claim: str) -> list[str]:
+        """Ids of the applicable entries that support `claim` (a claim the registry lists)."""
+        if claim not in self._claims:
+            raise CitationNotAllowed(f"claim {claim!r} is not listed under 'claims' in the "
+                                     "registry")
+        return [cid for cid, c in self._allowed.items() if claim in c.supports]
 
-    def cite_list(self, *topics: str) -> Md:
-        ids = list(dict.fromkeys(cid for topic in topics for cid in self.cites(topic)))
-        return self.cite_ids(ids)
+    def _claim(self, claim: str, cid: str) -> Md:
+        printed = self.claimed.setdefault(claim, [])
+        if cid not in printed:
+            printed.append(cid)
+        return self.cite(cid)
+
+    def cite_for(self, *claims: str) -> Md:
+        """The cites behind one sentence's claims, '; '-joined; empty when none applies."""
+        pairs = dict.fromkeys((cid, claim) for claim in claims for cid in self.supporting(claim))
+        seen: set[str] = set()
+        out = []
+        for cid, claim in pairs:
+            cited = self._claim(claim, cid)
+            if cid not in seen:
+                seen.add(cid)
+                out.append(cited)
+        return Md("; ".join(out))
+
+    def says(self, claim: str) -> list[Md]:
+        """The registry's own sentence for each applicable entry behind `claim`, with its cite."""
+        return [Md(f"{md_escape(self._allowed[cid].letter_text.rstrip('.'))} "
+                   f"({self._claim(claim, cid)}).")
+                for cid in self.supporting(claim) if self._allowed[cid].letter_text]
 
     def cite_ids(self, ids: list[str]) -> Md:
         return Md("; ".join(self.cite(cid) for cid in ids))
@@ -80,7 +112,8 @@ def letter_types(classification: Classification, law: LawResult) -> list[str]:
         if classification.category is Category.parity_nqtl or (
                 classification.category in CRITERIA_CATEGORIES and law.parity.applies is True):
             types.append(DOC_REQUEST)
-    elif classification.action in (Action.correct_and_resubmit, Action.verify_and_resubmit):
+    elif (classification.action in (Action.correct_and_resubmit, Action.verify_and_resubmit)
+          and classification.category not in NO_CORRECTED_CLAIM):
         types.append(CORRECTED_COVER)
     return types
 
@@ -111,15 +144,79 @@ def code_meanings(record: DenialRecord) -> list[str]:
 
 
 def standard_for(record: DenialRecord, as_of: date) -> str | None:
-    """The generally accepted criteria set for this level of care (named, never cited)."""
+    """The generally accepted criteria set for this level of care (named, never cited), by the
+    patient's age on the date of service (birthday-aware): ECSII under 6, CALOCUS-CASII to 18."""
     if record.level_of_care in (None, LevelOfCare.outpatient) and not is_sud(record):
         return None
     if is_sud(record):
         return "ASAM"
-    dob = record.patient_dob
-    if dob is not None and (as_of.year - dob.year) < 18:
+    age = age_on(record, record.service_date or as_of)
+    if age is not None and age < 6:
+        return "ECSII"
+    if age is not None and age < 18:
         return "CALOCUS-CASII"
     return "LOCUS"
+
+
+def authorization_status(record: DenialRecord) -> str:
+    """What the record's own dates say about its authorization: none, undated, covers,
+    not_started (service before the first authorized day) or expired (after the last)."""
+    if not record.auth_number:
+        return "none"
+    day = record.service_date
+    if day is None or (record.auth_start is None and record.auth_end is None):
+        return "undated"
+    if record.auth_start and day < record.auth_start:
+        return "not_started"
+    if record.auth_end and day > record.auth_end:
+        return "expired"
+    return "covers"
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Where this appeal stands against its window on the letter date.
+
+    state: on_time | late | confirm (the window is a placeholder: never printed as the deadline)
+    | undated (no date to count from, or the program sets the window) | none (no appeal level).
+    """
+
+    state: str
+    deadline: Deadline | None
+    expedited: Deadline | None
+    days_late: int = 0
+
+
+def filing_status(law: LawResult, as_of: date) -> Filing:
+    first = law.first_deadline
+    if first is None:
+        return Filing("none", None, law.expedited)
+    if not first.confirmed:
+        return Filing("confirm", first, law.expedited)
+    if first.file_by is None:
+        return Filing("undated", first, law.expedited)
+    if as_of > first.file_by:
+        return Filing("late", first, law.expedited, (as_of - first.file_by).days)
+    return Filing("on_time", first, law.expedited)
+
+
+def route_for(category: Category, law: LawResult) -> str:
+    """The procedure a letter uses when it is not the plan's ordinary appeal."""
+    if law.plan == "medicare_ffs" and category is Category.timely_filing:
+        return "medicare_timely_filing_exception"
+    if law.plan == "medicare_ffs" and category is Category.coding:
+        return "medicare_reopening"
+    return "appeal"
+
+
+def reviewer_specialty(record: DenialRecord) -> str:
+    """The specialty of a like reviewer, for the request for a peer reviewer."""
+    age = age_on(record, record.service_date or date.today())
+    if age is not None and age < 18:
+        return "child and adolescent psychiatry"
+    if is_sud(record):
+        return "addiction medicine"
+    return "psychiatry or the treating clinician's own discipline"
 
 
 @dataclass
@@ -133,13 +230,22 @@ class Composed:
     citations_printed: list[str]
     checklist_due: date | None
     placeholders: list[str] = field(default_factory=list)
+    filing: Filing | None = None
+    notes: list[str] = field(default_factory=list)  # for the biller, never in a letter
+    claims: dict[str, list[str]] = field(default_factory=dict)  # claim -> citation ids printed
 
 
 def checklist_due(law: LawResult, as_of: date, lead_days: int) -> date:
+    """The earlier of (letter date + lead days) and (deadline - lead days), never before the
+    letter date nor after the deadline; the next day when the care is urgent."""
+    if law.expedited is not None:
+        return as_of + timedelta(days=1)
+    due = as_of + timedelta(days=lead_days)
     first = law.first_deadline
-    if first is None or first.file_by is None:
-        return as_of + timedelta(days=7)
-    return max(as_of, first.file_by - timedelta(days=lead_days))
+    if first is not None and first.file_by is not None:
+        due = min(due, first.file_by - timedelta(days=lead_days))
+        due = min(max(due, as_of), max(first.file_by, as_of))
+    return due
 
 
 def compose(record: DenialRecord, classification: Classification, law: LawResult, *,
@@ -154,34 +260,51 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     gate = CitationGate(reg, replace(plan_facts(record), plan=law.plan),
                         record.service_date or record.denial_date or as_of, as_of)
     types = letter_types(classification, law)
-    needed = select(record, category, load_items(checklists), owner=None) if types else []
+    items = load_items(checklists)
+    needed = select(record, category, items, owner=None) if types else []
     clinician_items = [i for i in needed if i.owner is Owner.clinician]
     billing_items = [i for i in needed if i.owner is not Owner.clinician]
     due = checklist_due(law, as_of, org.checklist_lead_days)
+    filing = filing_status(law, as_of)
+    nqtl = limit_at_issue(record, classification)
     placeholders: list[str] = []
+    used: set[str] = set()  # fact ids this document has woven into its sentences
+    prompts = {i.id: i.prompt for i in items}
 
     def fact(item_id: str, label: str) -> Md:
+        used.add(item_id)
         answer = facts.get(item_id)
         if answer and answer.strip():
             return Md(md_escape(answer))
         placeholders.append(item_id)
         return Md(f"**\\[CLINICIAN: {md_escape(label)}\\]**")
 
+    def other_facts() -> list[tuple[str, Md]]:
+        """The clinician's answers this document has not used yet, so none is dropped."""
+        return [(prompts[k], Md(md_escape(v))) for k, v in facts.items()
+                if k in prompts and k not in used and v and v.strip()]
+
     def blank(label: str) -> Md:
         placeholders.append(label)
         return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
 
+    notes = _biller_notes(record, law, filing, as_of)
     context = {
         "claim": record, "cls": classification, "law": law, "org": org, "payer": payer,
         "category": category.value, "as_of": as_of, "letter_date": when(as_of),
-        "codes": code_meanings(record), "nqtl": limit_at_issue(record, classification),
+        "codes": code_meanings(record), "nqtl": nqtl,
+        "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
+        "age": age_on(record, record.service_date or as_of),
+        "auth": authorization_status(record), "filing": filing,
+        "route": route_for(category, law), "specialty": reviewer_specialty(record),
+        "urgent": law.urgent, "review_type": record.review_type,
         "items": clinician_items, "due": when(due), "facts": facts,
-        "cite": gate.cite, "has": gate.has, "cites": gate.cites, "cite_list": gate.cite_list,
+        "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
-        "fact": fact, "blank": blank, "article": article, "money": money, "when": when,
-        "box": lambda item_id: Md(f"[ ] ({item_id}) "),
-        "deadline": law.first_deadline,
+        "fact": fact, "other_facts": other_facts, "blank": blank, "article": article,
+        "money": money, "when": when, "box": lambda item_id: Md(f"[ ] ({item_id}) "),
+        "deadline": law.first_deadline, "next_levels": _next_levels(law),
     }
     env = environment(templates)
     meta = {"org": org, "letter_date": as_of, "claim_id": record.claim_id,
@@ -189,6 +312,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     documents = []
     names = types + ([CHECKLIST] if clinician_items else [])
     for name in names:
+        used.clear()
         try:
             source = env.get_template(f"{name}.md.j2").render(context)
         except (TemplateError, CitationNotAllowed, AttributeError, TypeError) as exc:
@@ -198,4 +322,42 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     return Composed(documents=documents, letter_types=types, checklist_items=clinician_items,
                     billing_items=billing_items, citations_printed=list(gate.printed),
                     checklist_due=due if clinician_items else None,
-                    placeholders=list(dict.fromkeys(placeholders)))
+                    placeholders=list(dict.fromkeys(placeholders)), filing=filing, notes=notes,
+                    claims=gate.claimed)
+
+
+LEVEL_WORDS = {
+    "second_internal_appeal": "a second internal appeal, if the plan has one",
+    "external_review": "an independent external review",
+    "state_fair_hearing": "a state fair hearing, which the patient requests",
+    "qic_reconsideration": "reconsideration by a Qualified Independent Contractor",
+    "second_reconsideration": "a second-level reconsideration",
+    "opm_review": "review by the Office of Personnel Management",
+}
+
+
+def _next_levels(law: LawResult) -> list[str]:
+    """The review levels after this one, in the registry's order, as a letter names them."""
+    return [LEVEL_WORDS[d.level] for d in law.deadlines if d.level in LEVEL_WORDS]
+
+
+def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, as_of: date) -> list[str]:
+    """What the biller must do that no letter can say for them."""
+    notes = []
+    if filing.state == "late":
+        notes.append(f"Past the filing deadline ({filing.deadline.file_by.isoformat()}, "
+                     f"{filing.days_late} days ago): the letter asks for a late filing to be "
+                     "accepted; give the reason and its evidence.")
+    if filing.state == "confirm":
+        notes.append("Confirm the plan type: the filing window printed in the worklist is a "
+                     "placeholder, and the letter states no deadline until it is known.")
+    cont = law.level("continuation_of_benefits")
+    if cont is not None and cont.file_by is not None and law.plan.startswith("medicaid"):
+        notes.append(f"Only the enrollee can ask for benefits to continue during the appeal "
+                     f"(by {cont.file_by.isoformat()}, or the date the cut takes effect if "
+                     "later); have the enrollee ask, and tell them they may have to repay if "
+                     "the denial is upheld.")
+    if law.expedited is not None:
+        notes.append("Urgent: file the expedited appeal now (it may be made by phone) and have the "
+                     "treating clinician certify the urgency.")
+    return notes

@@ -35,6 +35,10 @@ class LimitType(BaseModel):
     rules: tuple[str, ...] = ()  # classifier text rules whose match means this limit
     carcs: tuple[str, ...] = ()  # reason codes that name this limit
     keywords: tuple[str, ...] = ()  # lower-case words of the payer's reason
+    # The categories whose denials may name this limit from rules, words or codes. A plain
+    # medical-necessity denial names only its criteria; a word like "residential" in it is the
+    # setting, not a facility-type restriction.
+    categories: tuple[Category, ...] = (Category.parity_nqtl,)
     request: str
 
 
@@ -43,12 +47,11 @@ class LimitTypes(BaseModel):
 
     types: tuple[LimitType, ...]
     by_category: dict[Category, str]
-    default: str
 
     @model_validator(mode="after")
     def _ids_exist(self) -> LimitTypes:
         known = {t.id for t in self.types}
-        for name, target in [("default", self.default), *self.by_category.items()]:
+        for name, target in self.by_category.items():
             if target not in known:
                 raise ValueError(f"{getattr(name, 'value', name)}: {target!r} is not a type id")
         return self
@@ -70,10 +73,13 @@ def limit_types() -> LimitTypes:
         raise LimitTypesError(f"{name}: {where}: {err['msg']}") from None
 
 
-def limit_at_issue(record: DenialRecord, classification: Classification) -> LimitType:
+def limit_at_issue(record: DenialRecord, classification: Classification) -> LimitType | None:
     """The limit this denial applies: the classifier's matching rule, else the payer's words,
-    else the reason code, else the category's usual limit."""
+    else the reason code, else the category's usual limit; None for a category that applies no
+    treatment limitation (timely filing, coding, eligibility...), which gets no parity section."""
     table = limit_types()
+    if classification.category not in table.by_category:
+        return None
     matched = {m for e in classification.evidence for m in _RULE_IN_EVIDENCE.findall(e)}
     carcs = {code.partition("-")[2] for code in record.adjustment_codes}
     text = (record.denial_reason or "").lower()
@@ -81,6 +87,6 @@ def limit_at_issue(record: DenialRecord, classification: Classification) -> Limi
                  lambda t: any(k in text for k in t.keywords),
                  lambda t: carcs.intersection(t.carcs)):
         for t in table.types:
-            if says(t):
+            if classification.category in t.categories and says(t):
                 return t
-    return table.get(table.by_category.get(classification.category, table.default))
+    return table.get(table.by_category[classification.category])

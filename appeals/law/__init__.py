@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 # Levels that are not "the" appeal to file: side windows and urgent variants.
-_SIDE_LEVELS = {"continuation_of_benefits", "expedited_internal_appeal", "expedited_external_review"}
+EXPEDITED_LEVELS = {"expedited_internal_appeal", "expedited_external_review"}
+_SIDE_LEVELS = {"continuation_of_benefits", *EXPEDITED_LEVELS}
 
 
 class LawResult(BaseModel):
@@ -38,6 +39,9 @@ class LawResult(BaseModel):
 
     plan: str
     appeal_name: str
+    reviewer: str = "the plan"
+    own_right: bool = False
+    representative: str = ""
     urgent: bool
     parity: ParityDecision
     deadlines: list[Deadline]
@@ -48,13 +52,25 @@ class LawResult(BaseModel):
         """The first-level filing window (the one a letter states)."""
         return next((d for d in self.deadlines if d.level not in _SIDE_LEVELS), None)
 
+    @property
+    def expedited(self) -> Deadline | None:
+        """The expedited internal appeal window, when the care is urgent and the program has one."""
+        if not self.urgent:
+            return None
+        return next((d for d in self.deadlines if d.level == "expedited_internal_appeal"), None)
+
+    def level(self, name: str) -> Deadline | None:
+        return next((d for d in self.deadlines if d.level == name), None)
+
 
 def law_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,
             as_of: date | None = None, previous_decision: date | None = None) -> LawResult:
     """Parity decision and deadlines for one record (or resolved facts)."""
     reg = registry or load_registry()
     facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
-    return LawResult(plan=facts.plan, appeal_name=reg.plan(facts.plan).appeal_name,
+    entry = reg.plan(facts.plan)
+    return LawResult(plan=facts.plan, appeal_name=entry.appeal_name, reviewer=entry.reviewer,
+                     own_right=entry.own_right, representative=entry.representative,
                      urgent=facts.urgent, parity=parity_for(facts, reg, as_of=as_of),
                      deadlines=deadlines_for(facts, reg, previous_decision=previous_decision,
                                              as_of=as_of),

@@ -46,6 +46,13 @@ class Deadline(BaseModel):
     notes: list[str]
     flags: list[str]
     verification: str
+    late: str = "plan_discretion"  # what a request after file_by can ask: see DeadlineRule.late
+    late_citation_ids: list[str] = []
+
+    @property
+    def confirmed(self) -> bool:
+        """False when the window is a placeholder to confirm (unknown plan type, policy terms)."""
+        return not {"confirm_plan_type", "confirm_window"} & set(self.flags)
 
 
 @lru_cache(maxsize=64)
@@ -154,7 +161,8 @@ def _compute(rule: DeadlineRule, facts: PlanFacts, reg: Registry, previous_decis
                     period=_period_words(rule.period), counted_from=words, start_date=start,
                     basis=basis, citation=allowed[0].cite if allowed else None,
                     citation_ids=[c.id for c in allowed], decision_time=rule.decision or None,
-                    notes=notes, flags=flags, verification=rule.verification)
+                    notes=notes, flags=flags, verification=rule.verification, late=rule.late,
+                    late_citation_ids=list(rule.late_citation_ids))
 
 
 def deadlines_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,

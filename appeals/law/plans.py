@@ -16,16 +16,40 @@ from appeals.law.registry import Registry, load_registry
 from appeals.models import DenialRecord, LevelOfCare, PlanType
 
 SMALL_EMPLOYER_MAX = 50  # MHPAEA small-employer exemption: 50 or fewer employees
-PARITY_TOPICS = {"parity_statute", "applicability", "state_law"}
 URGENT_LEVELS = {LevelOfCare.residential, LevelOfCare.inpatient, LevelOfCare.php}
 _TRUE = {"1", "true", "yes", "y"}
 
 # Practice plan types that map onto one registry plan type whatever the other facts say.
 _DIRECT = {
-    PlanType.government_group: "nonfed_gov_plan",
-    PlanType.church_group: "church_plan",
     PlanType.individual: "individual_market",
     PlanType.medicare: "medicare_ffs",
+}
+
+
+@dataclass(frozen=True)
+class _Sponsor:
+    """Registry plan types of one kind of employer plan, by size and funding. The small-employer
+    exemption (29 U.S.C. 1185a(c)(1), 26 U.S.C. 9812(c)(1), PHS Act 2726(c)(1)) reaches every
+    kind; insured, non-grandfathered small coverage is still reached through the EHB rule."""
+
+    large: str
+    large_grandfathered: str
+    small_insured: str
+    small_exempt: str       # self-funded, or grandfathered
+    small_grandfathered: str
+    unresolved: str
+
+
+_SPONSORS = {
+    PlanType.employer_group: _Sponsor("erisa_group", "grandfathered_group", "small_group_insured",
+                                      "erisa_group_small_selffunded", "grandfathered_small_group",
+                                      "employer_group_unresolved"),
+    PlanType.government_group: _Sponsor("nonfed_gov_plan", "nonfed_gov_plan",
+                                        "nonfed_gov_small_insured", "nonfed_gov_small_exempt",
+                                        "nonfed_gov_small_exempt", "nonfed_gov_unresolved"),
+    PlanType.church_group: _Sponsor("church_plan", "church_plan", "church_plan_small_insured",
+                                    "church_plan_small_exempt", "church_plan_small_exempt",
+                                    "church_plan_unresolved"),
 }
 
 
@@ -69,22 +93,23 @@ def resolve_plan(plan_type: PlanType | str, *, funding: str | None = None,
     pt = PlanType(plan_type)
     if pt in _DIRECT:
         return _DIRECT[pt], ()
-    if pt is not PlanType.employer_group:
+    sponsor = _SPONSORS.get(pt)
+    if sponsor is None:
         return pt.value, (("plan type",) if pt is PlanType.unknown else ())
-    if retiree_only:
+    if retiree_only and pt is PlanType.employer_group:
         return "retiree_only_plan", ()
     if employer_size is None:
-        return "employer_group_unresolved", ("employer size",) + (() if funding else ("funding",))
+        return sponsor.unresolved, ("employer size",) + (() if funding else ("funding",))
     small = employer_size <= SMALL_EMPLOYER_MAX
     if grandfathered:
-        return ("grandfathered_small_group" if small else "grandfathered_group"), ()
+        return (sponsor.small_grandfathered if small else sponsor.large_grandfathered), ()
     if not small:
-        return "erisa_group", ()
+        return sponsor.large, ()
     if funding == "fully_insured":
-        return "small_group_insured", ()
+        return sponsor.small_insured, ()
     if funding == "self_funded":
-        return "erisa_group_small_selffunded", ()
-    return "employer_group_unresolved", ("funding",)
+        return sponsor.small_exempt, ()
+    return sponsor.unresolved, ("funding",)
 
 
 def plan_facts(record: DenialRecord) -> PlanFacts:
@@ -96,7 +121,7 @@ def plan_facts(record: DenialRecord) -> PlanFacts:
                                   employer_size=record.employer_size,
                                   grandfathered=_flag(extra, "grandfathered", "plan_grandfathered"),
                                   retiree_only=_flag(extra, "retiree_only"))
-    review = str(extra.get("review_type", "")).strip().lower().replace("-", "_") or None
+    review = record.review_type
     return PlanFacts(plan=plan, funding=funding, state=record.plan_state,
                      employer_size=record.employer_size, denial_date=record.denial_date,
                      service_date=record.service_date, level_of_care=record.level_of_care,
@@ -133,9 +158,10 @@ def parity_for(subject: DenialRecord | PlanFacts, registry: Registry | None = No
                on: date | None = None, as_of: date | None = None) -> ParityDecision:
     """Decide parity for a record (or resolved facts).
 
-    `citations` lists what a letter's parity section may cite: empty unless parity applies, and
-    only entries that reach this plan, its funding and state, in force on `on` (default the
-    service date) and enforced as of `as_of`. `decision_basis` lists the ids the reasons rest on.
+    `citations` lists what a letter cites for "the federal parity law that reaches this plan": the
+    plan type's `basis` in the registry (never an exemption, an opt-out or a state law), empty
+    unless parity applies, and only entries that reach this plan, its funding and state, in force
+    on `on` (default the service date) and enforced as of `as_of`. `decision_basis` lists the ids the reasons rest on.
     """
     reg = registry or load_registry()
     facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
@@ -151,9 +177,9 @@ def parity_for(subject: DenialRecord | PlanFacts, registry: Registry | None = No
     day = on or facts.service_date or facts.denial_date or date.today()
     cites = []
     if p.applies:
-        cites = [ref(c) for c in reg.citations(facts.plan, PARITY_TOPICS, day,
-                                                funding=facts.funding, state=facts.state,
-                                                as_of=as_of)]
+        basis = p.basis + (p.basis_if_insured if facts.funding == "fully_insured" else ())
+        cites = [ref(c) for c in reg.allowed(basis, facts.plan, day, funding=facts.funding,
+                                             state=facts.state, as_of=as_of)]
     basis = list(dict.fromkeys(r for text in [p.regime, *reasons] for r in reg.refs(text)))
     return ParityDecision(plan=facts.plan, plan_label=entry.label, applies=p.applies,
                           regime=reg.expand(p.regime), reasons=[reg.expand(r) for r in reasons],

@@ -51,6 +51,9 @@ class Citation(_Strict):
     source: str
     verification: Literal["verified", "partial", "unverified"]
     verified_via: str = ""
+    supports: tuple[str, ...] = ()  # the claims (sentences) of a letter this entry may back
+    letter_text: str = ""  # where a letter states what the entry provides: the sentence, our words
+
 
     @field_validator("applies_to")
     @classmethod
@@ -98,6 +101,8 @@ class Parity(_Strict):
     if_insured: tuple[str, ...] = ()
     if_self_funded: tuple[str, ...] = ()
     if_funding_unknown: tuple[str, ...] = ()
+    basis: tuple[str, ...] = ()  # what a letter cites for "the parity law that reaches this plan"
+    basis_if_insured: tuple[str, ...] = ()
 
 
 class PlanTypeEntry(_Strict):
@@ -105,6 +110,12 @@ class PlanTypeEntry(_Strict):
     label: str
     parity: Parity
     appeal_name: str
+    # Who decides, as a letter names it ("the plan", "the Medicare contractor").
+    reviewer: str = "the plan"
+    # The provider appeals in its own right (Original Medicare, a state's provider reconsideration);
+    # otherwise the letter speaks for the patient and encloses `representative`.
+    own_right: bool = False
+    representative: str = "The patient's written authorization for our practice to appeal on the patient's behalf"
 
 
 class Period(_Strict):
@@ -133,6 +144,10 @@ class DeadlineRule(_Strict):
     citation_ids: tuple[str, ...] = ()
     verification: Verification
     confirm: bool = False
+    # After the window: good_cause (the program's rule lets a late request in for good cause),
+    # plan_discretion (no rule either way: ask), none (late requests are dismissed).
+    late: Literal["good_cause", "plan_discretion", "none"] = "plan_discretion"
+    late_citation_ids: tuple[str, ...] = ()
 
 
 class Registry(BaseModel):
@@ -145,6 +160,7 @@ class Registry(BaseModel):
     entries: dict[str, Citation]
     rules: tuple[DeadlineRule, ...]
     path: str
+    claims: dict[str, str] = Field(default_factory=dict)  # claim id -> the sentence it backs
 
     def get(self, citation_id: str) -> Citation:
         try:
@@ -188,6 +204,14 @@ class Registry(BaseModel):
                                            as_of=as_of)}
         return [self.get(i) for i in citation_ids if i in ok]
 
+    def supporting(self, claim: str, plan: str, on: date, *, funding: str | None = None,
+                   state: str | None = None, as_of: date | None = None) -> list[Citation]:
+        """Entries a letter for this plan may print behind the sentence `claim`."""
+        if claim not in self.claims:
+            raise KeyError(f"claim {claim!r} is not listed under 'claims' in {self.path}")
+        return [c for c in self.citations(plan, None, on, funding=funding, state=state,
+                                          as_of=as_of) if claim in c.supports]
+
     def expand(self, text: str) -> str:
         """Replace [[id]] with the entry's cite (reviewer text that names a citation)."""
         return REF.sub(lambda m: self.get(m.group(1)).cite, text)
@@ -220,13 +244,19 @@ def _check_links(reg: Registry) -> None:
     """Every id a plan, rule or text names must exist; every plan named must be a plan type."""
     where = reg.path
     for c in reg.entries.values():
+        for claim in c.supports:
+            if claim not in reg.claims:
+                raise RegistryError(f"{where}: citation {c.id!r}: field 'supports': unknown claim "
+                                    f"{claim!r} (claims are listed under 'claims')")
         for plan in sorted(c.plans - set(reg.plan_types)):
             raise RegistryError(f"{where}: citation {c.id!r}: field 'applies_to': unknown plan "
                                 f"type {plan!r}")
     for p in reg.plan_types.values():
         texts = [p.parity.regime, *p.parity.reasons, *p.parity.if_insured,
                  *p.parity.if_self_funded, *p.parity.if_funding_unknown]
-        for ref in (r for t in texts for r in reg.refs(t)):
+        named = [*(r for t in texts for r in reg.refs(t)), *p.parity.basis,
+                 *p.parity.basis_if_insured]
+        for ref in named:
             if ref not in reg.entries:
                 raise RegistryError(f"{where}: plan type {p.id!r}: field 'parity': names "
                                     f"unknown citation [[{ref}]]")
@@ -235,7 +265,7 @@ def _check_links(reg: Registry) -> None:
             if plan not in reg.plan_types:
                 raise RegistryError(f"{where}: deadline rule {r.id!r}: field 'plan_types': "
                                     f"unknown plan type {plan!r}")
-        for cid in r.citation_ids:
+        for cid in (*r.citation_ids, *r.late_citation_ids):
             if cid not in reg.entries:
                 raise RegistryError(f"{where}: deadline rule {r.id!r}: field 'citation_ids': "
                                     f"unknown citation {cid!r}")
@@ -265,9 +295,12 @@ def _load(path: str) -> Registry:
             if item.id in seen:
                 raise RegistryError(f"{path}: {section}: id {item.id!r} appears twice")
             seen.add(item.id)
+    claims = doc.get("claims") or {}
+    if not isinstance(claims, dict) or not all(isinstance(v, str) for v in claims.values()):
+        raise RegistryError(f"{path}: 'claims' must map a claim id to the sentence it backs")
     reg = Registry(version=str(doc.get("registry_version", "unversioned")),
                    plan_types={p.id: p for p in plans}, entries={c.id: c for c in cites},
-                   rules=tuple(rules), path=path)
+                   rules=tuple(rules), path=path, claims=claims)
     _check_links(reg)
     return reg
 

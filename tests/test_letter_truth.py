@@ -1,0 +1,342 @@
+"""Issue 13: every sentence of a letter true on its facts, on the right route, citing only what
+supports it. Each test here failed on the templates of 2026-12-03."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from appeals.compose.letters import (
+    APPEAL_LETTER,
+    CORRECTED_COVER,
+    DOC_REQUEST,
+    checklist_due,
+    compose,
+)
+from appeals.compose.settings import Org
+from appeals.intake import read
+from appeals.law import law_for, load_registry
+from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner
+from appeals.worklist import filing_words
+
+AS_OF = date(2026, 7, 1)
+REG = load_registry()
+ORG = Org(name="Lakeside Counseling Group", address=["12 Main St", "Asheville, NC 28801"],
+          phone="828-555-0100", signer_name="Pat Biller", signer_title="Billing Manager")
+MATRIX = Path(__file__).parent / "data" / "letter_matrix.csv"
+ACTIONS = {Category.medical_necessity: Action.appeal, Category.authorization: Action.appeal,
+           Category.parity_nqtl: Action.appeal, Category.timely_filing: Action.appeal,
+           Category.coding: Action.correct_and_resubmit,
+           Category.credentialing: Action.verify_and_resubmit}
+BASE = {"claim_id": "T1", "payer_name": "Blue Ridge", "patient_name": "Sample Client",
+        "member_id": "M1", "patient_dob": "1980-01-02", "provider_name": "Dr Lee",
+        "service_date": "2026-05-04", "cpt_code": "90837", "level_of_care": "outpatient",
+        "diagnosis_codes": "F33.1", "billed_amount": "200", "paid_amount": "0",
+        "denial_date": "2026-06-10", "adjustment_codes": "CO-50",
+        "plan_type": "employer_group", "plan_funding": "fully_insured", "employer_size": 300,
+        "plan_state": "NC"}
+
+
+def cls(rec: DenialRecord, category: Category, evidence: list[str] | None = None):
+    action = ACTIONS[category]
+    return Classification(claim_id=rec.claim_id, line_number=rec.line_number, category=category,
+                          confidence=0.9, evidence=evidence or ["test"], action=action,
+                          owner=Owner.billing, appealable=True,
+                          bucket=Bucket(fix_now="x", fix_cause="y"))
+
+
+def letters(category: Category = Category.medical_necessity, as_of: date = AS_OF,
+            facts: dict | None = None, **fields):
+    rec = DenialRecord(**{**BASE, **fields})
+    law = law_for(rec, as_of=as_of)
+    out = compose(rec, cls(rec, category), law, as_of=as_of, org=ORG, facts=facts)
+    return rec, law, out, {d.kind: d.text() for d in out.documents}
+
+
+def sentence_with(text: str, words: str) -> str:
+    hit = [s for s in re.split(r"(?<=\.)\s+(?=[A-Z])", text) if words in s]
+    assert hit, f"no sentence says {words!r}"
+    return hit[0]
+
+
+# --- wrong statements -----------------------------------------------------------------------------
+
+def test_an_expired_authorization_is_never_said_to_cover_the_service() -> None:
+    _, _, _, docs = letters(Category.authorization, adjustment_codes="CO-197",
+                            denial_reason="Authorization expired", auth_number="A1",
+                            auth_start="2026-04-01", auth_end="2026-05-01", auth_units="10")
+    text = docs[APPEAL_LETTER]
+    assert "falls within" not in text
+    assert "followed its end" in text and "extend the authorization" in text
+    _, _, _, docs = letters(Category.authorization, adjustment_codes="CO-197", auth_number="A1",
+                            auth_start="2026-04-01", auth_end="2026-06-01")
+    assert "May 4, 2026, falls within the authorized period" in docs[APPEAL_LETTER]
+
+
+def test_a_late_appeal_claims_no_timeliness_and_asks_for_good_cause() -> None:
+    _, law, out, docs = letters(denial_date="2025-12-01", service_date="2025-11-10")
+    text = docs[APPEAL_LETTER]
+    assert law.first_deadline.file_by < AS_OF
+    assert "filed within the time allowed" not in text
+    assert "good cause" in text and "[BILLER: why the request is late" in text
+    assert out.filing.state == "late" and any("Past the filing deadline" in n for n in out.notes)
+    assert filing_words(law, AS_OF).startswith("past the deadline")
+
+
+def test_a_late_medicare_redetermination_cites_the_good_cause_rule() -> None:
+    _, _, out, docs = letters(plan_type="medicare", denial_date="2025-12-01",
+                              service_date="2025-11-10")
+    assert "42 C.F.R. § 405.942(b)" in sentence_with(docs[APPEAL_LETTER], "good cause")
+    assert out.claims["good_cause_late"] == ["medicare_good_cause"]
+
+
+def test_a_placeholder_window_is_never_printed_as_the_deadline() -> None:
+    rec, law, out, docs = letters(plan_type="unknown")
+    assert not law.first_deadline.confirmed
+    assert "the deadline is" not in docs[APPEAL_LETTER]
+    assert "[BILLER: filing deadline from the denial notice" in docs[APPEAL_LETTER]
+    assert filing_words(law, AS_OF).startswith("confirm plan type")
+
+
+@pytest.mark.parametrize("category,code", [(Category.timely_filing, "CO-29"),
+                                           (Category.credentialing, "CO-B7")])
+def test_no_parity_section_on_a_denial_that_applies_no_limit(category, code) -> None:
+    _, _, _, docs = letters(category, adjustment_codes=code)
+    assert all("parity" not in t.lower() for t in docs.values())
+
+
+@pytest.mark.parametrize("reason", ["Residential treatment not medically necessary",
+                                    "Continued stay not medically necessary"])
+def test_a_medical_necessity_denial_names_only_its_criteria(reason) -> None:
+    _, _, _, docs = letters(level_of_care="residential", cpt_code="H0019", denial_reason=reason)
+    text = docs[APPEAL_LETTER]
+    assert "medical necessity criteria are a medical management standard" in text
+    assert "facility type" not in text and "concurrent review (a" not in text
+
+
+def test_each_review_right_cites_only_the_rule_that_gives_it() -> None:
+    _, _, out, docs = letters()
+    reviewer = sentence_with(docs[APPEAL_LETTER], "did not make the first decision")
+    assert "2560.503-1(h)(3)(ii)-(vi)" in reviewer
+    assert "(c)(2)" not in reviewer and "(b)(2)(ii)(C)" not in reviewer
+    for claim, ids in out.claims.items():
+        for cid in ids:
+            assert claim in REG.get(cid).supports, (claim, cid)
+
+
+@pytest.mark.parametrize("plan_type", ["medicaid_mco", "chip", "fehb", "medicare_advantage"])
+def test_no_comparative_analysis_is_demanded_without_a_basis(plan_type) -> None:
+    _, _, _, docs = letters(Category.parity_nqtl, plan_type=plan_type,
+                            denial_reason="Requires failure of outpatient care first")
+    assert all("comparative analysis" not in t for t in docs.values())
+
+
+def test_an_erisa_plan_is_asked_for_the_comparative_analysis_and_copies_the_administrator() -> None:
+    _, _, _, docs = letters(Category.parity_nqtl,
+                            denial_reason="Requires failure of outpatient care first")
+    assert "Re: Request for plan documents, criteria and the comparative analysis" in \
+        docs[DOC_REQUEST]
+    assert "Copy to: Plan administrator" in docs[DOC_REQUEST]
+
+
+def test_the_opt_out_is_reasoned_not_cited_as_parity_law() -> None:
+    _, _, _, docs = letters(plan_type="government_group", plan_funding="self_funded",
+                            employer_size=1200)
+    text = docs[APPEAL_LETTER]
+    assert "300gg-21" not in sentence_with(text, "federal parity law that reaches this plan")
+    paragraph = next(p for p in text.split("\n") if "300gg-21(a)(2)" in p)
+    assert "collective bargaining agreement" in paragraph
+
+
+@pytest.mark.parametrize("plan_type,funding", [("church_group", "self_funded"),
+                                               ("government_group", "self_funded")])
+def test_a_small_church_or_government_plan_is_not_told_parity_reaches_it(plan_type,
+                                                                         funding) -> None:
+    _, law, _, docs = letters(plan_type=plan_type, plan_funding=funding, employer_size=30)
+    assert law.parity.applies is False
+    assert "parity" not in docs[APPEAL_LETTER].lower()
+    assert "9812" not in docs[APPEAL_LETTER] and "300gg-26" not in docs[APPEAL_LETTER]
+
+
+def test_state_parity_law_has_its_own_sentence() -> None:
+    _, _, _, docs = letters(plan_state="CA")
+    text = docs[APPEAL_LETTER]
+    assert "Cal. Health" not in sentence_with(text, "federal parity law that reaches this plan")
+    paragraph = next(p for p in text.split("\n") if "Cal. Health" in p)
+    assert paragraph.startswith("California law also reaches this coverage")
+
+
+def test_pre_service_and_concurrent_denials_are_read_and_urgent(tmp_path: Path) -> None:
+    items = list(read(MATRIX))
+    records = {r.claim_id: r for r in items if isinstance(r, DenialRecord)}
+    assert len(records) == len(items) == 20
+    concurrent, pre = records["M03"], records["M20"]  # wording / review_type column
+    assert concurrent.review_type == "concurrent" and pre.review_type == "pre_service"
+    assert law_for(concurrent).urgent and law_for(pre).urgent
+    bad = tmp_path / "bad.csv"
+    bad.write_text("claim_id,service_date,denial_date,adjustment_codes,review_type\n"
+                   "A,2026-06-12,2026-06-11,CO-50,\nB,2026-06-12,2026-06-11,CO-50,later\n")
+    messages = [str(r) for r in read(bad)]
+    assert "denial_date: before service_date" in messages[0]
+    assert "review_type: 'later' is not one of" in messages[1]
+
+
+def test_every_answer_given_reaches_the_letter() -> None:
+    answer = "Session ran 58 minutes (start 10:02, end 11:00)"
+    _, _, out, docs = letters(facts={"time_documented": answer})
+    assert "time_documented" in [i.id for i in out.checklist_items]
+    assert answer in docs[APPEAL_LETTER]
+    assert "Further information from the treating clinician" in docs[APPEAL_LETTER]
+
+
+def test_a_limit_on_a_plan_parity_does_not_reach_promises_no_parity_argument() -> None:
+    _, _, _, docs = letters(Category.parity_nqtl, plan_type="medicare",
+                            denial_reason="Requires failure of outpatient care first")
+    assert "Why the limit should not apply" not in docs[APPEAL_LETTER]
+    assert "comparable medical/surgical" not in docs.get(DOC_REQUEST, "")
+
+
+def test_original_medicare_modifier_error_is_a_reopening() -> None:
+    _, _, out, docs = letters(Category.coding, plan_type="medicare", adjustment_codes="CO-4")
+    assert out.letter_types == [CORRECTED_COVER]
+    text = docs[CORRECTED_COVER]
+    assert "Request for reopening" in text and "42 C.F.R. § 405.980(a)(3)" in text
+    assert "Corrected claim" not in text
+
+
+def test_a_corrected_claim_names_the_payers_claim_number_and_frequency_code_7() -> None:
+    _, _, _, docs = letters(Category.coding, adjustment_codes="CO-4")
+    text = docs[CORRECTED_COVER]
+    assert "frequency code 7" in text and "[BILLER: the payer's claim number" in text
+    _, _, _, docs = letters(Category.coding, adjustment_codes="CO-4",
+                            extra={"payer_claim_id": "ICN-77"})
+    assert "payer's claim number ICN-77" in docs[CORRECTED_COVER]
+
+
+def test_credentialing_gets_no_corrected_claim_cover() -> None:
+    _, _, out, _ = letters(Category.credentialing, adjustment_codes="CO-B7")
+    assert out.letter_types == []
+
+
+def test_medicaid_ffs_is_a_provider_reconsideration_in_the_providers_own_right() -> None:
+    _, _, _, docs = letters(plan_type="medicaid_ffs")
+    text = docs[APPEAL_LETTER]
+    assert "Re: Request for a Medicaid provider reconsideration" in text
+    assert "On behalf of our patient" not in text and "fair hearing request" not in text
+
+
+def test_original_medicare_timely_filing_asks_for_the_exception_not_an_appeal() -> None:
+    _, _, _, docs = letters(Category.timely_filing, plan_type="medicare", adjustment_codes="CO-29")
+    text = docs[APPEAL_LETTER]
+    assert "exception to the Medicare time limit" in text and "424.44(b)" in text
+    assert "redetermination is filed within" not in text and "the deadline is" not in text
+    assert "the plan" not in text.replace("the plan's", "")
+
+
+# --- urgent care ----------------------------------------------------------------------------------
+
+def test_urgent_concurrent_care_is_expedited_everywhere() -> None:
+    rec, law, out, docs = letters(level_of_care="residential", cpt_code="H0019",
+                                  service_date="2026-06-12", denial_date="2026-06-11",
+                                  denial_reason="Continued stay denied on concurrent review")
+    text = docs[APPEAL_LETTER]
+    assert law.expedited is not None
+    assert "Re: URGENT: request for an EXPEDITED internal appeal" in text
+    assert "urgency_certification" in out.placeholders
+    assert "within 72 hours" in text
+    assert "2560.503-1(f)(2)" in sentence_with(text, "continue coverage")
+    assert "authorize the continued stay" in text
+    assert out.checklist_due == AS_OF + timedelta(days=1)
+    assert filing_words(law, AS_OF).startswith("URGENT")
+
+
+def test_medicaid_continuation_is_a_note_for_the_enrollee_not_a_provider_request() -> None:
+    _, _, out, docs = letters(plan_type="medicaid_mco", level_of_care="php", cpt_code="H0035",
+                              service_date="2026-06-12", denial_date="2026-06-11",
+                              denial_reason="Continued stay not approved")
+    assert any("Only the enrollee can ask" in n for n in out.notes)
+    assert "438.420" not in docs[APPEAL_LETTER]
+
+
+@pytest.mark.parametrize("denial,expected", [
+    ("2026-06-10", AS_OF + timedelta(days=14)),       # far deadline: letter date + lead
+    ("2026-01-10", AS_OF),                             # deadline 2026-07-09: now, not after it
+    ("2025-12-01", AS_OF),                             # already late: now
+])
+def test_checklist_due_is_the_earlier_of_lead_time_and_deadline(denial, expected) -> None:
+    rec = DenialRecord(**{**BASE, "denial_date": denial, "service_date": "2025-11-01"})
+    law = law_for(rec, as_of=AS_OF)
+    due = checklist_due(law, AS_OF, 14)
+    assert due == expected
+    if law.first_deadline.file_by >= AS_OF:
+        assert due <= law.first_deadline.file_by
+
+
+# --- the matrix -----------------------------------------------------------------------------------
+
+PLAN_FIELDS = {
+    "employer": {}, "employer_small_self": {"plan_funding": "self_funded", "employer_size": 30},
+    "government_small": {"plan_type": "government_group", "employer_size": 30},
+    "government_large_self": {"plan_type": "government_group", "plan_funding": "self_funded",
+                              "employer_size": 1200},
+    "church_small": {"plan_type": "church_group", "employer_size": 30},
+    "church_large": {"plan_type": "church_group", "employer_size": 1200},
+    "individual": {"plan_type": "individual"}, "medicaid_mco": {"plan_type": "medicaid_mco"},
+    "medicaid_ffs": {"plan_type": "medicaid_ffs"}, "chip": {"plan_type": "chip"},
+    "medicare": {"plan_type": "medicare"},
+    "medicare_advantage": {"plan_type": "medicare_advantage"},
+    "tricare": {"plan_type": "tricare"}, "fehb": {"plan_type": "fehb"},
+    "unknown": {"plan_type": "unknown"}, "california": {"plan_state": "CA"},
+}
+CATEGORY_CODES = {Category.medical_necessity: "CO-50", Category.authorization: "CO-197",
+                  Category.parity_nqtl: "CO-119", Category.timely_filing: "CO-29",
+                  Category.coding: "CO-4"}
+TIMING = {  # (service, denial): routine on time, routine late, urgent (concurrent)
+    "on_time": {"service_date": "2026-05-04", "denial_date": "2026-06-10"},
+    "late": {"service_date": "2025-10-01", "denial_date": "2025-11-01"},
+    "urgent": {"service_date": "2026-06-12", "denial_date": "2026-06-11",
+               "level_of_care": "residential", "cpt_code": "H0019",
+               "denial_reason": "Continued stay denied on concurrent review"},
+}
+
+
+@pytest.mark.parametrize("plan,category,timing",
+                         list(itertools.product(PLAN_FIELDS, CATEGORY_CODES, TIMING)))
+def test_matrix_every_sentence_true_for_plan_category_and_timing(plan, category, timing) -> None:
+    fields = {**PLAN_FIELDS[plan], **TIMING[timing],
+              "adjustment_codes": CATEGORY_CODES[category]}
+    rec, law, out, docs = letters(category, **fields)
+    for claim, ids in out.claims.items():  # no sentence cites an entry that does not support it
+        assert all(claim in REG.get(cid).supports for cid in ids), (claim, ids)
+    allowed = {c.cite for c in REG.citations(law.plan, None, rec.service_date, as_of=AS_OF,
+                                             funding=rec.plan_funding and rec.plan_funding.value,
+                                             state=rec.plan_state)}
+    printed = {REG.get(cid).cite for cid in out.citations_printed}
+    assert printed <= allowed
+    letter = docs.get(APPEAL_LETTER, "")
+    exception = "exception to the Medicare time limit" in letter  # no appeal window applies
+    if exception:
+        assert "the deadline is" not in letter and "filed within" not in letter
+        return
+    if out.filing.state != "on_time":
+        assert "filed within the time allowed" not in letter
+    if out.filing.state == "late" and letter:
+        assert "good cause" in letter
+    if law.expedited is not None and letter:
+        assert "EXPEDITED" in letter and out.checklist_due in (None, AS_OF + timedelta(days=1))
+        first = law.expedited
+    else:
+        first = law.first_deadline
+    if category in (Category.timely_filing, Category.coding) or not law.parity.applies:
+        assert "Mental health parity" not in letter
+    if law.parity.applies is not True:
+        assert "federal parity law" not in letter
+    if letter and out.filing.state == "on_time" and first is law.first_deadline:
+        assert f"the deadline is {first.file_by:%B} {first.file_by.day}" in letter
+    if letter:
+        title = letter.split("Re: ", 1)[1].split("\n", 1)[0]
+        assert law.appeal_name in title or "exception" in title

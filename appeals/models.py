@@ -373,16 +373,23 @@ _REVIEW_WORDS = (
 )
 
 
-def review_type_of(extra: dict[str, str], reason: str | None) -> str | None:
+def review_words(reason: str | None) -> str | None:
+    """What the payer's words say of the review (concurrent, pre_service), if anything."""
+    return next((kind for kind, words in _REVIEW_WORDS if reason and words.search(reason)), None)
+
+
+def review_type_of(extra: dict[str, str], reason: str | None, service_date: date | None = None,
+                   denial_date: date | None = None) -> str | None:
     """pre_service, concurrent or post_service: the export's `review_type` column, else what the
-    payer's words say, else None (the dates decide)."""
+    payer's words say unless the dates show care already given before the denial (a claim for
+    past days of a stay is paid or not; the letter must not say care is under way), else None
+    (the dates decide)."""
     given = str(extra.get("review_type", "")).strip().lower().replace("-", "_").replace(" ", "_")
     if given in REVIEW_TYPES:
         return given
-    for kind, words in _REVIEW_WORDS:
-        if reason and words.search(reason):
-            return kind
-    return None
+    if service_date and denial_date and service_date < denial_date:
+        return None
+    return review_words(reason)
 
 
 class DenialRecord(BaseModel):
@@ -452,7 +459,7 @@ class DenialRecord(BaseModel):
 
     @property
     def review_type(self) -> str | None:
-        return review_type_of(self.extra, self.denial_reason)
+        return review_type_of(self.extra, self.denial_reason, self.service_date, self.denial_date)
 
     @property
     def key(self) -> str:

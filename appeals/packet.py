@@ -146,6 +146,9 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
         "checklist_due": composed.checklist_due.isoformat() if composed.checklist_due else None,
         "billing_tasks": [i.id for i in composed.billing_items],
         "placeholders": composed.placeholders,
+        "filing": composed.filing.state if composed.filing else None,
+        "biller_notes": composed.notes,
+        "citations_by_claim": composed.claims,
         "versions": {"appeals": __version__, "registry": reg.version},
         "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
     }

@@ -109,6 +109,17 @@ def test_no_parity_section_on_a_denial_that_applies_no_limit(category, code) -> 
     assert all("parity" not in t.lower() for t in docs.values())
 
 
+def test_continued_stay_words_on_past_days_are_not_called_care_under_way() -> None:
+    _, law, out, docs = letters(level_of_care="residential", cpt_code="H0019",
+                                denial_reason="Does not meet criteria for continued stay")
+    assert not law.urgent and "under way" not in docs[APPEAL_LETTER]
+    assert any("set review_type to concurrent" in n for n in out.notes)
+    _, law, _, _ = letters(level_of_care="residential", cpt_code="H0019",
+                           denial_reason="Does not meet criteria for continued stay",
+                           extra={"review_type": "concurrent"})
+    assert law.urgent
+
+
 @pytest.mark.parametrize("reason", ["Residential treatment not medically necessary",
                                     "Continued stay not medically necessary"])
 def test_a_medical_necessity_denial_names_only_its_criteria(reason) -> None:
@@ -340,3 +351,13 @@ def test_matrix_every_sentence_true_for_plan_category_and_timing(plan, category,
     if letter:
         title = letter.split("Re: ", 1)[1].split("\n", 1)[0]
         assert law.appeal_name in title or "exception" in title
+
+
+def test_urgent_and_request_paragraphs_do_not_run_into_the_next_one() -> None:
+    _, _, out, _ = letters(level_of_care="residential", cpt_code="H0019",
+                           service_date="2026-06-12", denial_date="2026-06-11",
+                           denial_reason="Continued stay denied on concurrent review")
+    for doc in out.documents:
+        for line in doc.text().split("\n"):
+            assert not ("urgent controls" in line and "stated reason" in line), line
+            assert not ("claims administrator above." in line and "please provide" in line), line

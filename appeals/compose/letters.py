@@ -26,7 +26,15 @@ from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.settings import Org, PayerAddress
 from appeals.law import Deadline, LawResult, PlanFacts, Registry, load_registry, plan_facts
-from appeals.models import Action, Category, Classification, DenialRecord, LevelOfCare, Owner
+from appeals.models import (
+    Action,
+    Category,
+    Classification,
+    DenialRecord,
+    LevelOfCare,
+    Owner,
+    review_words,
+)
 
 APPEAL_LETTER = "appeal_letter"
 DOC_REQUEST = "documentation_request"
@@ -357,6 +365,11 @@ def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, as_of: d
                      f"(by {cont.file_by.isoformat()}, or the date the cut takes effect if "
                      "later); have the enrollee ask, and tell them they may have to repay if "
                      "the denial is upheld.")
+    if law.expedited is None and record.review_type is None and review_words(record.denial_reason):
+        notes.append("The payer's words speak of a concurrent or pre-service review, but the "
+                     "service is dated before the denial, so the letter treats it as a claim for "
+                     "care already given. If the patient is still in care, set review_type to "
+                     "concurrent and rebuild to file an expedited appeal.")
     if law.expedited is not None:
         notes.append("Urgent: file the expedited appeal now (it may be made by phone) and have the "
                      "treating clinician certify the urgency.")

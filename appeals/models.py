@@ -378,13 +378,19 @@ def review_words(reason: str | None) -> str | None:
     return next((kind for kind, words in _REVIEW_WORDS if reason and words.search(reason)), None)
 
 
+def _review_column(extra: dict[str, str]) -> tuple[str, str]:
+    """The export's `review_type` cell as written and as a canonical spelling."""
+    raw = str(extra.get("review_type", "")).strip()
+    return raw, raw.lower().replace("-", "_").replace(" ", "_")
+
+
 def review_type_of(extra: dict[str, str], reason: str | None, service_date: date | None = None,
                    denial_date: date | None = None) -> str | None:
     """pre_service, concurrent or post_service: the export's `review_type` column, else what the
     payer's words say unless the dates show care already given before the denial (a claim for
     past days of a stay is paid or not; the letter must not say care is under way), else None
     (the dates decide)."""
-    given = str(extra.get("review_type", "")).strip().lower().replace("-", "_").replace(" ", "_")
+    given = _review_column(extra)[1]
     if given in REVIEW_TYPES:
         return given
     if service_date and denial_date and service_date < denial_date:
@@ -446,8 +452,8 @@ class DenialRecord(BaseModel):
             raise ValueError("claim_id: required")
         if self.auth_start and self.auth_end and self.auth_start > self.auth_end:
             raise ValueError("auth_end: before auth_start")
-        review = str(self.extra.get("review_type", "")).strip()
-        if review and review.lower().replace("-", "_").replace(" ", "_") not in REVIEW_TYPES:
+        review, canonical = _review_column(self.extra)
+        if review and canonical not in REVIEW_TYPES:
             raise ValueError(f"review_type: {review!r} is not one of {', '.join(REVIEW_TYPES)}")
         if (self.service_date and self.denial_date and self.service_date > self.denial_date
                 and review_type_of(self.extra, self.denial_reason) in (None, "post_service")):

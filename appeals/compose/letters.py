@@ -84,29 +84,22 @@ class CitationGate:
                                      "registry")
         return [cid for cid, c in self._allowed.items() if claim in c.supports]
 
-    def _claim(self, claim: str, cid: str) -> Md:
+    def _backing(self, claim: str) -> list[str]:
+        """`supporting(claim)`, recorded in `claimed` as printed behind that claim."""
+        ids = self.supporting(claim)
         printed = self.claimed.setdefault(claim, [])
-        if cid not in printed:
-            printed.append(cid)
-        return self.cite(cid)
+        printed.extend(cid for cid in ids if cid not in printed)
+        return ids
 
     def cite_for(self, *claims: str) -> Md:
         """The cites behind one sentence's claims, '; '-joined; empty when none applies."""
-        pairs = dict.fromkeys((cid, claim) for claim in claims for cid in self.supporting(claim))
-        seen: set[str] = set()
-        out = []
-        for cid, claim in pairs:
-            cited = self._claim(claim, cid)
-            if cid not in seen:
-                seen.add(cid)
-                out.append(cited)
-        return Md("; ".join(out))
+        return self.cite_ids(list(dict.fromkeys(cid for claim in claims
+                                                for cid in self._backing(claim))))
 
     def says(self, claim: str) -> list[Md]:
         """The registry's own sentence for each applicable entry behind `claim`, with its cite."""
-        return [Md(f"{md_escape(self._allowed[cid].letter_text.rstrip('.'))} "
-                   f"({self._claim(claim, cid)}).")
-                for cid in self.supporting(claim) if self._allowed[cid].letter_text]
+        return [Md(f"{md_escape(self._allowed[cid].letter_text.rstrip('.'))} ({self.cite(cid)}).")
+                for cid in self._backing(claim) if self._allowed[cid].letter_text]
 
     def cite_ids(self, ids: list[str]) -> Md:
         return Md("; ".join(self.cite(cid) for cid in ids))
@@ -191,21 +184,20 @@ class Filing:
 
     state: str
     deadline: Deadline | None
-    expedited: Deadline | None
     days_late: int = 0
 
 
 def filing_status(law: LawResult, as_of: date) -> Filing:
     first = law.first_deadline
     if first is None:
-        return Filing("none", None, law.expedited)
+        return Filing("none", None)
     if not first.confirmed:
-        return Filing("confirm", first, law.expedited)
+        return Filing("confirm", first)
     if first.file_by is None:
-        return Filing("undated", first, law.expedited)
+        return Filing("undated", first)
     if as_of > first.file_by:
-        return Filing("late", first, law.expedited, (as_of - first.file_by).days)
-    return Filing("on_time", first, law.expedited)
+        return Filing("late", first, (as_of - first.file_by).days)
+    return Filing("on_time", first)
 
 
 def route_for(category: Category, law: LawResult) -> str:
@@ -217,9 +209,8 @@ def route_for(category: Category, law: LawResult) -> str:
     return "appeal"
 
 
-def reviewer_specialty(record: DenialRecord) -> str:
-    """The specialty of a like reviewer, for the request for a peer reviewer."""
-    age = age_on(record, record.service_date or date.today())
+def reviewer_specialty(record: DenialRecord, age: int | None) -> str:
+    """The specialty of a like reviewer (age on the date of service), for a peer reviewer."""
     if age is not None and age < 18:
         return "child and adolescent psychiatry"
     if is_sud(record):
@@ -296,17 +287,17 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         placeholders.append(label)
         return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
 
-    notes = _biller_notes(record, law, filing, as_of)
+    notes = _biller_notes(record, law, filing)
+    age = age_on(record, record.service_date or as_of)
     context = {
         "claim": record, "cls": classification, "law": law, "org": org, "payer": payer,
         "category": category.value, "as_of": as_of, "letter_date": when(as_of),
         "codes": code_meanings(record), "nqtl": nqtl,
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
-        "age": age_on(record, record.service_date or as_of),
-        "auth": authorization_status(record), "filing": filing,
-        "route": route_for(category, law), "specialty": reviewer_specialty(record),
-        "urgent": law.urgent, "review_type": record.review_type,
+        "age": age, "auth": authorization_status(record), "filing": filing,
+        "route": route_for(category, law), "specialty": reviewer_specialty(record, age),
+        "review_type": record.review_type,
         "items": clinician_items, "due": when(due), "facts": facts,
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
@@ -349,7 +340,7 @@ def _next_levels(law: LawResult) -> list[str]:
     return [LEVEL_WORDS[d.level] for d in law.deadlines if d.level in LEVEL_WORDS]
 
 
-def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, as_of: date) -> list[str]:
+def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing) -> list[str]:
     """What the biller must do that no letter can say for them."""
     notes = []
     if filing.state == "late":

@@ -30,8 +30,7 @@ __all__ = [
 ]
 
 # Levels that are not "the" appeal to file: side windows and urgent variants.
-EXPEDITED_LEVELS = {"expedited_internal_appeal", "expedited_external_review"}
-_SIDE_LEVELS = {"continuation_of_benefits", *EXPEDITED_LEVELS}
+_SIDE_LEVELS = {"continuation_of_benefits", "expedited_internal_appeal", "expedited_external_review"}
 
 
 class LawResult(BaseModel):
@@ -57,7 +56,7 @@ class LawResult(BaseModel):
         """The expedited internal appeal window, when the care is urgent and the program has one."""
         if not self.urgent:
             return None
-        return next((d for d in self.deadlines if d.level == "expedited_internal_appeal"), None)
+        return self.level("expedited_internal_appeal")
 
     def level(self, name: str) -> Deadline | None:
         return next((d for d in self.deadlines if d.level == name), None)

@@ -47,7 +47,6 @@ class Deadline(BaseModel):
     flags: list[str]
     verification: str
     late: str = "plan_discretion"  # what a request after file_by can ask: see DeadlineRule.late
-    late_citation_ids: list[str] = []
 
     @property
     def confirmed(self) -> bool:
@@ -161,8 +160,7 @@ def _compute(rule: DeadlineRule, facts: PlanFacts, reg: Registry, previous_decis
                     period=_period_words(rule.period), counted_from=words, start_date=start,
                     basis=basis, citation=allowed[0].cite if allowed else None,
                     citation_ids=[c.id for c in allowed], decision_time=rule.decision or None,
-                    notes=notes, flags=flags, verification=rule.verification, late=rule.late,
-                    late_citation_ids=list(rule.late_citation_ids))
+                    notes=notes, flags=flags, verification=rule.verification, late=rule.late)
 
 
 def deadlines_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,

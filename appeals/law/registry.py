@@ -147,7 +147,6 @@ class DeadlineRule(_Strict):
     # After the window: good_cause (the program's rule lets a late request in for good cause),
     # plan_discretion (no rule either way: ask), none (late requests are dismissed).
     late: Literal["good_cause", "plan_discretion", "none"] = "plan_discretion"
-    late_citation_ids: tuple[str, ...] = ()
 
 
 class Registry(BaseModel):
@@ -204,14 +203,6 @@ class Registry(BaseModel):
                                            as_of=as_of)}
         return [self.get(i) for i in citation_ids if i in ok]
 
-    def supporting(self, claim: str, plan: str, on: date, *, funding: str | None = None,
-                   state: str | None = None, as_of: date | None = None) -> list[Citation]:
-        """Entries a letter for this plan may print behind the sentence `claim`."""
-        if claim not in self.claims:
-            raise KeyError(f"claim {claim!r} is not listed under 'claims' in {self.path}")
-        return [c for c in self.citations(plan, None, on, funding=funding, state=state,
-                                          as_of=as_of) if claim in c.supports]
-
     def expand(self, text: str) -> str:
         """Replace [[id]] with the entry's cite (reviewer text that names a citation)."""
         return REF.sub(lambda m: self.get(m.group(1)).cite, text)
@@ -265,7 +256,7 @@ def _check_links(reg: Registry) -> None:
             if plan not in reg.plan_types:
                 raise RegistryError(f"{where}: deadline rule {r.id!r}: field 'plan_types': "
                                     f"unknown plan type {plan!r}")
-        for cid in (*r.citation_ids, *r.late_citation_ids):
+        for cid in r.citation_ids:
             if cid not in reg.entries:
                 raise RegistryError(f"{where}: deadline rule {r.id!r}: field 'citation_ids': "
                                     f"unknown citation {cid!r}")

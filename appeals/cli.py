@@ -147,6 +147,7 @@ def law_cmd(
     as_of: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="Enforcement is judged as of this day (default today).")] = None,
     registry: RegistryOpt = None, columns: ColumnsOpt = None, rejects: RejectsOpt = None,
+    payers: PayersOpt = None,
 ) -> None:
     """Parity regime, citations and filing deadlines for one plan, or for every record of a file.
 
@@ -155,6 +156,7 @@ def law_cmd(
     """
     import json
 
+    from appeals.compose.settings import payer_for, with_plan_facts
     from appeals.law import PlanFacts, law_for, plan_facts, resolve_plan
     from appeals.models import level_of_care_value, plan_funding_value, plan_type_value
 
@@ -165,8 +167,10 @@ def law_cmd(
         if plan_type is not None:
             err("error: give either a file or --plan-type, not both")
             raise typer.Exit(2)
+        directory = _payers(payers)
         batch = _batch([path], columns)
         for record in batch:
+            record = with_plan_facts(record, payer_for(record, directory))
             result = law_for(plan_facts(record), reg, **options)
             line = {"claim_id": record.claim_id, "line_number": record.line_number,
                     **result.model_dump(mode="json")}
@@ -252,9 +256,19 @@ OrgOpt = Annotated[Path | None, typer.Option("--org", help="Practice settings YA
 TemplatesOpt = Annotated[Path | None, typer.Option("--templates", help="Folder whose files "
                                                      "override single built-in templates.")]
 PayersOpt = Annotated[Path | None, typer.Option("--payers", help="Payer directory YAML "
-                                                  "(appeal addresses).")]
+                                                  "(appeal addresses, plan facts).")]
 AsOfOpt = Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                      help="Letter date (default today).")]
+
+
+def _payers(path: Path | None) -> dict:
+    from appeals.compose.settings import SettingsError, load_payers
+
+    try:
+        return load_payers(path)
+    except SettingsError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
 
 
 def _settings(rules: Path | None, registry: Path | None, org: Path | None, payers: Path | None,

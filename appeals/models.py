@@ -398,6 +398,23 @@ def review_type_of(extra: dict[str, str], reason: str | None, service_date: date
     return review_words(reason)
 
 
+PlanTypeField = Annotated[PlanType, BeforeValidator(plan_type_value)]
+PlanFundingField = Annotated[PlanFunding | None, BeforeValidator(plan_funding_value)]
+StateField = Annotated[str | None, BeforeValidator(_pattern_or_blank(_STATE, "US state code"))]
+#: The record fields that say which plan this is; a payer directory may supply them.
+PLAN_FIELDS = ("plan_type", "plan_funding", "employer_size", "plan_state")
+
+
+class PlanDetails(BaseModel):
+    """Plan facts known outside the record (a payer directory entry), same spellings as a row."""
+
+    model_config = ConfigDict(extra="forbid")
+    plan_type: PlanTypeField = PlanType.unknown
+    plan_funding: PlanFundingField = None
+    employer_size: Count = None
+    plan_state: StateField = None
+
+
 class DenialRecord(BaseModel):
     """One adjudicated service line with the facts an appeal needs."""
 
@@ -406,10 +423,10 @@ class DenialRecord(BaseModel):
     claim_id: Annotated[str, BeforeValidator(lambda v: clean_text(str(v)) if v is not None else "")]
     line_number: Annotated[int, BeforeValidator(lambda v: _int_or_blank(v) or 1)] = 1
     payer_name: Text = None
-    plan_type: Annotated[PlanType, BeforeValidator(plan_type_value)] = PlanType.unknown
-    plan_funding: Annotated[PlanFunding | None, BeforeValidator(plan_funding_value)] = None
+    plan_type: PlanTypeField = PlanType.unknown
+    plan_funding: PlanFundingField = None
     employer_size: Count = None
-    plan_state: Annotated[str | None, BeforeValidator(_pattern_or_blank(_STATE, "US state code"))] = None
+    plan_state: StateField = None
     member_id: Text = None
     patient_name: Text = None
     patient_dob: Day = None
@@ -518,6 +535,18 @@ class Category(StrEnum):
     missing_information = "missing_information"
     other = "other"
     not_a_denial = "not_a_denial"
+
+
+#: Categories as a clinician or a biller reads them (the enum values are for files and rules).
+CATEGORY_WORDS = {
+    Category.medical_necessity: "medical necessity", Category.authorization: "authorization",
+    Category.parity_nqtl: "treatment limitation", Category.coding: "coding",
+    Category.eligibility: "eligibility", Category.credentialing: "provider credentialing",
+    Category.timely_filing: "timely filing",
+    Category.coordination_of_benefits: "coordination of benefits",
+    Category.duplicate: "duplicate claim", Category.missing_information: "missing information",
+    Category.other: "other reason", Category.not_a_denial: "not a denial",
+}
 
 
 class Action(StrEnum):

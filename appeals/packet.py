@@ -23,11 +23,13 @@ from appeals.compose.checklists import ChecklistError, load_items
 from appeals.compose.letters import CHECKLIST, Composed, compose
 from appeals.compose.settings import (
     Org,
-    PayerAddress,
+    Payer,
     SettingsError,
     load_facts,
     load_org,
     load_payers,
+    payer_for,
+    with_plan_facts,
 )
 from appeals.law import LawResult, Registry, RegistryError, law_for, load_registry
 from appeals.models import Classification, DenialRecord
@@ -61,7 +63,7 @@ class Settings:
     rules: Rules = field(default_factory=load_rules)
     registry: Registry = field(default_factory=load_registry)
     org: Org = field(default_factory=Org)
-    payers: dict[str, PayerAddress] = field(default_factory=dict)
+    payers: dict[str, Payer] = field(default_factory=dict)
     facts: dict[str, dict[str, str]] = field(default_factory=dict)
     templates: Path | None = None
     checklists: Path | None = None
@@ -81,6 +83,12 @@ class Settings:
         return cls(rules=load_rules(rules), registry=load_registry(registry), org=load_org(org),
                    payers=load_payers(payers), facts=load_facts(facts), templates=templates,
                    checklists=checklists, as_of=as_of or date.today())
+
+    def payer_for(self, record: DenialRecord) -> Payer | None:
+        return payer_for(record, self.payers)
+
+    def enrich(self, record: DenialRecord) -> DenialRecord:
+        return with_plan_facts(record, self.payer_for(record))
 
     def facts_for(self, record: DenialRecord) -> dict[str, str]:
         return {**self.facts.get(record.claim_id, {}),
@@ -116,9 +124,10 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
         clock[stage] = clock.get(stage, 0.0) + now - start
         start = now
 
+    record = settings.enrich(record)
     classification = classification or classify(record, settings.rules)
     law = law or law_for(record, settings.registry, as_of=settings.as_of)
-    payer = settings.payers.get((record.payer_name or "").strip().lower())
+    payer = settings.payer_for(record)
     composed = compose(record, classification, law, as_of=settings.as_of, org=settings.org,
                        payer=payer, facts=settings.facts_for(record),
                        templates=settings.templates, checklists=settings.checklists,

@@ -222,6 +222,7 @@ def run(config: RunConfig, progress: Progress | None = None,
             for record in batch:
                 if batch.records % 500 == 0:
                     tick("read", batch.records, None)
+                record = settings.enrich(record)
                 try:
                     verdict, row = assess(record, settings, priority, stage)
                 except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)

@@ -91,7 +91,8 @@ def triage(rows: list[dict], meta: dict) -> dict:
     late = [r for r in work if r["days_left"] is not None and r["days_left"] < 0]
     late.sort(key=lambda r: (r["days_left"], r["claim_id"], r["line_number"]))
 
-    labels = {t.id: t.label for t in limit_types().types}
+    labels = {t.id: f"{t.label} ({'quantitative' if t.kind == 'quantitative' else 'NQTL'})"
+              for t in limit_types().types}
     parity = [dict(r, nqtl_label=labels.get(r["nqtl"], r["nqtl"])) for r in rows if r["nqtl"]]
     parity.sort(key=lambda r: (-r["at_stake"], r["claim_id"], r["line_number"]))
     parity_types = _group(parity, lambda r: r["nqtl_label"])

@@ -26,6 +26,7 @@ from appeals.compose.letters import (
     APPEAL_LETTER,
     CHECKLIST,
     CORRECTED_COVER,
+    COVER,
     DOC_REQUEST,
     ComposeError,
     article,
@@ -169,7 +170,7 @@ def test_letter_types_follow_category_action_and_parity(plan) -> None:
     assert mn.letter_types == expected
     assert composed(plan, Category.parity_nqtl)[2].letter_types == [APPEAL_LETTER, DOC_REQUEST]
     assert composed(plan, Category.coding)[2].letter_types == [CORRECTED_COVER]
-    assert [d.kind for d in mn.documents][-1] == CHECKLIST
+    assert [d.kind for d in mn.documents][-2:] == [CHECKLIST, COVER]
 
 
 @pytest.mark.parametrize("plan,name,deadline", [
@@ -421,3 +422,40 @@ def test_docx_opens_in_libreoffice(hostile_packet, tmp_path: Path) -> None:
     text = _pdf_text((tmp_path / "lo" / "appeal_letter.pdf").read_bytes())
     assert "Lakeside Counseling Group" in text and "Page 1 of" in text
     assert Counter(re.findall(r"Page \d+ of \d+", text))
+
+
+@pytest.mark.parametrize("lines", range(30, 52, 3))
+def test_the_closing_and_the_signer_share_a_page_whatever_the_body_length(lines) -> None:
+    """Bodies of 30 to 51 lines put the page break at every point of the signature block."""
+    from appeals.compose.document import from_markdown
+    from appeals.render.pdf import to_pdf
+
+    body = "\n\n".join(f"Line {n} of the letter body." for n in range(lines))
+    doc = from_markdown(f"{body}\n\n@@signature\nSincerely,\n\nPat Signer  \nBilling Manager\n",
+                        "appeal_letter", "Appeal letter", {"letter_date": AS_OF})
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(to_pdf(doc))).pages]
+    closing = [n for n, text in enumerate(pages) if "Sincerely," in text]
+    assert closing and "Pat Signer" in pages[closing[0]] and "Billing Manager" in pages[closing[0]]
+
+
+def test_docx_keeps_the_signature_block_together(hostile_packet) -> None:
+    body = read_docx(io.BytesIO(hostile_packet.files["appeal_letter.docx"])).paragraphs
+    closing = next(i for i, p in enumerate(body) if p.text == "Sincerely,")
+    assert body[closing].paragraph_format.keep_with_next is True
+    assert body[closing + 1].text.startswith(ORG.signer_name)
+    assert body[closing].paragraph_format.space_after.pt >= 30  # room to sign by hand
+
+
+def test_a_signature_block_holds_paragraphs_only() -> None:
+    from appeals.compose.document import from_markdown
+
+    with pytest.raises(ValueError, match="signature block holds paragraphs only"):
+        from_markdown("@@signature\n- a list\n", "x", "X")
+
+
+def test_checklist_form_prompts_are_not_broken_mid_sentence(hostile_packet) -> None:
+    """WeasyPrint's flex layout broke the first prompt after 'does not' (issue 13)."""
+    text = PdfReader(io.BytesIO(hostile_packet.files["clinician_checklist.pdf"])).pages[0]
+    lines = text.extract_text().splitlines()
+    assert not [line for line in lines if len(line.split()) == 1 and line.strip().isalpha()
+                and line.strip().islower()], lines

@@ -2,8 +2,10 @@
 
 Templates produce Markdown; markdown-it-py parses it (raw HTML off, tables on) and the tokens become
 blocks. Two constructs are ours: a list item whose source starts with `[ ] (item-id)` is a checklist
-box with that field name, and `@@pagebreak` alone on a line starts a new page. Both are read from
-the raw source, so escaped user text (`\\[ ]`) can never become one.
+box with that field name, `@@pagebreak` alone on a line starts a new page, and `@@signature` alone
+on a line makes the rest of the page one signature block (closing, room to sign, signer), which
+no page break may split. All are read from the raw source, so escaped user text (`\\[ ]`) can
+never become one.
 """
 
 from __future__ import annotations
@@ -68,7 +70,14 @@ class PageBreak:
     pass
 
 
-Block = Heading | Paragraph | ListBlock | Table | Checkbox | PageBreak
+@dataclass(frozen=True)
+class Signature:
+    """The closing, space for a handwritten signature and the signer: kept on one page."""
+
+    blocks: tuple[Paragraph, ...]
+
+
+Block = Heading | Paragraph | ListBlock | Table | Checkbox | PageBreak | Signature
 
 
 @dataclass
@@ -84,7 +93,9 @@ class Document:
         """The words of the document, for comparing writers and for searching in tests."""
         out: list[str] = []
         for b in self.blocks:
-            if isinstance(b, (Heading, Paragraph, Checkbox)):
+            if isinstance(b, Signature):
+                out.extend(plain(p.content) for p in b.blocks)
+            elif isinstance(b, (Heading, Paragraph, Checkbox)):
                 out.append(plain(b.content))
             elif isinstance(b, ListBlock):
                 out.extend(plain(i) for i in b.items)
@@ -137,11 +148,17 @@ def _strip_box(inlines: Inlines, match: re.Match[str]) -> Inlines:
 
 def from_markdown(source: str, kind: str, title: str, meta: dict | None = None) -> Document:
     blocks: list[Block] = []
-    chunks = re.split(r"(?m)^@@pagebreak[ \t]*$", source)
-    for n, chunk in enumerate(chunks):
-        if n:
+    parts = re.split(r"(?m)^@@(pagebreak|signature)[ \t]*$", source)
+    blocks.extend(_blocks(_MD.parse(parts[0])))
+    for marker, chunk in zip(parts[1::2], parts[2::2], strict=True):
+        if marker == "pagebreak":
             blocks.append(PageBreak())
-        blocks.extend(_blocks(_MD.parse(chunk)))
+            blocks.extend(_blocks(_MD.parse(chunk)))
+        else:
+            signed = _blocks(_MD.parse(chunk))
+            if not all(isinstance(b, Paragraph) for b in signed):
+                raise ValueError(f"{kind}: a signature block holds paragraphs only")
+            blocks.append(Signature(tuple(signed)))
     return Document(kind=kind, title=title, blocks=blocks, meta=dict(meta or {}))
 
 

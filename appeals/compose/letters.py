@@ -18,15 +18,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import TemplateError
+from nameparser import HumanName
 
 from appeals.classify.rules import load_code_table
 from appeals.compose.checklists import Item, age_on, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
 from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
-from appeals.compose.settings import Org, PayerAddress
+from appeals.compose.settings import Org, Payer
 from appeals.law import Deadline, LawResult, PlanFacts, Registry, load_registry, plan_facts
 from appeals.models import (
+    CATEGORY_WORDS,
     Action,
     Category,
     Classification,
@@ -40,11 +42,16 @@ APPEAL_LETTER = "appeal_letter"
 DOC_REQUEST = "documentation_request"
 CORRECTED_COVER = "corrected_claim_cover"
 CHECKLIST = "clinician_checklist"
+COVER = "biller_cover"
 CRITERIA_CATEGORIES = {Category.medical_necessity, Category.authorization}
 # A corrected claim cannot fix these: enrollment is fixed upstream, a limit is argued.
 NO_CORRECTED_CLAIM = {Category.credentialing, Category.parity_nqtl}
 TITLES = {APPEAL_LETTER: "Appeal letter", DOC_REQUEST: "Request for plan documents",
-          CORRECTED_COVER: "Corrected claim cover letter", CHECKLIST: "Clinician checklist"}
+          CORRECTED_COVER: "Corrected claim cover letter", CHECKLIST: "Clinician checklist",
+          COVER: "Biller cover sheet"}
+ROUTE_NAMES = {"medicare_reopening": "Reopening to correct a clerical error",
+               "medicare_timely_filing_exception": "Exception to the Medicare time limit for "
+                                                   "filing (no appeal rights on late filing)"}
 
 
 class CitationNotAllowed(LookupError):
@@ -129,6 +136,16 @@ def money(value: Decimal | None) -> str:
 
 def when(value: date | None) -> str:
     return "" if value is None else f"{value:%B} {value.day}, {value.year}"
+
+
+def display_name(name: str | None) -> str | None:
+    """A name as a letter prints it: remittances send names in capitals (JORDAN MCDONALD), which
+    nameparser puts in ordinary case (Jordan McDonald); a name already in mixed case is kept."""
+    if not name or any(ch.islower() for ch in name):
+        return name
+    parsed = HumanName(name)
+    parsed.capitalize(force=True)
+    return str(parsed) or name
 
 
 def code_meanings(record: DenialRecord) -> list[str]:
@@ -248,7 +265,7 @@ def checklist_due(law: LawResult, as_of: date, lead_days: int) -> date:
 
 
 def compose(record: DenialRecord, classification: Classification, law: LawResult, *,
-            as_of: date, org: Org | None = None, payer: PayerAddress | None = None,
+            as_of: date, org: Org | None = None, payer: Payer | None = None,
             facts: dict[str, str] | None = None, templates: Path | None = None,
             checklists: Path | None = None, registry: Registry | None = None) -> Composed:
     """Build the packet's documents for one record (no files are written here)."""
@@ -289,9 +306,13 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
 
     notes = _biller_notes(record, law, filing)
     age = age_on(record, record.service_date or as_of)
+    shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
+                                      "provider_name": display_name(record.provider_name)})
     context = {
-        "claim": record, "cls": classification, "law": law, "org": org, "payer": payer,
-        "category": category.value, "as_of": as_of, "letter_date": when(as_of),
+        "claim": shown, "cls": classification, "law": law, "org": org, "payer": payer,
+        "category": category.value, "denied_for": nqtl.label if nqtl and category is Category.parity_nqtl
+        else CATEGORY_WORDS[category],
+        "as_of": as_of, "letter_date": when(as_of),
         "codes": code_meanings(record), "nqtl": nqtl,
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
@@ -308,16 +329,32 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     env = environment(templates)
     meta = {"org": org, "letter_date": as_of, "claim_id": record.claim_id,
             "line_number": record.line_number}
-    documents = []
     names = types + ([CHECKLIST] if clinician_items else [])
-    for name in names:
+
+    def render(name: str) -> Document:
         used.clear()
         try:
             source = env.get_template(f"{name}.md.j2").render(context)
-        except (TemplateError, CitationNotAllowed, AttributeError, TypeError) as exc:
+            return from_markdown(source, name, TITLES[name], meta)
+        except (TemplateError, CitationNotAllowed, AttributeError, TypeError, ValueError) as exc:
             raise ComposeError(f"template {name}.md.j2 failed for claim {record.claim_id} line "
                                f"{record.line_number}: {type(exc).__name__}: {exc}") from exc
-        documents.append(from_markdown(source, name, TITLES[name], meta))
+
+    documents = [render(name) for name in names]
+    if documents:  # the biller's page last: it lists what the others left to fill in
+        context.update(
+            titles=[TITLES[name] for name in names],
+            to_fill=[f"{prompts[p]} (clinician)" if p in prompts else p
+                     for p in dict.fromkeys(placeholders)],
+            plan_label=reg.plan(law.plan).label, plan_source=record.extra.get("plan_facts_from"),
+            checklist_due=due if clinician_items else None, notes=notes,
+            billing_items=billing_items,
+            route_name=ROUTE_NAMES.get(context["route"]) or (
+                "Corrected claim (replacement, frequency code 7)" if types == [CORRECTED_COVER]
+                else f"{law.appeal_name[:1].upper()}{law.appeal_name[1:]}, decided by "
+                     f"{law.reviewer}"))
+        documents.append(render(COVER))
+        names.append(COVER)
     return Composed(documents=documents, letter_types=types, checklist_items=clinician_items,
                     billing_items=billing_items, citations_printed=list(gate.printed),
                     checklist_due=due if clinician_items else None,
@@ -348,8 +385,13 @@ def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing) -> list[
                      f"{filing.days_late} days ago): the letter asks for a late filing to be "
                      "accepted; give the reason and its evidence.")
     if filing.state == "confirm":
-        notes.append("Confirm the plan type: the filing window printed in the worklist is a "
-                     "placeholder, and the letter states no deadline until it is known.")
+        group = record.extra.get("group_number")
+        notes.append("Confirm the plan type: neither the record nor the payer directory says "
+                     f"which kind of plan this is{f' (group {group})' if group else ''}, and "
+                     "whether parity law reaches it and how long there is to appeal both depend "
+                     "on it. Add plan_type (for an employer plan also funding and size) to the "
+                     "payer directory or the record and build again; until then the worklist's "
+                     "window is a placeholder and no letter states a deadline.")
     cont = law.level("continuation_of_benefits")
     if cont is not None and cont.file_by is not None and law.plan.startswith("medicaid"):
         notes.append(f"Only the enrollee can ask for benefits to continue during the appeal "

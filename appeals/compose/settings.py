@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from appeals.models import PLAN_FIELDS, DenialRecord, PlanDetails, PlanType
 
 
 class SettingsError(ValueError):
@@ -32,13 +34,36 @@ class Org(BaseModel):
     checklist_lead_days: int = Field(14, ge=0, le=120)
 
 
-class PayerAddress(BaseModel):
+class Payer(BaseModel):
+    """A payer directory entry: where its appeals go and, where the practice knows it, which
+    plans it administers (remittance lines carry no plan type; the directory supplies it)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str
     aliases: list[str] = Field(default_factory=list)
     department: str = "Appeals Department"
     address: list[str]
     fax: str | None = None
+    plan: PlanDetails | None = None  # every plan of this payer unless a group says otherwise
+    groups: dict[str, PlanDetails] = Field(default_factory=dict)  # by group or policy number
+
+    @field_validator("groups")
+    @classmethod
+    def _group_keys(cls, groups: dict[str, PlanDetails]) -> dict[str, PlanDetails]:
+        return {group_key(k): v for k, v in groups.items()}
+
+    def plan_for(self, group: str | None) -> tuple[PlanDetails, str] | None:
+        """The plan facts for a group number (else the payer's own), with where they came from."""
+        key = group_key(group or "")
+        if key in self.groups:
+            return self.groups[key], f"payer directory: {self.name}, group {key}"
+        if self.plan is not None:
+            return self.plan, f"payer directory: {self.name}"
+        return None
+
+
+def group_key(group: str) -> str:
+    return group.strip().upper()
 
 
 def _read(path: Path) -> object:
@@ -72,19 +97,50 @@ def load_org(path: Path | None) -> Org:
     return org
 
 
-def load_payers(path: Path | None) -> dict[str, PayerAddress]:
-    """Payer directory: a YAML list of {name, aliases, department, address, fax}."""
+def load_payers(path: Path | None) -> dict[str, Payer]:
+    """Payer directory: a YAML list of {name, aliases, department, address, fax, plan, groups},
+    keyed by every name and alias in lower case."""
     if path is None:
         return {}
     raw = _read(path)
     if not isinstance(raw, list):
         raise SettingsError(f"{path}: expected a list of payers")
-    out: dict[str, PayerAddress] = {}
+    out: dict[str, Payer] = {}
     for i, item in enumerate(raw):
-        payer = _validate(PayerAddress, item, f"{path}: payer {i + 1}")
+        payer = _validate(Payer, item, f"{path}: payer {i + 1}")
         for name in [payer.name, *payer.aliases]:
             out[name.strip().lower()] = payer
     return out
+
+
+def payer_for(record: DenialRecord, payers: dict[str, Payer]) -> Payer | None:
+    return payers.get((record.payer_name or "").strip().lower())
+
+
+def with_plan_facts(record: DenialRecord, payer: Payer | None) -> DenialRecord:
+    """The record with the plan facts it lacks taken from its payer's directory entry.
+
+    The record's own values win; a directory plan type that contradicts the record's is a
+    warning on the record. `extra.plan_facts_from` says where the facts came from."""
+    found = payer.plan_for(record.extra.get("group_number")) if payer else None
+    if found is None:
+        return record
+    details, source = found
+    updates: dict = {}
+    for name in PLAN_FIELDS:
+        mine, theirs = getattr(record, name), getattr(details, name)
+        if theirs in (None, PlanType.unknown):
+            continue
+        if mine in (None, PlanType.unknown):
+            updates[name] = theirs
+        elif name == "plan_type" and mine != theirs:
+            warning = (f"plan_type: the record says {mine}, the {source} says {theirs}; "
+                       "the record's is used")
+            if warning not in record.warnings:  # enrichment may run twice on one record
+                updates["warnings"] = [*record.warnings, warning]
+    if any(name in updates for name in PLAN_FIELDS):
+        updates["extra"] = {**record.extra, "plan_facts_from": source}
+    return record.model_copy(update=updates) if updates else record
 
 
 def load_facts(path: Path | None) -> dict[str, dict[str, str]]:

@@ -481,7 +481,8 @@ class Reader835:
             claim_status=get(clp, 2), claim_filing_indicator=get(clp, 6),
             payer_claim_id=get(clp, 7), transaction=tx.control, x12_version=tx.version,
             claim_adjustment_codes=";".join(claim_codes),
-            medical_record_number=claim.refs.get("EA"))
+            medical_record_number=claim.refs.get("EA"), group_number=claim.refs.get("1L"),
+            contract_class=claim.refs.get("CE"))
         for number, svc_line in enumerate(claim.lines or [None], start=1):
             warnings = tx.warnings.copy()
             data = base.copy()

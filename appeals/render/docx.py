@@ -30,6 +30,7 @@ from appeals.compose.document import (
     ListBlock,
     PageBreak,
     Paragraph,
+    Signature,
     Table,
 )
 from appeals.compose.markup import template_file
@@ -260,6 +261,16 @@ def to_docx(doc: Document, templates: Path | None = None) -> bytes:
             _run(answer, "\t", underline=True)  # a writing line up to the style's tab stop
         elif isinstance(b, PageBreak):
             _el(_el(para("Normal"), "w:r"), "w:br", **{"w:type": "page"})
+        elif isinstance(b, Signature):
+            for n, line in enumerate(b.blocks):
+                p = para("Normal")
+                pr = p.find(qn("w:pPr"))  # children in the schema's order
+                if n < len(b.blocks) - 1:
+                    _el(pr, "w:keepNext")
+                _el(pr, "w:keepLines")
+                if n == 0:  # room for a handwritten signature
+                    _el(pr, "w:spacing", **{"w:before": "200", "w:after": "680"})
+                _runs(p, line.content)
     props = docx.core_properties
     day = doc.meta.get("letter_date")
     stamp = datetime(day.year, day.month, day.day, tzinfo=UTC) if day else datetime(

@@ -17,6 +17,7 @@ from appeals.compose.document import (
     ListBlock,
     PageBreak,
     Paragraph,
+    Signature,
     Table,
 )
 
@@ -103,9 +104,12 @@ def to_html(doc: Document, forms: bool = False) -> str:
                    else '<span class="box">\u2610</span>')
             field = (f'<input type="text" name="{name}_where" title="{name}: where in the note">'
                      if forms else '<span class="line"></span>')
-            parts.append(f'<div class="item">{box}<div class="prompt">{_inline(b.content)}'
+            parts.append(f'<div class="item"><div class="prompt">{box}{_inline(b.content)}'
                          f'<div class="answer">Where / wording: {field}</div></div></div>')
         elif isinstance(b, PageBreak):
             parts.append('<div class="page-break"></div>')
+        elif isinstance(b, Signature):
+            parts.append('<div class="signature">' + "".join(
+                f"<p>{_inline(p.content)}</p>" for p in b.blocks) + "</div>")
     parts.append("</body></html>")
     return "\n".join(parts)

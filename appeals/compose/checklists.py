@@ -32,7 +32,11 @@ class When(BaseModel):
     cpt_codes: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
     diagnosis_prefixes: list[str] = Field(default_factory=list)
     sud: bool | None = None
-    age_under: int | None = None
+    age_under: int | None = None  # a known age below this (an unknown age never matches)
+    age_from: int | None = None  # a known age at least this, or an unknown age (read as adult)
+    # Given together, a listed modifier or a listed place of service matches.
+    modifiers: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
+    places_of_service: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
 
 
 class Item(BaseModel):
@@ -44,6 +48,9 @@ class Item(BaseModel):
     example: str
     owner: Owner
     when: When = Field(default_factory=When)
+    # The item asks the same question as `stands_for` for another group of patients (CALOCUS for
+    # a youth where an adult gets LOCUS); a letter's fact("locus_rating") then reads its answer.
+    stands_for: str | None = Field(None, pattern=r"^[a-z0-9_]+$")
     source: str = ""
 
 
@@ -72,9 +79,15 @@ def matches(item: Item, record: DenialRecord, category: Category) -> bool:
         return False
     if w.sud is not None and is_sud(record) != w.sud:
         return False
-    if w.age_under is not None:
-        age = age_on(record, record.service_date or date.today())
-        if age is None or age >= w.age_under:
+    if (w.modifiers or w.places_of_service) and not (
+            set(record.modifiers) & set(w.modifiers)
+            or record.place_of_service in w.places_of_service):
+        return False  # either marks the service (telehealth: a modifier or a place of service)
+    if w.age_under is not None or w.age_from is not None:
+        age = age_on(record, record.service_date or record.denial_date or date.today())
+        if w.age_under is not None and (age is None or age >= w.age_under):
+            return False
+        if w.age_from is not None and age is not None and age < w.age_from:
             return False
     return True
 
@@ -110,6 +123,10 @@ def _load(folders: tuple[str, ...]) -> tuple[Item, ...]:
                 raise ChecklistError(f"{path}: item id {item.id!r} is also in "
                                      f"{items[item.id].source}")
             items[item.id] = item
+    for item in items.values():
+        if item.stands_for is not None and item.stands_for not in items:
+            raise ChecklistError(f"{files[item.source]}: item {item.id!r}: stands_for "
+                                 f"{item.stands_for!r} is not an item id")
     return tuple(items.values())
 
 

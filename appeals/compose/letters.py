@@ -287,7 +287,12 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     used: set[str] = set()  # fact ids this document has woven into its sentences
     prompts = {i.id: i.prompt for i in items}
 
+    stand_ins = {i.stands_for: i.id for i in clinician_items if i.stands_for}
+
     def fact(item_id: str, label: str) -> Md:
+        """The clinician's answer to `item_id` (or to the item standing in for it for this
+        patient, CALOCUS-CASII for LOCUS), else a marked placeholder."""
+        item_id = stand_ins.get(item_id, item_id)
         used.add(item_id)
         answer = facts.get(item_id)
         if answer and answer.strip():
@@ -318,8 +323,10 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "standard": standard_for(record, as_of), "sud": is_sud(record),
         "age": age, "auth": authorization_status(record), "filing": filing,
         "route": route_for(category, law), "specialty": reviewer_specialty(record, age),
+        "letters": types,
         "review_type": record.review_type,
         "items": clinician_items, "due": when(due), "facts": facts,
+        "telehealth": any(i.id == "telehealth_modality" for i in clinician_items),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
         "fact": fact, "other_facts": other_facts, "blank": blank, "article": article,

@@ -378,10 +378,17 @@ def review_words(reason: str | None) -> str | None:
     return next((kind for kind, words in _REVIEW_WORDS if reason and words.search(reason)), None)
 
 
-def _review_column(extra: dict[str, str]) -> tuple[str, str]:
-    """The export's `review_type` cell as written and as a canonical spelling."""
-    raw = str(extra.get("review_type", "")).strip()
+def _extra_column(extra: dict[str, str], name: str = "review_type") -> tuple[str, str]:
+    """An export's extra cell (`review_type`, `network_status`) as written and canonical."""
+    raw = str(extra.get(name, "")).strip()
     return raw, raw.lower().replace("-", "_").replace(" ", "_")
+
+
+# Spellings of the `network_status` column: whether the practice is under contract with the payer.
+NETWORK_ALIASES = {"contracted": "contracted", "in_network": "contracted", "par": "contracted",
+                   "participating": "contracted", "non_contracted": "non_contracted",
+                   "out_of_network": "non_contracted", "non_par": "non_contracted",
+                   "non_participating": "non_contracted", "": ""}
 
 
 def review_type_of(extra: dict[str, str], reason: str | None, service_date: date | None = None,
@@ -390,7 +397,7 @@ def review_type_of(extra: dict[str, str], reason: str | None, service_date: date
     payer's words say unless the dates show care already given before the denial (a claim for
     past days of a stay is paid or not; the letter must not say care is under way), else None
     (the dates decide)."""
-    given = _review_column(extra)[1]
+    given = _extra_column(extra)[1]
     if given in REVIEW_TYPES:
         return given
     if service_date and denial_date and service_date < denial_date:
@@ -469,9 +476,13 @@ class DenialRecord(BaseModel):
             raise ValueError("claim_id: required")
         if self.auth_start and self.auth_end and self.auth_start > self.auth_end:
             raise ValueError("auth_end: before auth_start")
-        review, canonical = _review_column(self.extra)
+        review, canonical = _extra_column(self.extra)
         if review and canonical not in REVIEW_TYPES:
             raise ValueError(f"review_type: {review!r} is not one of {', '.join(REVIEW_TYPES)}")
+        network, canonical = _extra_column(self.extra, "network_status")
+        if canonical not in NETWORK_ALIASES:
+            raise ValueError(f"network_status: {network!r} is not one of contracted, "
+                             "non_contracted (or in_network, out_of_network, par, non_par)")
         if (self.service_date and self.denial_date and self.service_date > self.denial_date
                 and review_type_of(self.extra, self.denial_reason) in (None, "post_service")):
             raise ValueError("denial_date: before service_date (a pre-service or concurrent "
@@ -479,6 +490,11 @@ class DenialRecord(BaseModel):
         if self.provider_npi and not npi_check_digit_ok(self.provider_npi):
             self.warnings.append(f"provider_npi: {self.provider_npi!r} fails the NPI check digit")
         return self
+
+    @property
+    def network_status(self) -> str | None:
+        """contracted | non_contracted | None, from the export's `network_status` column."""
+        return NETWORK_ALIASES[_extra_column(self.extra, "network_status")[1]] or None
 
     @property
     def review_type(self) -> str | None:

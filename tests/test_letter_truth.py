@@ -361,3 +361,54 @@ def test_urgent_and_request_paragraphs_do_not_run_into_the_next_one() -> None:
         for line in doc.text().split("\n"):
             assert not ("urgent controls" in line and "stated reason" in line), line
             assert not ("claims administrator above." in line and "please provide" in line), line
+
+
+# --- Medicare Advantage: the route follows the network ------------------------------------------
+MA = {"plan_type": "medicare_advantage", "plan_funding": "", "employer_size": "",
+      "patient_dob": "1950-02-02"}
+
+
+def test_a_contracted_ma_provider_disputes_payment_under_its_agreement() -> None:
+    _, _, out, docs = letters(**MA, extra={"network_status": "contracted"})
+    letter = docs[APPEAL_LETTER]
+    assert "Re: Provider payment dispute under our participation agreement" in letter
+    assert "reconsideration" not in letter.split("Enclosures")[0].lower()
+    assert "Waiver of Liability" not in letter and "CMS-1696" not in letter
+    assert "filed within the time allowed" not in letter  # the agreement's window, not the law's
+    assert any("participation agreement" in n for n in out.notes)
+
+
+def test_a_non_contracted_ma_provider_asks_in_its_own_right_with_the_waiver() -> None:
+    _, _, out, docs = letters(**MA, extra={"network_status": "out-of-network"})
+    letter = docs[APPEAL_LETTER]
+    assert "On behalf of our patient" not in letter and "CMS-1696" not in letter
+    assert "requests its reconsideration in its own right" in sentence_with(letter, "own right")
+    assert "422.574(b)" in sentence_with(letter, "own right")
+    assert "Waiver of Liability statement, signed" in letter
+    assert out.claims["noncontract_party"] == ["ma_noncontract_party"]
+
+
+def test_an_unknown_network_keeps_the_patient_s_designation_and_a_conditional_waiver() -> None:
+    _, _, _, docs = letters(**MA)
+    letter = docs[APPEAL_LETTER]
+    assert "On behalf of our patient" in letter and "CMS-1696" in letter
+    assert "Waiver of Liability statement, if our practice is not contracted" in letter
+
+
+def test_an_ma_inpatient_discharge_tells_the_biller_of_the_qio_review() -> None:
+    _, law, out, _ = letters(**MA, level_of_care="inpatient", cpt_code="0114",
+                             service_date="2026-06-20", denial_date="2026-06-18",
+                             denial_reason="Continued stay not medically necessary",
+                             as_of=date(2026, 6, 21))
+    assert law.expedited is not None
+    qio = [n for n in out.notes if "Quality Improvement Organization" in n]
+    assert qio and "422.622" in qio[0] and "noon of the first working day" in qio[0]
+    # Care already given (a payment request) is never expedited.
+    _, past, _, _ = letters(**MA, level_of_care="inpatient", cpt_code="0114",
+                            denial_reason="Continued stay not medically necessary")
+    assert past.expedited is None
+
+
+def test_a_bad_network_status_is_rejected_with_the_field_named() -> None:
+    with pytest.raises(ValueError, match="network_status: 'sometimes' is not one of contracted"):
+        DenialRecord(**BASE, extra={"network_status": "sometimes"})

@@ -154,3 +154,13 @@ def test_clinicians_never_see_internal_category_names(tmp_path: Path) -> None:
     assert "parity nqtl" not in text.lower() and "parity_nqtl" not in text
     checklist = next(d for d in packet.composed.documents if d.kind == "clinician_checklist")
     assert "CO-119 (day, visit or session limit)" in checklist.text()
+
+
+def test_the_network_comes_from_the_record_else_the_directory(files) -> None:
+    from appeals.compose.settings import Payer, network_of
+
+    payer = Payer(name="P", address=["x"], network="contracted")
+    assert network_of(DenialRecord(claim_id="N1"), payer) == "contracted"
+    assert network_of(DenialRecord(claim_id="N1", extra={"network_status": "non-par"}),
+                      payer) == "non_contracted"
+    assert network_of(DenialRecord(claim_id="N1"), None) is None

@@ -25,7 +25,7 @@ from appeals.compose.checklists import Item, age_on, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
 from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
-from appeals.compose.settings import Org, Payer
+from appeals.compose.settings import Org, Payer, network_of
 from appeals.law import Deadline, LawResult, PlanFacts, Registry, load_registry, plan_facts
 from appeals.models import (
     CATEGORY_WORDS,
@@ -50,6 +50,8 @@ TITLES = {APPEAL_LETTER: "Appeal letter", DOC_REQUEST: "Request for plan documen
           CORRECTED_COVER: "Corrected claim cover letter", CHECKLIST: "Clinician checklist",
           COVER: "Biller cover sheet"}
 ROUTE_NAMES = {"medicare_reopening": "Reopening to correct a clerical error",
+               "ma_contract_dispute": "Provider payment dispute under the participation "
+                                      "agreement (not the patient's reconsideration)",
                "medicare_timely_filing_exception": "Exception to the Medicare time limit for "
                                                    "filing (no appeal rights on late filing)"}
 
@@ -106,6 +108,11 @@ class CitationGate:
     def says(self, claim: str) -> list[Md]:
         """The registry's own sentence for each applicable entry behind `claim`, with its cite."""
         return [Md(f"{md_escape(self._allowed[cid].letter_text.rstrip('.'))} ({self.cite(cid)}).")
+                for cid in self._backing(claim) if self._allowed[cid].letter_text]
+
+    def says_plainly(self, claim: str) -> list[str]:
+        """`says(claim)` as plain text, for the biller's notes (packet.json, the cover sheet)."""
+        return [f"{self._allowed[cid].letter_text.rstrip('.')} ({self._allowed[cid].cite})."
                 for cid in self._backing(claim) if self._allowed[cid].letter_text]
 
     def cite_ids(self, ids: list[str]) -> Md:
@@ -217,12 +224,16 @@ def filing_status(law: LawResult, as_of: date) -> Filing:
     return Filing("on_time", first)
 
 
-def route_for(category: Category, law: LawResult) -> str:
+def route_for(category: Category, law: LawResult, network: str | None = None,
+              review_type: str | None = None) -> str:
     """The procedure a letter uses when it is not the plan's ordinary appeal."""
     if law.plan == "medicare_ffs" and category is Category.timely_filing:
         return "medicare_timely_filing_exception"
     if law.plan == "medicare_ffs" and category is Category.coding:
         return "medicare_reopening"
+    if (law.plan == "medicare_advantage" and network == "contracted"
+            and review_type not in ("pre_service", "concurrent")):
+        return "ma_contract_dispute"  # a contracted provider's payment denial: its agreement
     return "appeal"
 
 
@@ -309,7 +320,9 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         placeholders.append(label)
         return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
 
-    notes = _biller_notes(record, law, filing)
+    network = network_of(record, payer)
+    route = route_for(category, law, network, record.review_type)
+    notes = _biller_notes(record, law, filing, route, gate)
     age = age_on(record, record.service_date or as_of)
     shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
                                       "provider_name": display_name(record.provider_name)})
@@ -322,7 +335,9 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
         "age": age, "auth": authorization_status(record), "filing": filing,
-        "route": route_for(category, law), "specialty": reviewer_specialty(record, age),
+        "route": route, "network": network, "specialty": reviewer_specialty(record, age),
+        "own_right": law.own_right or route == "ma_contract_dispute" or (
+            law.plan == "medicare_advantage" and network == "non_contracted"),
         "letters": types,
         "review_type": record.review_type,
         "items": clinician_items, "due": when(due), "facts": facts,
@@ -384,9 +399,20 @@ def _next_levels(law: LawResult) -> list[str]:
     return [LEVEL_WORDS[d.level] for d in law.deadlines if d.level in LEVEL_WORDS]
 
 
-def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing) -> list[str]:
-    """What the biller must do that no letter can say for them."""
+def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, route: str,
+                  gate: CitationGate) -> list[str]:
+    """What the biller must do that no letter can say for them (what they say of the law is the
+    registry's own text)."""
     notes = []
+    if route == "ma_contract_dispute":
+        notes.append("Contracted with this Medicare Advantage plan: the letter disputes the payment "
+                     "under the participation agreement (its provider manual gives the window and "
+                     "address; the worklist's window is the patient's reconsideration's, the outer "
+                     "bound). Care not yet given is asked for as the patient's reconsideration.")
+    if (law.plan == "medicare_advantage" and record.level_of_care is LevelOfCare.inpatient
+            and record.review_type == "concurrent"):
+        notes.extend(f"Inpatient discharge: {line}"
+                     for line in gate.says_plainly("qio_discharge_review"))
     if filing.state == "late":
         notes.append(f"Past the filing deadline ({filing.deadline.file_by.isoformat()}, "
                      f"{filing.days_late} days ago): the letter asks for a late filing to be "

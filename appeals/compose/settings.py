@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -44,6 +45,9 @@ class Payer(BaseModel):
     department: str = "Appeals Department"
     address: list[str]
     fax: str | None = None
+    # Whether the practice is under contract with this payer: it decides a Medicare Advantage
+    # payment denial's route (contract dispute, or reconsideration with a waiver of liability).
+    network: Literal["contracted", "non_contracted"] | None = None
     plan: PlanDetails | None = None  # every plan of this payer unless a group says otherwise
     groups: dict[str, PlanDetails] = Field(default_factory=dict)  # by group or policy number
 
@@ -141,6 +145,12 @@ def with_plan_facts(record: DenialRecord, payer: Payer | None) -> DenialRecord:
     if any(name in updates for name in PLAN_FIELDS):
         updates["extra"] = {**record.extra, "plan_facts_from": source}
     return record.model_copy(update=updates) if updates else record
+
+
+def network_of(record: DenialRecord, payer: Payer | None) -> str | None:
+    """contracted | non_contracted | None: the record's network_status column, else the payer
+    directory's `network`."""
+    return record.network_status or (payer.network if payer else None)
 
 
 def load_facts(path: Path | None) -> dict[str, dict[str, str]]:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from appeals.law import PlanFacts, add_months, deadline_for, deadlines_for, law_for
+from appeals.law import PlanFacts, add_months, deadline_for, deadlines_for, law_for, load_registry
 from appeals.law.deadlines import next_business_day
 from appeals.models import DenialRecord, LevelOfCare
 
@@ -72,8 +72,19 @@ def test_erisa_second_level_is_set_by_the_plan() -> None:
     assert d.citation == "29 C.F.R. § 2560.503-1(c)(2)"
 
 
-def test_church_plan_self_funded_window_without_verified_citation_is_flagged() -> None:
+def test_church_plan_self_funded_window_cites_the_treasury_rule() -> None:
+    """26 C.F.R. 54.9815-2719 exists (registry 2026.12.04-2, partial): the window is cited by it,
+    not withheld; an unverified citation would still be withheld and flagged."""
     d = deadline_for(facts("church_plan", funding="self_funded"), "internal_appeal")
+    assert d.days == 180 and d.citation == "26 C.F.R. § 54.9815-2719"
+    assert "unverified_citation_withheld" not in d.flags
+
+
+def test_an_unverified_window_citation_is_withheld_and_flagged() -> None:
+    reg = load_registry()
+    entry = reg.get("cfr_26_54_9815_2719").model_copy(update={"verification": "unverified"})
+    unverified = reg.model_copy(update={"entries": {**reg.entries, entry.id: entry}})
+    d = deadline_for(facts("church_plan", funding="self_funded"), "internal_appeal", unverified)
     assert d.days == 180 and d.citation is None
     assert "unverified_citation_withheld" in d.flags
 

@@ -412,3 +412,35 @@ def test_an_ma_inpatient_discharge_tells_the_biller_of_the_qio_review() -> None:
 def test_a_bad_network_status_is_rejected_with_the_field_named() -> None:
     with pytest.raises(ValueError, match="network_status: 'sometimes' is not one of contracted"):
         DenialRecord(**BASE, extra={"network_status": "sometimes"})
+
+
+# --- next level and the law behind continued coverage ---------------------------------------------
+def _next_level(**fields) -> str:
+    text = letters(**fields)[3][APPEAL_LETTER]
+    start = text.index("If the denial is upheld")
+    return text[start:text.index("\n", start)]
+
+
+def test_insured_coverage_goes_to_the_state_external_review_and_self_funded_to_the_federal() -> None:
+    nc = _next_level()
+    assert "through the state's external review process for insured coverage" in nc
+    assert "2590.715-2719(c)" in nc and "(d)(1)(i)" not in nc
+    assert "Commissioner of Insurance within 120 days" in nc and "58-50-80(a)" in nc
+    virginia = _next_level(plan_state="VA")
+    assert "2590.715-2719(c)" in virginia and "North Carolina" not in virginia
+    federal = _next_level(plan_funding="self_funded")
+    assert "state's external review" not in federal and "2590.715-2719(d)(1)(i)" in federal
+    unknown = _next_level(plan_funding="")  # nothing assumed: no process named, nothing cited
+    assert "an independent external review." in unknown and "2719" not in unknown
+
+
+def test_continued_coverage_cites_the_phs_act_with_the_erisa_and_code_provisions_that_carry_it() -> None:
+    urgent = {"level_of_care": "residential", "cpt_code": "H0018", "service_date": "2026-06-20",
+              "denial_date": "2026-06-18", "as_of": date(2026, 6, 21),
+              "denial_reason": "Concurrent review: continued stay not medically necessary"}
+    erisa = sentence_with(letters(**urgent)[3][APPEAL_LETTER], "continue coverage")
+    assert all(c in erisa for c in ("300gg-19", "1185d", "9815", "2560.503-1(f)(2)"))
+    church = sentence_with(letters(plan_type="church_group", plan_funding="self_funded",
+                                   employer_size=1200, **urgent)[3][APPEAL_LETTER],
+                           "continue coverage")
+    assert "9815" in church and "1185d" not in church and "2560.503-1" not in church

@@ -444,3 +444,28 @@ def test_continued_coverage_cites_the_phs_act_with_the_erisa_and_code_provisions
                                    employer_size=1200, **urgent)[3][APPEAL_LETTER],
                            "continue coverage")
     assert "9815" in church and "1185d" not in church and "2560.503-1" not in church
+
+
+# --- the treating clinician's letter of medical necessity ----------------------------------------
+def test_the_letter_of_medical_necessity_is_the_clinician_s_signed_by_the_clinician() -> None:
+    facts = {"clinician_credentials": "Dana Lee, LCSW, NC license C012345",
+             "risk_sud": "Non-fatal fentanyl overdose on 2026-04-28, naloxone by EMS",
+             "likely_harm": "Return to daily fentanyl use within days"}
+    _, _, out, docs = letters(facts=facts, level_of_care="residential", cpt_code="H0018",
+                              diagnosis_codes="F11.20")
+    assert out.letter_types[:2] == [APPEAL_LETTER, "medical_necessity_letter"]
+    lmn = docs["medical_necessity_letter"]
+    assert "I am the treating clinician" in lmn
+    assert "Risk. Non-fatal fentanyl overdose on 2026-04-28" in lmn  # the harm, as the risk it is
+    assert "If this care is not given. Return to daily fentanyl use within days" in lmn
+    closing = lmn[lmn.index("Sincerely,"):]
+    assert "Dana Lee, LCSW" in closing and ORG.signer_name not in lmn
+    assert "Letter of medical necessity from the treating clinician" in docs[APPEAL_LETTER]
+    assert "letter of medical necessity in your name" in docs["clinician_checklist"]
+
+
+def test_no_letter_of_medical_necessity_where_the_denial_is_not_clinical() -> None:
+    for category in (Category.timely_filing, Category.coding, Category.credentialing):
+        _, _, out, docs = letters(category)
+        assert "medical_necessity_letter" not in out.letter_types and "medical_necessity_letter" \
+            not in docs

@@ -28,6 +28,7 @@ from appeals.compose.letters import (
     CORRECTED_COVER,
     COVER,
     DOC_REQUEST,
+    MN_LETTER,
     ComposeError,
     article,
     compose,
@@ -166,9 +167,10 @@ def test_limit_types_are_validated_with_the_entry_named() -> None:
 @pytest.mark.parametrize("plan", list(PLANS))
 def test_letter_types_follow_category_action_and_parity(plan) -> None:
     _, law, mn = composed(plan, Category.medical_necessity)
-    expected = [APPEAL_LETTER] + ([DOC_REQUEST] if law.parity.applies is True else [])
+    expected = [APPEAL_LETTER, MN_LETTER] + ([DOC_REQUEST] if law.parity.applies is True else [])
     assert mn.letter_types == expected
-    assert composed(plan, Category.parity_nqtl)[2].letter_types == [APPEAL_LETTER, DOC_REQUEST]
+    assert composed(plan, Category.parity_nqtl)[2].letter_types == [APPEAL_LETTER, MN_LETTER,
+                                                                    DOC_REQUEST]
     assert composed(plan, Category.coding)[2].letter_types == [CORRECTED_COVER]
     assert [d.kind for d in mn.documents][-2:] == [CHECKLIST, COVER]
 

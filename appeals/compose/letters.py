@@ -39,14 +39,23 @@ from appeals.models import (
 )
 
 APPEAL_LETTER = "appeal_letter"
+MN_LETTER = "medical_necessity_letter"
 DOC_REQUEST = "documentation_request"
 CORRECTED_COVER = "corrected_claim_cover"
 CHECKLIST = "clinician_checklist"
 COVER = "biller_cover"
 CRITERIA_CATEGORIES = {Category.medical_necessity, Category.authorization}
+HIGHER_LEVELS = {LevelOfCare.iop, LevelOfCare.php, LevelOfCare.residential, LevelOfCare.inpatient}
+CARE_WORDS = {LevelOfCare.iop: "intensive outpatient (IOP)",
+              LevelOfCare.php: "partial hospitalization (PHP)",
+              LevelOfCare.residential: "residential", LevelOfCare.inpatient: "inpatient",
+              LevelOfCare.mat: "medication for addiction treatment"}
+# Denials argued on the patient's clinical need: the treating clinician's own letter goes with them.
+CLINICAL_CATEGORIES = CRITERIA_CATEGORIES | {Category.parity_nqtl}
 # A corrected claim cannot fix these: enrollment is fixed upstream, a limit is argued.
 NO_CORRECTED_CLAIM = {Category.credentialing, Category.parity_nqtl}
-TITLES = {APPEAL_LETTER: "Appeal letter", DOC_REQUEST: "Request for plan documents",
+TITLES = {APPEAL_LETTER: "Appeal letter", MN_LETTER: "Letter of medical necessity",
+          DOC_REQUEST: "Request for plan documents",
           CORRECTED_COVER: "Corrected claim cover letter", CHECKLIST: "Clinician checklist",
           COVER: "Biller cover sheet"}
 ROUTE_NAMES = {"medicare_reopening": "Reopening to correct a clerical error",
@@ -124,6 +133,8 @@ def letter_types(classification: Classification, law: LawResult) -> list[str]:
     types: list[str] = []
     if classification.action is Action.appeal and classification.appealable:
         types.append(APPEAL_LETTER)
+        if classification.category in CLINICAL_CATEGORIES:
+            types.append(MN_LETTER)
         if classification.category is Category.parity_nqtl or (
                 classification.category in CRITERIA_CATEGORIES and law.parity.applies is True):
             types.append(DOC_REQUEST)
@@ -342,6 +353,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "review_type": record.review_type,
         "items": clinician_items, "due": when(due), "facts": facts,
         "telehealth": any(i.id == "telehealth_modality" for i in clinician_items),
+        "higher_level": record.level_of_care in HIGHER_LEVELS,
+        "level_words": CARE_WORDS.get(record.level_of_care, ""),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
         "fact": fact, "other_facts": other_facts, "blank": blank, "article": article,

@@ -469,3 +469,47 @@ def test_no_letter_of_medical_necessity_where_the_denial_is_not_clinical() -> No
         _, _, out, docs = letters(category)
         assert "medical_necessity_letter" not in out.letter_types and "medical_necessity_letter" \
             not in docs
+
+
+# --- each program's own coverage standard; the plan's own words --------------------------------
+MEDICARE = {"plan_type": "medicare", "plan_funding": "", "employer_size": "",
+            "patient_dob": "1950-01-01"}
+
+
+def _coverage(text: str) -> str:
+    start = text.index("Coverage standard")
+    return text[start:text.index("Review rights", start)]
+
+
+def test_original_medicare_is_argued_as_reasonable_and_necessary() -> None:
+    _, _, out, docs = letters(**MEDICARE)
+    coverage = _coverage(docs[APPEAL_LETTER])
+    assert "reasonable and necessary" in coverage and "1395y(a)(1)(A)" in coverage
+    assert "3.6.2.2" in coverage and "meets each of those conditions" in coverage
+    assert "410.43" not in coverage  # not a partial hospitalization
+    assert "lcd" in [i.id for i in out.billing_items]
+    assert "local coverage determination" not in coverage  # printed only when billing gives it
+
+
+def test_medicare_php_cites_its_coverage_rule_and_encloses_the_certification() -> None:
+    _, _, out, docs = letters(**MEDICARE, level_of_care="php", cpt_code="G0410",
+                              facts={"lcd": "LCD L34616: each condition met"})
+    coverage = _coverage(docs[APPEAL_LETTER])
+    assert "410.43(a)" in coverage and "LCD L34616: each condition met" in coverage
+    assert "certification for partial hospitalization and the plan of care" in \
+        docs[APPEAL_LETTER].split("Enclosures")[1]
+    assert {"lcd", "php_certification"} <= {i.id for i in out.billing_items}
+    # An employer plan's PHP denial gets none of Medicare's rules.
+    _, _, employer, edocs = letters(level_of_care="php", cpt_code="H0035")
+    assert "410.43" not in edocs[APPEAL_LETTER] and "php_certification" not in \
+        [i.id for i in employer.billing_items]
+
+
+def test_the_plan_s_own_definition_of_medical_necessity_is_quoted_when_given() -> None:
+    quote = '"Services a prudent clinician would provide" (SPD, Definitions, p. 62).'
+    _, _, out, docs = letters(facts={"plan_mn_definition": quote})
+    said = sentence_with(docs[APPEAL_LETTER], "own definition of medical necessity")
+    assert quote.rstrip(".") in said
+    assert "plan_mn_definition" in [i.id for i in out.billing_items]
+    _, _, _, plain = letters()
+    assert "own definition of medical necessity" not in plain[APPEAL_LETTER]

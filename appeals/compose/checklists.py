@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from appeals.compose.markup import builtin_templates
-from appeals.models import Category, DenialRecord, LevelOfCare, Owner
+from appeals.models import Category, DenialRecord, LevelOfCare, Owner, PlanType
 
 SUD_DIAGNOSIS = ("F10", "F11", "F12", "F13", "F14", "F15", "F16", "F18", "F19")
 SUD_CODES = {"H0005", "H0015", "H0020", "H0033", "H2036", "H0001", "H0004", "H0047"}
@@ -37,6 +37,7 @@ class When(BaseModel):
     # Given together, a listed modifier or a listed place of service matches.
     modifiers: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
     places_of_service: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
+    plan_types: list[PlanType] = Field(default_factory=list)  # the record's plan_type column
 
 
 class Item(BaseModel):
@@ -71,6 +72,8 @@ def matches(item: Item, record: DenialRecord, category: Category) -> bool:
     if w.categories and category not in w.categories:
         return False
     if w.levels_of_care and record.level_of_care not in w.levels_of_care:
+        return False
+    if w.plan_types and record.plan_type not in w.plan_types:
         return False
     if w.cpt_codes and (record.cpt_code or "") not in {str(c) for c in w.cpt_codes}:
         return False

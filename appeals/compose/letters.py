@@ -322,6 +322,14 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         placeholders.append(item_id)
         return Md(f"**\\[CLINICIAN: {md_escape(label)}\\]**")
 
+    def answer(item_id: str) -> Md | None:
+        """An answer the document prints only when given (billing's plan documents), else None."""
+        text = facts.get(item_id)
+        if not (text and text.strip()):
+            return None
+        used.add(item_id)
+        return Md(md_escape(text))
+
     def other_facts() -> list[tuple[str, Md]]:
         """The clinician's answers this document has not used yet, so none is dropped."""
         return [(prompts[k], Md(md_escape(v))) for k, v in facts.items()
@@ -354,10 +362,12 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "items": clinician_items, "due": when(due), "facts": facts,
         "telehealth": any(i.id == "telehealth_modality" for i in clinician_items),
         "higher_level": record.level_of_care in HIGHER_LEVELS,
+        "php_certified": record.level_of_care is LevelOfCare.php and bool(
+            gate.supporting("php_coverage")),
         "level_words": CARE_WORDS.get(record.level_of_care, ""),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
-        "fact": fact, "other_facts": other_facts, "blank": blank, "article": article,
+        "fact": fact, "answer": answer, "other_facts": other_facts, "blank": blank, "article": article,
         "money": money, "when": when, "box": lambda item_id: Md(f"[ ] ({item_id}) "),
         "deadline": law.first_deadline, "next_levels": _next_levels(law),
     }

@@ -513,3 +513,24 @@ def test_the_plan_s_own_definition_of_medical_necessity_is_quoted_when_given() -
     assert "plan_mn_definition" in [i.id for i in out.billing_items]
     _, _, _, plain = letters()
     assert "own definition of medical necessity" not in plain[APPEAL_LETTER]
+
+
+@pytest.mark.parametrize("plan_type,words,cite", [
+    ("medicare_advantage", "independent review entity under contract with CMS", "422.592(a)"),
+    ("chip", "the state's review under the CHIP rules", "457.1260"),
+])
+def test_every_program_names_what_comes_after_the_plan(plan_type, words, cite) -> None:
+    said = sentence_with(letters(plan_type=plan_type, plan_funding="", employer_size="")[3][
+        APPEAL_LETTER], words)
+    assert cite in said
+
+
+def test_the_deadline_sentence_is_a_paragraph_of_its_own() -> None:
+    from appeals.compose.document import Paragraph, plain
+
+    for plan_type in ("employer_group", "medicare_advantage", "medicaid_mco"):
+        _, _, out, _ = letters(plan_type=plan_type)
+        paragraphs = [plain(b.content) for b in out.documents[0].blocks
+                      if isinstance(b, Paragraph)]
+        assert any(p.startswith("This ") and "is filed within the time allowed" in p
+                   for p in paragraphs), plan_type

@@ -534,3 +534,13 @@ def test_the_deadline_sentence_is_a_paragraph_of_its_own() -> None:
                       if isinstance(b, Paragraph)]
         assert any(p.startswith("This ") and "is filed within the time allowed" in p
                    for p in paragraphs), plan_type
+
+
+def test_tricare_residential_care_is_argued_under_its_policy_without_day_limits() -> None:
+    _, _, _, docs = letters(plan_type="tricare", plan_funding="", employer_size="",
+                            level_of_care="residential", cpt_code="H0018",
+                            patient_dob="2010-03-01")
+    said = sentence_with(_coverage(docs[APPEAL_LETTER]), "day limits")
+    assert "medically or psychologically necessary" in said and "6010.60-M" in said
+    _, _, _, outpatient = letters(plan_type="tricare", plan_funding="", employer_size="")
+    assert "6010.60-M" not in outpatient[APPEAL_LETTER]

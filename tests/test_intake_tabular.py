@@ -108,7 +108,7 @@ def test_a_plan_type_the_law_cannot_place_is_rejected_with_what_to_say(value: st
 def test_bad_field_is_rejected_with_row_and_field(tmp_path: Path, field: str, value: str,
                                                   fragment: str | None) -> None:
     row = {"claim_id": "B1", "adjustment_codes": "CO-197", "auth_start": "2026-01-01",
-           "service_date": "2026-01-05", field: value}
+           "service_date": "2026-01-05", "denial_reason": "Not covered", field: value}
     path = write(tmp_path / "b.csv", [row, {**row, "claim_id": "B2", field: ""}])
     records, rejects = split(list(read(path)))
     if fragment is None:
@@ -235,7 +235,7 @@ records = st.builds(
     modifiers=st.lists(st.sampled_from(["95", "HQ", "GT", "HF"]), max_size=2),
     diagnosis_codes=st.lists(st.sampled_from(["F41.1", "F10.20", "F32.2"]), max_size=3),
     billed_amount=money, paid_amount=money, service_date=days,
-    adjustment_codes=st.lists(codes, max_size=3), remark_codes=st.lists(
+    adjustment_codes=st.lists(codes, min_size=1, max_size=3), remark_codes=st.lists(
         st.sampled_from(["N130", "M62", "MA130"]), max_size=2),
 )
 

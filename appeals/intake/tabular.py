@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -46,6 +48,10 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
             continue
         elif value not in (None, ""):
             extra[name] = value if isinstance(value, str) else str(value)
+    if not any(str(data.get(name) or "").strip() for name in ANY_OF):
+        return Reject(source=source, location=location, field=ANY_OF[0],
+                      message=f"{', '.join(ANY_OF)} are all empty: a denial needs at least one",
+                      raw=raw[:500])
     data["extra"] = extra
     data["source"] = source
     data["location"] = location
@@ -55,25 +61,117 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
         return reject_from_validation(exc, source, location, raw)
 
 
+# A row is bounded: a quoted field may span lines (a reason with line breaks), but not without
+# limit. Past these, or when a line inside a quoted field reads as a whole row of its own (the
+# signature of a lost closing quote), the row is rejected with its line number and reading
+# starts again on the line after the row's first: no later row is swallowed.
+MAX_ROW_LINES = 20
+MAX_ROW_CHARS = 1_000_000
+
+
+class _RowOverrun(Exception):
+    """The row being read ran past a bound; `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Lines:
+    """Physical lines for csv.reader, numbered, with the current row's lines kept so a bad row
+    can be rejected whole and the lines after its first read again."""
+
+    def __init__(self, fh: TextIO, delimiter: str, width: int) -> None:
+        self._fh = fh
+        self._replay: deque[tuple[int, str]] = deque()
+        self._number = 0
+        self._row_delims = max(width - 1, 2)  # a line with this many delimiters is a whole row
+        self._delimiter = delimiter
+        self.row: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._replay:
+            number, line = self._replay.popleft()
+        else:
+            line = self._fh.readline()
+            if not line:
+                raise StopIteration
+            self._number += 1
+            number = self._number
+        self.row.append((number, line))
+        if len(self.row) > 1:
+            if len(self.row) > MAX_ROW_LINES:
+                raise _RowOverrun(f"a quoted value runs over more than {MAX_ROW_LINES} lines "
+                                  "(a closing quote missing?)")
+            if sum(len(text) for _, text in self.row) > MAX_ROW_CHARS:
+                raise _RowOverrun(f"the row is longer than {MAX_ROW_CHARS:,} characters")
+            if line.count(self._delimiter) >= self._row_delims:
+                raise _RowOverrun(f"a quoted value opened on line {self.row[0][0]} takes in "
+                                  f"line {number}, which reads as a row of its own (a closing "
+                                  "quote missing?)")
+        return line
+
+    def take_row(self) -> list[tuple[int, str]]:
+        row, self.row = self.row, []
+        return row
+
+    def resume_after_first(self, row: list[tuple[int, str]]) -> None:
+        """Read again every line of a rejected row but its first."""
+        self._replay.extendleft(reversed(row[1:]))
+
+
 def read_csv(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRecord | Reject]:
+    """Every data row ends as one record or one reject, in file order.
+
+    Raw rows are kept whole in rejects (for the rejects file); a row with more cells than headers
+    is rejected rather than shifted; a bounded row (see MAX_ROW_LINES) never swallows the next.
+    """
     source = str(path)
     encoding = detect_encoding(path)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_CHARS + 1))
     with path.open(newline="", encoding=encoding) as fh:
-        sample = fh.read(8192)
-        fh.seek(0)
+        first = fh.readline()
         try:  # only the delimiter is sniffed; quoting stays standard (RFC 4180 doubling)
-            delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t|").delimiter
-        except (csv.Error, IndexError):
+            delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+        except csv.Error:
             delimiter = ","
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        headers = [columns.rename(h) if columns else h.strip() for h in reader.fieldnames or []]
-        if not headers:
+        fieldnames = next(csv.reader([first], delimiter=delimiter), [])
+        headers = [columns.rename(h) if columns else h.strip() for h in fieldnames]
+        if not any(headers):
             raise InputError("the file is empty")
         present = headers + (list(columns.defaults) if columns else [])
         check_columns(present, "header row")
-        for row in reader:
-            location = f"row {reader.line_num}"
-            raw = delimiter.join(
-                ";".join(v) if isinstance(v, list) else ("" if v is None else str(v))
-                for v in row.values())
-            yield to_record(row, columns, source, location, raw)
+        lines = _Lines(fh, delimiter, len(fieldnames))
+        lines._number = 1  # the header was line 1
+        while True:
+            reader = csv.reader(lines, delimiter=delimiter)
+            try:
+                for cells in reader:
+                    row = lines.take_row()
+                    if not any(cell.strip() for cell in cells):
+                        continue  # a blank line is not a row
+                    location = f"row {row[0][0]}" if len(row) == 1 else \
+                        f"rows {row[0][0]}-{row[-1][0]}"
+                    raw = "".join(text for _, text in row).rstrip("\r\n")
+                    yield to_record(dict(_pairs(fieldnames, cells)), columns, source, location,
+                                    raw)
+            except (_RowOverrun, csv.Error) as exc:
+                row = lines.take_row()
+                reason = exc.reason if isinstance(exc, _RowOverrun) else f"unreadable row: {exc}"
+                yield Reject(source=source, location=f"row {row[0][0]}", field="row",
+                             message=reason, raw=row[0][1].rstrip("\r\n")[:500])
+                lines.resume_after_first(row)
+                continue
+            break
+
+
+def _pairs(fieldnames: list[str], cells: list[str]) -> Iterator[tuple[str | None, object]]:
+    """Header -> cell pairs as csv.DictReader makes them: missing cells are None, extra cells
+    are listed under the key None."""
+    for i, name in enumerate(fieldnames):
+        yield name, cells[i] if i < len(cells) else None
+    if len(cells) > len(fieldnames):
+        yield None, cells[len(fieldnames):]

@@ -29,6 +29,13 @@ _BLANKS = re.compile(r"[ \t\r\n]*")
 FILING_INDICATOR_PLAN = {"MA": "medicare", "MB": "medicare", "16": "medicare_advantage",
                          "CH": "tricare", "VA": "va"}
 _CLAIM_ENDS = frozenset({"CLP", "LX", "PLB", "SE", "ST", "GE", "GS", "IEA", "ISA"})
+# The segments of a claim (loops 2100 and 2110, 4010 and 5010). Anything else inside a claim is
+# damage (a garbled CLP or SVC tag): the claim is rejected whole, never read on with the next
+# claim's lines under this patient.
+_CLAIM_SEGMENTS = frozenset({"CAS", "NM1", "MIA", "MOA", "REF", "DTM", "PER", "AMT", "QTY",
+                             "SVC", "LQ"})
+# The header segments of a transaction (before its claims, or of a new LX group).
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 MEMBER_ID_QUALIFIERS = {"MI", "HN", "MR", "II", "34", "C"}
 
 
@@ -336,6 +343,10 @@ class Reader835:
         self.delims = Delimiters("*", ":", "~")
         self.tx: _Transaction | None = None
         self.claim: list[Segment] | None = None  # the open claim's segments, CLP first
+        self.damage: Segment | None = None  # the open claim's first segment that is not a claim's
+        self.orphans: list[Segment] = []  # segments outside any transaction, not yet reported
+        self.transactions = 0  # ST segments read, of any set
+        self.other_set = False  # inside a transaction set that is not an 835
         self.in_interchange = False
         self.version = ""
 
@@ -351,6 +362,8 @@ class Reader835:
                     claim = self.claim
                     if claim is not None and sid not in _CLAIM_ENDS:  # the hot path
                         claim.append(item)
+                        if sid not in _CLAIM_SEGMENTS and self.damage is None:
+                            self.damage = item
                         continue
                 yield from self._segment(item, sid)
             elif isinstance(item, Delimiters):
@@ -361,6 +374,10 @@ class Reader835:
                 self.tx = None
         if last is None:
             raise InputError("no X12 segments found")
+        yield from self._flush_orphans()
+        if self.transactions == 0:
+            raise InputError("no 835 transaction could be read (no ST*835 segment; a damaged "
+                             "ST, or a lost segment terminator?)")
         if self.tx is not None:
             yield from self._close_claim(truncated=True)
             yield self._reject(last, "envelope", f"transaction ST {self.tx.control} has no SE "
@@ -379,6 +396,11 @@ class Reader835:
         """Envelope and header segments (the caller has counted the segment already)."""
         tx = self.tx
         e = seg[2]
+        if tx is None and sid not in _ENVELOPE:
+            if not self.other_set:  # the body of a non-835 set was refused at its ST
+                self.orphans.append(seg)  # reported as one reject when the run ends
+            return
+        yield from self._flush_orphans()
         if tx is not None and sid in ("GE", "IEA", "ISA", "GS"):
             yield from self._close_claim()
             yield self._reject(seg, "envelope", f"transaction ST {tx.control} has no SE "
@@ -395,13 +417,16 @@ class Reader835:
                 yield from self._close_claim()
                 yield self._reject(seg, "envelope", f"transaction ST {tx.control} has no SE "
                                    "before the next ST; its claims were kept", "warning")
-            if get(e, 1) != "835":
+            self.transactions += 1
+            self.other_set = get(e, 1) != "835"
+            if self.other_set:
                 self.tx = None
                 yield self._reject(seg, "ST01", f"transaction set {get(e, 1)!r} is not an 835 "
                                    "remittance (837 claims and others are not denial input)")
                 return
             self.tx = _Transaction(seg, get(e, 2), self.version)
         elif sid == "SE":
+            self.other_set = False
             if tx is None:
                 return
             yield from self._close_claim()
@@ -431,14 +456,48 @@ class Reader835:
             yield from self._close_claim()
             self.claim = [seg]
 
+    def _flush_orphans(self) -> Iterator[Reject]:
+        """Segments read outside any transaction (a damaged ST, an SE moved up, a lost
+        terminator): one reject naming their span and every claim among them."""
+        if not self.orphans:
+            return
+        segs, self.orphans = self.orphans, []
+        first, last = segs[0], segs[-1]
+        claims = [get(seg[2], 1) for seg in segs if seg[2][0] == "CLP"]
+        tag = first[2][0]
+        hint = ""
+        if len(tag) > 3 and any(sep in tag for sep in "|^*:!~"):
+            hint = (f"; the segments do not use the element separator {self.delims.element!r} "
+                    "that ISA declares")
+        span = (f"segments {first[0]}-{last[0]} (lines {first[1]}-{last[1]})"
+                if len(segs) > 1 else where(first))
+        lost = f"; claims not read: {', '.join(repr(c) for c in claims)}" if claims else ""
+        yield Reject(source=self.source, location=span, field="envelope",
+                     message=f"{len(segs)} segment(s) outside any 835 transaction (a damaged ST "
+                             f"or SE, or a lost terminator?){hint}{lost}",
+                     raw=self.delims.element.join(first[2])[:200], level="fatal")
+
     def _close_claim(self, truncated: bool = False) -> Iterator[DenialRecord | Reject]:
         segs, tx = self.claim, self.tx
+        damage, self.damage = self.damage, None
         self.claim = None
         if segs is None or tx is None:
+            return
+        if damage is not None:
+            yield self._reject(damage, "CLP", f"claim {get(segs[0][2], 1)!r} (from "
+                               f"{where(segs[0])}) holds {damage[2][0][:20]!r}, which is not a "
+                               "segment of a claim (a garbled CLP or SVC?): the claim and "
+                               f"the {len(segs)} segments up to the next claim are rejected, "
+                               "since the lines after it may belong to another patient")
             return
         if truncated:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r} is cut off by "
                                "the end of the file; it may be incomplete", level="fatal")
+            return
+        problem = _out_of_order(segs)
+        if problem:
+            yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r}: {problem}; the "
+                               "claim is rejected whole (a repeated, moved or damaged segment?)")
             return
         yield from self._records(tx, segs)
 
@@ -553,6 +612,28 @@ class Reader835:
                 yield reject_from_validation(exc, self.source,
                                              f"{where(seg)}, claim {claim_id!r} line {number}",
                                              self.delims.element.join(seg[2]))
+
+
+# Claim-level (loop 2100) segments that never follow a service line.
+_CLAIM_HEADER_ONLY = frozenset({"NM1", "MIA", "MOA", "PER"})
+
+
+def _out_of_order(segs: list[Segment]) -> str:
+    """What makes a claim's segments unreadable as one claim of one patient, or ''."""
+    patients = 0
+    lines = False
+    for seg in segs[1:]:
+        sid = seg[2][0]
+        if sid == "SVC":
+            lines = True
+        elif sid in _CLAIM_HEADER_ONLY and lines:
+            return f"{sid} at {where(seg)} comes after a service line"
+        if sid == "NM1" and get(seg[2], 1) == "QC":
+            patients += 1
+    if patients != 1:
+        return ("it has no patient (NM1*QC, required in every 835 claim)" if not patients
+                else f"it names {patients} patients (NM1*QC)")
+    return ""
 
 
 def _present(**values: object) -> dict:

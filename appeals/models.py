@@ -186,19 +186,31 @@ def parse_money(value: Any) -> Decimal | None:
     return _parse_money_text(str(value))
 
 
+# An amount as exports write it: optional sign and `$`, digits with thousands commas in threes, an
+# optional decimal point. `150,00` (a decimal comma) and `1E+308` (exponent) do not match: which
+# amount they mean is not certain, so the row is rejected rather than read as $15,000.
+_AMOUNT = re.compile(r"^(-)?\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?$|^(-)?\$?\.\d+$")
+#: The largest amount read (a behavioral-health claim line is far below it).
+MAX_AMOUNT = Decimal("10000000")
+
+
 @lru_cache(maxsize=4096)  # charges and payments repeat across a remittance's lines
 def _parse_money_text(value: str) -> Decimal | None:
-    text = value.strip().replace("$", "").replace(",", "")
+    text = value.strip()
     if not text:
         return None
-    if text.startswith("(") and text.endswith(")"):
-        text = "-" + text[1:-1]
+    if text.startswith("(") and text.endswith(")"):  # accounting negative
+        text = "-" + text[1:-1].strip()
+    if not _AMOUNT.match(text):
+        hint = " (a decimal comma? write 150.00)" if re.fullmatch(r"-?\$?\d+,\d{1,2}", text) \
+            else ""
+        raise ValueError(f"not an amount: {value!r}{hint}")
     try:
-        amount = Decimal(text)
+        amount = Decimal(text.replace("$", "").replace(",", ""))
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"not a plausible amount: {value!r} (more than {MAX_AMOUNT:,})")
     return amount
 
 
@@ -422,6 +434,12 @@ class PlanDetails(BaseModel):
     plan_state: StateField = None
 
 
+#: Dates a denial's service, decision and authorization can fall on; outside it a date is a typo
+#: (1899, 2099) and the row is rejected with the window stated.
+DATE_WINDOW = (date(1990, 1, 1), date(2050, 12, 31))
+DOB_EARLIEST = date(1900, 1, 1)
+
+
 class DenialRecord(BaseModel):
     """One adjudicated service line with the facts an appeal needs."""
 
@@ -476,6 +494,28 @@ class DenialRecord(BaseModel):
             raise ValueError("claim_id: required")
         if self.auth_start and self.auth_end and self.auth_start > self.auth_end:
             raise ValueError("auth_end: before auth_start")
+        for name in ("billed_amount", "units", "auth_units"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name}: negative ({value}); a reversal or correction is not a "
+                                 "denial to appeal")
+        for name in ("service_date", "denial_date", "auth_start", "auth_end"):
+            value = getattr(self, name)
+            if value is not None and not DATE_WINDOW[0] <= value <= DATE_WINDOW[1]:
+                raise ValueError(f"{name}: {value.isoformat()} is outside "
+                                 f"{DATE_WINDOW[0].isoformat()} to {DATE_WINDOW[1].isoformat()}")
+        dob = self.patient_dob
+        if dob is not None:
+            if dob < DOB_EARLIEST:
+                raise ValueError(f"patient_dob: {dob.isoformat()} is before "
+                                 f"{DOB_EARLIEST.isoformat()}")
+            if self.service_date and dob > self.service_date:
+                raise ValueError(f"patient_dob: {dob.isoformat()} is after the date of service")
+        if (self.paid_amount is not None and self.billed_amount is not None
+                and self.paid_amount > self.billed_amount):
+            self.warnings.append(f"paid_amount {self.paid_amount} is more than billed_amount "
+                                 f"{self.billed_amount} (interest, or a data error?): nothing is "
+                                 "at stake on this line")
         review, canonical = _extra_column(self.extra)
         if review and canonical not in REVIEW_TYPES:
             raise ValueError(f"review_type: {review!r} is not one of {', '.join(REVIEW_TYPES)}")

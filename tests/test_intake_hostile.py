@@ -254,3 +254,46 @@ def test_no_835_line_is_read_under_another_claim_or_patient(tmp_path: Path, remi
         mine = [r for r in records if r.claim_id == claim]
         named = any(claim in (r.message + r.raw) for r in rejects)
         assert mine or named, claim
+
+
+# --- amounts and dates: one rule each, stated ----------------------------------------------------
+@pytest.mark.parametrize("value,fragment", [
+    ("-150", "billed_amount: negative"),
+    ("(150.00)", "billed_amount: negative"),
+    ("150,00", "a decimal comma"),
+    ("1E+308", "not an amount"),
+    ("99999999", "not a plausible amount"),
+])
+def test_amounts_that_cannot_be_billed_are_rejected(value: str, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        DenialRecord(claim_id="A1", adjustment_codes="CO-50", billed_amount=value)
+
+
+def test_amounts_in_the_usual_spellings_are_read() -> None:
+    for value, amount in (("$1,234.50", "1234.50"), ("150", "150"), (".50", "0.50")):
+        assert str(DenialRecord(claim_id="A1", billed_amount=value).billed_amount) == amount
+    assert DenialRecord(claim_id="A1", paid_amount="(20.00)").paid_amount == -20  # a takeback
+
+
+def test_paid_more_than_billed_is_kept_with_a_warning_and_nothing_at_stake() -> None:
+    r = DenialRecord(claim_id="A1", billed_amount="100", paid_amount="120")
+    assert r.amount_at_stake == 0 and "more than billed_amount" in r.warnings[0]
+
+
+@pytest.mark.parametrize("fields,fragment", [
+    ({"service_date": "1899-05-04"}, "service_date: 1899-05-04 is outside 1990-01-01 to 2050-12-31"),
+    ({"service_date": "2099-05-04"}, "outside 1990-01-01 to 2050-12-31"),
+    ({"denial_date": "2099-01-01"}, "denial_date: 2099-01-01 is outside"),
+    ({"patient_dob": "2026-06-01", "service_date": "2026-05-04"}, "after the date of service"),
+    ({"patient_dob": "1850-01-01"}, "patient_dob: 1850-01-01 is before 1900-01-01"),
+])
+def test_dates_outside_their_window_are_rejected(fields: dict, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        DenialRecord(claim_id="A1", adjustment_codes="CO-50", **fields)
+
+
+def test_a_negative_amount_never_reaches_a_letter(tmp_path: Path) -> None:
+    path = tmp_path / "neg.csv"
+    path.write_text(export(1).replace("150.00", "-150"), encoding="utf-8")
+    records, rejects = split(read(path))
+    assert not records and rejects[0].field == "billed_amount"

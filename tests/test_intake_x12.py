@@ -25,15 +25,27 @@ def split(items):
     return records, rejects
 
 
-def naive_counts(path: Path) -> tuple[int, int, int]:
+def naive_counts(path: Path, skip_reversals: bool = False) -> tuple[int, int, int]:
     """Counted by hand-rolled text slicing, independent of the reader: claims, lines, CAS triples.
 
     The element separator is the 4th byte after any BOM; segments are split on `~` (every 835
     sample ends segments with `~`). A CAS triple counts when its reason position is non-empty.
+    `skip_reversals` leaves out claims whose CLP02 is 22 (reversals: not denials, not read).
     """
     text = path.read_bytes().decode("utf-8-sig", "replace").lstrip()
     sep = text[3]
     segs = [s.strip() for s in text.split("~") if s.strip()]
+    if skip_reversals:
+        kept, reversal = [], False
+        for s in segs:
+            if s.startswith(f"CLP{sep}"):
+                reversal = s.split(sep)[2] == "22"
+            elif not s.startswith(("CAS", "SVC", "NM1", "REF", "DTM", "LQ", "AMT", "QTY", "MOA",
+                                   "MIA", "PER")):
+                reversal = False
+            if not reversal:
+                kept.append(s)
+        segs = kept
     claims = sum(s.startswith(f"CLP{sep}") for s in segs)
     lines = sum(s.startswith(f"SVC{sep}") for s in segs)
     cas = 0
@@ -68,8 +80,11 @@ def test_counts_match_hand_counts(name: str) -> None:
     path = X12 / name
     claims, lines, cas, n_records = HAND[name]
     assert naive_counts(path) == (claims, lines, cas)
-    records, _ = split(list(read(path)))
-    assert len(records) == n_records
+    records, rejects = split(list(read(path)))
+    reversals = [r for r in rejects if r.field == "CLP02"]
+    assert all(r.level == "warning" and "reverses" in r.message for r in reversals)
+    claims, lines, cas = naive_counts(path, skip_reversals=True)
+    assert len(records) == n_records - len(reversals)
     assert len({(r.extra.get("transaction"), r.claim_id) for r in records}) == claims
 
     def claim_codes(r: DenialRecord) -> list[str]:
@@ -84,10 +99,14 @@ def test_counts_match_hand_counts(name: str) -> None:
 
 
 def test_large_deidentified_4010_counts() -> None:
-    records, _rejects = split(list(read(X12 / "835_4010_oopfactory_deident_large.dat")))
-    _claims, lines, cas = naive_counts(X12 / "835_4010_oopfactory_deident_large.dat")
-    assert len(records) == lines == 1552
-    assert sum(len(r.adjustment_codes) for r in records) == cas == 2439
+    path = X12 / "835_4010_oopfactory_deident_large.dat"
+    records, rejects = split(list(read(path)))
+    assert naive_counts(path)[1:] == (1552, 2439)  # every line and CAS triple of the file
+    # Reversal claims (CLP02 22) are warnings, not records; the rest is read line for line.
+    assert {r.field for r in rejects} == {"CLP02"} and len(rejects) == 8
+    _claims, lines, cas = naive_counts(path, skip_reversals=True)
+    assert len(records) == lines
+    assert sum(len(r.adjustment_codes) for r in records) == cas
     # CLP06 "MB" is Medicare Part B: the plan type is known from the remit itself.
     assert {r.plan_type.value for r in records} <= {"medicare", "unknown"}
     assert any(r.plan_type == "medicare" for r in records)

@@ -494,6 +494,11 @@ class Reader835:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r} is cut off by "
                                "the end of the file; it may be incomplete", level="fatal")
             return
+        if get(segs[0][2], 2) == "22":
+            yield self._reject(segs[0], "CLP02", f"claim {get(segs[0][2], 1)!r} reverses an "
+                               "earlier payment (CLP02 22): not a denial, so not read as one "
+                               "(the corrected claim that follows it is)", "warning")
+            return
         problem = _out_of_order(segs)
         if problem:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r}: {problem}; the "

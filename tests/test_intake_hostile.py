@@ -297,3 +297,28 @@ def test_a_negative_amount_never_reaches_a_letter(tmp_path: Path) -> None:
     path.write_text(export(1).replace("150.00", "-150"), encoding="utf-8")
     records, rejects = split(read(path))
     assert not records and rejects[0].field == "billed_amount"
+
+
+# --- the same row or the same file twice is one record ---------------------------------------------
+def test_an_exact_duplicate_row_is_read_once_with_a_warning(tmp_path: Path) -> None:
+    from appeals.intake import Batch
+
+    lines = export(3).splitlines()
+    path = tmp_path / "dup.csv"
+    path.write_text("\n".join(lines + [lines[2]]) + "\n", encoding="utf-8")
+    batch = Batch([path])
+    assert [r.claim_id for r in batch] == ["R0001", "R0002", "R0003"]
+    (warning,) = batch.rejects
+    assert warning.level == "warning" and warning.location == "row 5"
+    assert "repeats" in warning.message and "row 3" in warning.message
+
+
+def test_the_same_export_given_twice_is_read_once(tmp_path: Path) -> None:
+    from appeals.intake import Batch
+
+    first, second = tmp_path / "week.csv", tmp_path / "week-copy.csv"
+    first.write_text(export(4), encoding="utf-8")
+    second.write_text(export(4), encoding="utf-8")
+    batch = Batch([first, second])
+    assert len(list(batch)) == 4 and batch.records == 4
+    assert [r.message for r in batch.rejects] == [f"the same bytes as {first}: read once"]

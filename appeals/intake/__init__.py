@@ -11,6 +11,7 @@ anything smaller is a `Reject` and the rest of the batch goes on.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from appeals.intake.jsonfile import read_json, read_jsonl
 from appeals.intake.source import detect_format
 from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
-from appeals.models import DenialRecord, Reject
+from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
 
 __all__ = [
     "REJECT_COLUMNS",
@@ -69,6 +70,9 @@ class Batch:
 
     An input that cannot be used at all (InputError), or of which no record could be read, is
     listed in `unusable` and the batch goes on with the next one; `on_error` hears of it at once.
+    A file given twice (same bytes) is read once, and a record that repeats an earlier one
+    field for field (the same export row in two files, or twice in one) is read once; each
+    repeat is a warning naming where the first came from.
     """
 
     def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
@@ -78,18 +82,40 @@ class Batch:
         self.on_error = on_error
         self.rejects: list[Reject] = []
         self.records = 0
+        self.duplicates = 0
         self.unusable: list[str] = []
 
     def __iter__(self) -> Iterator[DenialRecord]:
+        files: dict[str, Path] = {}  # sha256 -> the first path with those bytes
+        seen: dict[int, str] = {}  # record fingerprint -> where it was first read
         for path in self.paths:
+            digest = _file_digest(path)
+            if digest is not None and digest in files:
+                self.rejects.append(Reject(
+                    source=str(path), location="file", field="file",
+                    message=f"the same bytes as {files[digest]}: read once", level="warning"))
+                continue
+            if digest is not None:
+                files[digest] = path
             before, errors_before = self.records, self.errors
             try:
                 for item in read(path, self.columns):
                     if isinstance(item, Reject):
                         self.rejects.append(item)
-                    else:
-                        self.records += 1
-                        yield item
+                        continue
+                    key = _fingerprint(item)
+                    first = seen.get(key)
+                    if first is not None:
+                        self.duplicates += 1
+                        self.rejects.append(Reject(
+                            source=item.source or str(path), location=item.location or "",
+                            field="record", level="warning",
+                            message=f"claim {item.claim_id!r} line {item.line_number} repeats "
+                                    f"{first} field for field: read once"))
+                        continue
+                    seen[key] = f"{item.source}, {item.location}"
+                    self.records += 1
+                    yield item
             except InputError as exc:
                 self._unusable(str(exc))
                 continue
@@ -109,6 +135,24 @@ class Batch:
         self.unusable.append(message)
         if self.on_error is not None:
             self.on_error(message)
+
+
+def _file_digest(path: Path) -> str | None:
+    """sha256 of a readable file (None when it cannot be read: `read` will say why)."""
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _fingerprint(record: DenialRecord) -> int:
+    """The record's canonical fields as one number (where it was read is not part of it)."""
+    return hash(tuple(getattr(record, name) if not isinstance(getattr(record, name), list)
+                      else tuple(getattr(record, name)) for name in CANONICAL_FIELDS))
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

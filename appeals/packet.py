@@ -79,9 +79,10 @@ class Settings:
             raise SettingsError(f"--templates: {templates} is not a folder")
         checklists = templates / "checklists" if templates and (
             templates / "checklists").is_dir() else None
-        load_items(checklists)  # fail now, not on the first packet
+        items = load_items(checklists)  # fail now, not on the first packet
         return cls(rules=load_rules(rules), registry=load_registry(registry), org=load_org(org),
-                   payers=load_payers(payers), facts=load_facts(facts), templates=templates,
+                   payers=load_payers(payers), facts=load_facts(facts, {i.id for i in items}),
+                   templates=templates,
                    checklists=checklists, as_of=as_of or date.today())
 
     def payer_for(self, record: DenialRecord) -> Payer | None:

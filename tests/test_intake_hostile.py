@@ -322,3 +322,16 @@ def test_the_same_export_given_twice_is_read_once(tmp_path: Path) -> None:
     batch = Batch([first, second])
     assert len(list(batch)) == 4 and batch.records == 4
     assert [r.message for r in batch.rejects] == [f"the same bytes as {first}: read once"]
+
+
+def test_a_mistyped_item_id_in_the_facts_file_is_named(tmp_path: Path) -> None:
+    from appeals.compose.settings import SettingsError
+    from appeals.packet import Settings
+
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("D001:\n  why_now: Panic attacks rose.\n  why_nwo: typo\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"facts.yaml: claim 'D001': unknown item id "
+                                            r"'why_nwo' \(the checklist's ids: "):
+        Settings.load(facts=facts)
+    facts.write_text("D001:\n  why_now: Panic attacks rose.\n", encoding="utf-8")
+    assert Settings.load(facts=facts).facts == {"D001": {"why_now": "Panic attacks rose."}}

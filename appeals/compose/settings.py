@@ -153,10 +153,12 @@ def network_of(record: DenialRecord, payer: Payer | None) -> str | None:
     return record.network_status or (payer.network if payer else None)
 
 
-def load_facts(path: Path | None) -> dict[str, dict[str, str]]:
+def load_facts(path: Path | None, known: set[str] | None = None) -> dict[str, dict[str, str]]:
     """Clinicians' answers keyed by claim: {claim_id or claim_id-line: {item_id: text}}.
 
-    A folder holds one file per claim (`<claim_id>.yaml` or `.json`, mapping item ids to text)."""
+    A folder holds one file per claim (`<claim_id>.yaml` or `.json`, mapping item ids to text).
+    With `known` (the checklist's item ids), an answer under any other id is an error naming the
+    file, the claim and the id: a mistyped id would otherwise drop the clinician's answer."""
     if path is None:
         return {}
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json")) \
@@ -171,5 +173,10 @@ def load_facts(path: Path | None) -> dict[str, dict[str, str]]:
         for claim, answers in raw.items():
             if not isinstance(answers, dict):
                 raise SettingsError(f"{f}: claim {claim!r}: expected item ids mapped to text")
+            unknown = sorted(str(k) for k in answers if known is not None and str(k) not in known)
+            if unknown:
+                raise SettingsError(f"{f}: claim {claim!r}: unknown item id "
+                                    f"{', '.join(map(repr, unknown))} (the checklist's ids: "
+                                    f"{', '.join(sorted(known))})")
             out[str(claim)] = {str(k): str(v) for k, v in answers.items() if v is not None}
     return out

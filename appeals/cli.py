@@ -403,14 +403,22 @@ def run_cmd(
     """
     import os
 
+    from appeals.intake import INPUT_SUFFIXES, expand_inputs
     from appeals.packet import SETTINGS_ERRORS
     from appeals.pipeline import RunConfig, run
     from appeals.worklist import PriorityError
 
-    missing = [str(p) for p in inputs if not p.is_file()]
+    missing = [str(p) for p in inputs if not p.exists()]
     if missing:
-        err(f"error: no such file: {', '.join(missing)}")
+        err(f"error: no such file or folder: {', '.join(missing)}")
         raise typer.Exit(2)
+    for folder in (p for p in inputs if p.is_dir()):
+        found = expand_inputs([folder])
+        err(f"{folder}: reading {len(found)} input file(s) "
+            f"({', '.join(INPUT_SUFFIXES)}): {', '.join(p.name for p in found) or 'none'}")
+        if not found:
+            raise typer.Exit(2)
+    inputs = expand_inputs(inputs)
     if columns is not None:
         _batch([], columns)  # a malformed column map ends the run before anything is written
     config = RunConfig(inputs=inputs, out=out, workers=workers or os.cpu_count() or 1,

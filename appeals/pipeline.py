@@ -18,7 +18,10 @@ import json
 import os
 import resource
 import shutil
+import ctypes
 import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -94,6 +97,23 @@ class RunResult:
 # --------------------------------------------------------------------------- workers
 
 _worker: dict = {}
+PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal a child gets when its parent dies
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this worker when the process that started it dies (even by SIGKILL), so
+    no worker outlives an interrupted run; elsewhere the pool's closed pipe ends it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
 
 
 def _init_worker(config: RunConfig, ignore_sigint: bool) -> None:
@@ -101,6 +121,7 @@ def _init_worker(config: RunConfig, ignore_sigint: bool) -> None:
     packets finish their atomic writes, then stops)."""
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _die_with_parent()
     _worker["settings"] = config.settings()
     _worker["out"] = config.out / PACKETS
 
@@ -192,9 +213,21 @@ def run(config: RunConfig, progress: Progress | None = None,
     """Run intake -> classify -> law -> packets -> worklist, report, rejects, manifest.
 
     Raises SETTINGS_ERRORS for unusable settings files (before anything is written) and
-    KeyboardInterrupt after cleaning up, so no partial file is left. manifest.json is removed
-    at the start and written last, so a folder with a manifest is a finished, consistent run.
+    KeyboardInterrupt after cleaning up, so no partial file is left; SIGTERM is handled like
+    Ctrl-C while it runs. manifest.json is removed at the start and written last, so a folder
+    with a manifest is a finished, consistent run.
     """
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
+    try:
+        return _run(config, progress, log)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(config: RunConfig, progress: Progress | None,
+         log: Callable[[str], None] | None) -> RunResult:
     say = log or (lambda _message: None)
     tick = progress or (lambda *_: None)
     clock: dict[str, float] = {}
@@ -216,7 +249,10 @@ def run(config: RunConfig, progress: Progress | None = None,
 
     try:
         batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"))
-        with spool_path.open("w", encoding="utf-8") as spool:
+        # The spool holds whole records (names, member ids): readable by this user only, and
+        # removed on every exit this process sees; after SIGKILL the next run here sweeps it.
+        spool_fd = os.open(spool_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(spool_fd, "w", encoding="utf-8") as spool:
             stage = {"classify": 0.0, "law": 0.0}
             queued, t0 = 0, time.perf_counter()
             for record in batch:
@@ -301,7 +337,7 @@ def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str],
             "org": settings.org.name, "redacted": config.redact, "versions": stamp,
             "rejects": len(rejects), "unusable": result.unusable}
     files = {"worklist.csv": to_csv(rows, redact=config.redact),
-             "rejects.csv": rejects_csv(rejects), **write_report(rows, meta, settings.templates)}
+             "rejects.csv": rejects_csv(rejects, redact=config.redact), **write_report(rows, meta, settings.templates)}
     for name, data in files.items():
         write_atomic(config.out / name, data)
         hashes[name] = sha256(data)

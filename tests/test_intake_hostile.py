@@ -335,3 +335,26 @@ def test_a_mistyped_item_id_in_the_facts_file_is_named(tmp_path: Path) -> None:
         Settings.load(facts=facts)
     facts.write_text("D001:\n  why_now: Panic attacks rose.\n", encoding="utf-8")
     assert Settings.load(facts=facts).facts == {"D001": {"why_now": "Panic attacks rose."}}
+
+
+def test_a_folder_given_as_input_stands_for_its_input_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from appeals.cli import app
+    from appeals.intake import Batch
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "b.csv").write_text(export(2), encoding="utf-8")
+    (folder / "a.csv").write_text(export(1).replace("R0001", "A0001"), encoding="utf-8")
+    (folder / "notes.md").write_text("not an input", encoding="utf-8")
+    assert [r.claim_id for r in Batch([folder])] == ["A0001", "R0001", "R0002"]
+    with pytest.raises(InputError, match="a folder, not a file"):
+        list(read(folder))
+    result = CliRunner().invoke(app, ["run", str(folder), "--out", str(tmp_path / "out"),
+                                      "--workers", "1", "--as-of", "2026-07-01"])
+    assert "reading 2 input file(s)" in result.output and "a.csv, b.csv" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert CliRunner().invoke(app, ["run", str(empty), "--out", str(tmp_path / "o2")]
+                              ).exit_code == 2

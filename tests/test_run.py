@@ -278,6 +278,22 @@ def test_redacted_worklist_and_report_hold_no_patient_identifiers(tmp_path: Path
         assert not any(p in text for p in people)
 
 
+def test_redacted_rejects_hold_no_raw_row_nor_a_person_s_value(tmp_path: Path) -> None:
+    src = _subset(tmp_path, SMALL)
+    lines = src.read_text().splitlines()
+    bad_dob = lines[1].replace("1979-11-30", "1979-02-30")  # rejected: not a calendar date
+    lost_quote = lines[2].replace("Sample Client", '"Sample Client')
+    src.write_text("\n".join([lines[0], bad_dob, lost_quote, *lines[3:]]) + "\n")
+    run(RunConfig(inputs=[src], out=tmp_path / "plain", workers=1, as_of=AS_OF))
+    plain = (tmp_path / "plain" / "rejects.csv").read_text()
+    assert "Sample Client" in plain and "1979-02-30" in plain
+    run(RunConfig(inputs=[src], out=tmp_path / "red", workers=1, as_of=AS_OF, redact=True))
+    redacted = _rows(tmp_path / "red" / "rejects.csv")
+    assert {r["field"] for r in redacted} >= {"patient_dob", "row"}
+    text = (tmp_path / "red" / "rejects.csv").read_text()
+    assert "Sample Client" not in text and "1979-02-30" not in text and "BRH" not in text
+
+
 def test_command_exit_codes_and_logs_without_phi(tmp_path: Path) -> None:
     src = _subset(tmp_path, SMALL)
     runner = CliRunner()

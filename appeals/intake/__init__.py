@@ -22,14 +22,16 @@ from appeals.intake.jsonfile import read_json, read_jsonl
 from appeals.intake.source import detect_format
 from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
-from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
+from appeals.models import CANONICAL_FIELDS, PHI_FIELDS, DenialRecord, Reject
 
 __all__ = [
+    "INPUT_SUFFIXES",
     "REJECT_COLUMNS",
     "Batch",
     "ColumnMap",
     "InputError",
     "detect_format",
+    "expand_inputs",
     "load_column_map",
     "read",
     "rejects_csv",
@@ -45,6 +47,9 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
     path = Path(path)
     if columns is not None and not isinstance(columns, ColumnMap):
         columns = load_column_map(Path(columns))
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a file (give the folder to Batch or "
+                         "`appeals run`, which read its input files)")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
@@ -65,6 +70,22 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
             from None
 
 
+#: What a folder given as input stands for: its files with these endings, sorted by name.
+INPUT_SUFFIXES = (".835", ".x12", ".edi", ".txt", ".dat", ".csv", ".json", ".jsonl")
+
+
+def expand_inputs(paths: Iterable[Path | str]) -> list[Path]:
+    """The input files: a folder stands for its input files (not its subfolders), sorted."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir()
+                              if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
 class Batch:
     """Records of several inputs in order; rejects and unusable inputs are kept, never raised.
 
@@ -77,7 +98,7 @@ class Batch:
 
     def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
                  on_error: Callable[[str], None] | None = None) -> None:
-        self.paths = list(paths)
+        self.paths = expand_inputs(paths)
         self.columns = columns
         self.on_error = on_error
         self.rejects: list[Reject] = []
@@ -166,14 +187,24 @@ def spreadsheet_cell(value: object) -> object:
     return value
 
 
-def rejects_csv(rejects: Iterable[Reject]) -> bytes:
-    """The rejects as CSV (source, location, field, message, raw, level), UTF-8."""
+WITHHELD = "(withheld: --redact)"
+
+
+def rejects_csv(rejects: Iterable[Reject], redact: bool = False) -> bytes:
+    """The rejects as CSV (source, location, field, message, raw, level), UTF-8. `redact` drops
+    the raw rows (they hold names, member ids, birth dates) and the message of a rejected
+    person field (it quotes the value)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(REJECT_COLUMNS)
     for r in rejects:
+        message, raw = r.message, r.raw
+        if redact:
+            raw = WITHHELD if raw else ""
+            if r.field in PHI_FIELDS:
+                message = f"not a valid {r.field} {WITHHELD}"
         writer.writerow([spreadsheet_cell(v) for v in
-                         (r.source, r.location, r.field, r.message, r.raw, r.level)])
+                         (r.source, r.location, r.field, message, raw, r.level)])
     return buf.getvalue().encode("utf-8")
 
 

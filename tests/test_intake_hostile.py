@@ -358,3 +358,21 @@ def test_a_folder_given_as_input_stands_for_its_input_files(tmp_path: Path) -> N
     empty.mkdir()
     assert CliRunner().invoke(app, ["run", str(empty), "--out", str(tmp_path / "o2")]
                               ).exit_code == 2
+
+
+def test_a_clp_copied_over_a_lost_one_is_not_read_for_the_second_patient(tmp_path: Path,
+                                                                         remit: str) -> None:
+    """Claim 2's CLP lost and claim 1's repeated in its place: claim 1's id and amounts would
+    head claim 2's patient. The copy is rejected and names where the first was read. (Were the
+    copy first, the genuine claim would be the one rejected, still naming the other: a
+    conflict flagged, not prevented; see README.)"""
+    one = remit[remit.index("CLP*SYN0000001"):remit.index("~", remit.index("CLP*SYN0000001"))]
+    two = remit[remit.index("CLP*SYN0000002"):remit.index("~", remit.index("CLP*SYN0000002"))]
+    path = tmp_path / "copied_clp.835"
+    path.write_text(remit.replace(two, one, 1), encoding="ascii")
+    records, rejects = split(read(path))
+    truth = claims_and_patients(remit)
+    names = {r.patient_name for r in records if r.claim_id == "SYN0000001"}
+    assert len(names) == 1 and names.pop().endswith(truth["SYN0000001"])
+    (reject,) = rejects
+    assert "the same CLP was read at segment 16" in reject.message

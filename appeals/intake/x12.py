@@ -28,17 +28,23 @@ _BLANKS = re.compile(r"[ \t\r\n]*")
 # CLP06 claim filing indicators that name one plan type without doubt; the rest stay unknown.
 FILING_INDICATOR_PLAN = {"MA": "medicare", "MB": "medicare", "16": "medicare_advantage",
                          "CH": "tricare", "VA": "va"}
+_MASK = frozenset("9Xx-")  # the characters of a de-identified (masked) claim id
 _CLAIM_ENDS = frozenset({"CLP", "LX", "PLB", "SE", "ST", "GE", "GS", "IEA", "ISA"})
 # The segments of a claim (loops 2100 and 2110, 4010 and 5010). Anything else inside a claim is
 # damage (a garbled CLP or SVC tag): the claim is rejected whole, never read on with the next
 # claim's lines under this patient.
 _CLAIM_SEGMENTS = frozenset({"CAS", "NM1", "MIA", "MOA", "REF", "DTM", "PER", "AMT", "QTY",
                              "SVC", "LQ"})
+# Segments only a claim has: read outside one (after LX, or where a CLP was garbled), they are
+# a claim whose CLP is lost, and are rejected together, never dropped.
+_CLAIM_ONLY = frozenset({"NM1", "SVC", "CAS", "MIA", "MOA", "LQ", "AMT", "QTY"})
 # The header segments of a transaction (before its claims, or of a new LX group).
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 MEMBER_ID_QUALIFIERS = {"MI", "HN", "MR", "II", "34", "C"}
 
 
+# Claim ids in text that could not be split into segments (named in the reject, not read).
+_CLAIM_IDS = re.compile(r"CLP[^A-Za-z0-9\s]([^~*|^:\s]+)")
 # One segment: (1-based index in the file, 1-based line where it starts, elements). A plain
 # tuple: a file has hundreds of thousands of them and only the reader looks inside.
 Segment = tuple[int, int, list[str]]
@@ -193,9 +199,12 @@ def segments(path: Path) -> Iterator[Segment | Delimiters | Reject]:
             if refill():
                 continue
             if not buf.startswith(("IEA", "GE"), pos):
+                claims = _CLAIM_IDS.findall(buf, pos)
+                lost = f"; claims in it not read: {', '.join(map(repr, claims))}" \
+                    if claims else ""
                 yield Reject(source=source, location=f"line {line}", field="segment",
                              message="file ends inside a segment (truncated; no terminator "
-                                     f"{delims.terminator!r})", raw=buf[pos:pos + 80],
+                                     f"{delims.terminator!r}){lost}", raw=buf[pos:pos + 80],
                              level="fatal")
                 return
             end = len(buf)  # a last segment without its terminator (seen in the wild)
@@ -247,6 +256,7 @@ class _Transaction:
     denial_date: date | None | bool = False  # resolved once from the two above
     count: int = 1
     warnings: list[str] = field(default_factory=list)
+    patients: dict[str, tuple[str, Segment]] = field(default_factory=dict)  # CLP -> first patient
 
 
 def _cas_pairs(elements: list[str]) -> list[tuple[str, str]]:
@@ -345,6 +355,7 @@ class Reader835:
         self.claim: list[Segment] | None = None  # the open claim's segments, CLP first
         self.damage: Segment | None = None  # the open claim's first segment that is not a claim's
         self.orphans: list[Segment] = []  # segments outside any transaction, not yet reported
+        self.strays: list[Segment] = []  # claim segments with no claim open, not yet reported
         self.transactions = 0  # ST segments read, of any set
         self.other_set = False  # inside a transaction set that is not an 835
         self.in_interchange = False
@@ -374,6 +385,7 @@ class Reader835:
                 self.tx = None
         if last is None:
             raise InputError("no X12 segments found")
+        yield from self._flush_strays()
         yield from self._flush_orphans()
         if self.transactions == 0:
             raise InputError("no 835 transaction could be read (no ST*835 segment; a damaged "
@@ -397,10 +409,13 @@ class Reader835:
         tx = self.tx
         e = seg[2]
         if tx is None and sid not in _ENVELOPE:
-            if not self.other_set:  # the body of a non-835 set was refused at its ST
-                self.orphans.append(seg)  # reported as one reject when the run ends
+            self.orphans.append(seg)  # reported as one reject when the run ends
             return
         yield from self._flush_orphans()
+        if tx is not None and self.claim is None and sid in _CLAIM_ONLY:
+            self.strays.append(seg)
+            return
+        yield from self._flush_strays()
         if tx is not None and sid in ("GE", "IEA", "ISA", "GS"):
             yield from self._close_claim()
             yield self._reject(seg, "envelope", f"transaction ST {tx.control} has no SE "
@@ -456,12 +471,28 @@ class Reader835:
             yield from self._close_claim()
             self.claim = [seg]
 
+    def _flush_strays(self) -> Iterator[Reject]:
+        """Claim segments read where no claim is open: one reject naming them and the patient."""
+        if not self.strays:
+            return
+        segs, self.strays = self.strays, []
+        first, last = segs[0], segs[-1]
+        span = (f"segments {first[0]}-{last[0]} (lines {first[1]}-{last[1]})"
+                if len(segs) > 1 else where(first))
+        lines = sum(seg[2][0] == "SVC" for seg in segs)
+        yield Reject(source=self.source, location=span, field="CLP",
+                     message=f"{len(segs)} claim segment(s) with no claim before them (a lost "
+                             f"or garbled CLP?): {lines} service line(s) not read",
+                     raw=self.delims.element.join(first[2])[:200])
+
     def _flush_orphans(self) -> Iterator[Reject]:
         """Segments read outside any transaction (a damaged ST, an SE moved up, a lost
         terminator): one reject naming their span and every claim among them."""
         if not self.orphans:
             return
         segs, self.orphans = self.orphans, []
+        if self.other_set and not any(seg[2][0] == "CLP" for seg in segs):
+            return  # the body of a set refused at its ST (an 837): said once there
         first, last = segs[0], segs[-1]
         claims = [get(seg[2], 1) for seg in segs if seg[2][0] == "CLP"]
         tag = first[2][0]
@@ -499,12 +530,31 @@ class Reader835:
                                "earlier payment (CLP02 22): not a denial, so not read as one "
                                "(the corrected claim that follows it is)", "warning")
             return
-        problem = _out_of_order(segs)
+        problem = _out_of_order(segs) or self._other_patient(segs)
         if problem:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r}: {problem}; the "
                                "claim is rejected whole (a repeated, moved or damaged segment?)")
             return
         yield from self._records(tx, segs)
+
+    def _other_patient(self, segs: list[Segment]) -> str:
+        """'' unless this very CLP (claim id, amounts, payer claim number alike) was read
+        earlier in the transaction for another patient: a copy standing in for a lost or moved
+        segment, which would send one patient's claim under another's name. A masked claim id
+        (de-identified files write every one as 9s or Xs) is exempt."""
+        clp = "*".join(segs[0][2])
+        claim = get(segs[0][2], 1)
+        if not claim or set(claim) <= _MASK:
+            return ""
+        patient = next(("*".join(seg[2][3:10]) for seg in segs
+                        if seg[2][0] == "NM1" and get(seg[2], 1) == "QC"), "")
+        seen = self.tx.patients if self.tx is not None else {}
+        first = seen.setdefault(clp, (patient, segs[0]))
+        if first[0] == patient:
+            return ""
+        return (f"the same CLP was read at {where(first[1])} for another patient (a repeated or "
+                "moved segment?); this one is not read: check both against the payer's "
+                "remittance")
 
     def _denial_date(self, tx: _Transaction) -> date | None:
         """BPR16 payment date, else DTM*405; an unreadable header date is said once, not fatal."""

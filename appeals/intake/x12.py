@@ -491,10 +491,11 @@ class Reader835:
         if not self.orphans:
             return
         segs, self.orphans = self.orphans, []
-        if self.other_set and not any(seg[2][0] == "CLP" for seg in segs):
+        claims = [get(seg[2], 1) for seg in segs if seg[2][0] == "CLP"] or _CLAIM_IDS.findall(
+            self.delims.terminator.join(self.delims.element.join(seg[2]) for seg in segs))
+        if self.other_set and not claims:
             return  # the body of a set refused at its ST (an 837): said once there
         first, last = segs[0], segs[-1]
-        claims = [get(seg[2], 1) for seg in segs if seg[2][0] == "CLP"]
         tag = first[2][0]
         hint = ""
         if len(tag) > 3 and any(sep in tag for sep in "|^*:!~"):

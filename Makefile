@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/appeals demo --out out/demo
 
 test: $(STAMP)
+	$(BIN)/ruff check appeals benchmarks scripts tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

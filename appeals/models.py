@@ -191,7 +191,7 @@ def parse_money(value: Any) -> Decimal | None:
 # amount they mean is not certain, so the row is rejected rather than read as $15,000.
 _AMOUNT = re.compile(r"^(-)?\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?$|^(-)?\$?\.\d+$")
 #: The largest amount read (a behavioral-health claim line is far below it).
-MAX_AMOUNT = Decimal("10000000")
+MAX_AMOUNT = Decimal(10000000)
 
 
 @lru_cache(maxsize=4096)  # charges and payments repeat across a remittance's lines
@@ -378,10 +378,10 @@ _REVIEW_WORDS = (
         r"concurrent(ly)? review|continued (inpatient |residential |partial hospitali[sz]ation |"
         r"program )?stay|continu(ed|ing) (treatment|care|services) (is|are|was|were) not|"
         r"length of stay|extension of (the )?stay|additional (inpatient |residential )?days"
-        r"|recertification", re.I)),
+        r"|recertification", re.IGNORECASE)),
     ("pre_service", re.compile(
         r"pre-?service|prior to admission|pre-?admission|request(ed)? (for )?admission|"
-        r"planned admission|before (the )?service (is|was) (given|provided|rendered)", re.I)),
+        r"planned admission|before (the )?service (is|was) (given|provided|rendered)", re.IGNORECASE)),
 )
 
 

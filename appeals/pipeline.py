@@ -14,11 +14,11 @@ manifest are written last, the manifest after everything it hashes.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
 import shutil
-import ctypes
 import signal
 import sys
 import threading
@@ -40,7 +40,14 @@ from appeals.intake import Batch, rejects_csv
 from appeals.law import law_for
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
-from appeals.worklist import Priority, failed_row, load_priority, ordered, row_for, to_csv
+from appeals.worklist import (
+    Priority,
+    RowStore,
+    WorklistFile,
+    failed_row,
+    load_priority,
+    row_for,
+)
 
 PACKETS = "packets"
 #: Jobs in flight per worker: enough to keep every worker busy, few enough to keep memory flat.
@@ -241,7 +248,7 @@ def _run(config: RunConfig, progress: Progress | None,
     (out / "manifest.json").unlink(missing_ok=True)
     result = RunResult(out=out)
     spool_path = out / f".jobs.tmp-{os.getpid()}"
-    rows: list[dict] = []
+    rows = RowStore(out)  # on disk once settled: memory does not grow with the lines
     failures: list[Reject] = []
     hashes: dict[str, str] = {}
     names: set[str] = set()
@@ -262,13 +269,15 @@ def _run(config: RunConfig, progress: Progress | None,
                 try:
                     verdict, row = assess(record, settings, priority, stage)
                 except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
-                    rows.append(failed_row(record, f"{type(exc).__name__}: {exc}"[:500]))
-                    failures.append(_failure(rows[-1], "classify"))
+                    row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
+                    failures.append(_failure(row, "classify"))
+                    rows.settle(rows.append(row))
                     say(f"{record.key}: failed in classification: {type(exc).__name__}")
                     continue
-                rows.append(row)
+                index = rows.append(row)
                 if not needs_packet(verdict):
                     row["status"] = "no packet (no action)"
+                    rows.settle(index)
                     continue
                 name = _unique(folder_name(record), names)
                 row["packet"] = f"{PACKETS}/{name}"
@@ -279,8 +288,9 @@ def _run(config: RunConfig, progress: Progress | None,
                     _add_hashes(hashes, name, kept[0])
                     row["checklist_due"] = kept[1]
                     result.packets_unchanged += 1
+                    rows.settle(index)
                     continue
-                spool.write(json.dumps([len(rows) - 1, name, record.model_dump_json(),
+                spool.write(json.dumps([index, name, record.model_dump_json(),
                                         verdict.model_dump_json(), key]) + "\n")
                 queued += 1
             clock["intake"] = time.perf_counter() - t0 - stage["classify"] - stage["law"]
@@ -309,35 +319,51 @@ def _run(config: RunConfig, progress: Progress | None,
                 failures.append(_failure(row, "packet"))
                 say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
                     f"{outcome['error'].split(':', 1)[0]}")
+            rows.settle(index)
             tick("packets", done, queued)
         clock["packets_wall"] = time.perf_counter() - t_packets
         clock.update({f"packets_{k}": v for k, v in work.items()})
         result.stale_removed = _remove_stale(out / PACKETS, names)
         result.rejected, result.failed = batch.errors, len(failures)
         t_report = time.perf_counter()
-        _write_outputs(config, settings, stamp, ordered(rows), batch.rejects + failures, hashes,
-                       result)
+        _write_outputs(config, settings, stamp, rows, batch.rejects + failures, hashes, result)
         clock["report"] = time.perf_counter() - t_report
     except BaseException:
         sweep(out)
         raise
     finally:
         spool_path.unlink(missing_ok=True)
+        rows.close()
     clock["total"] = time.perf_counter() - started
     result.seconds = clock
     return result
 
 
-def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], rows: list[dict],
+def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], rows: RowStore,
                    rejects: list[Reject], hashes: dict[str, str], result: RunResult) -> None:
-    """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them."""
+    """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them.
+
+    The rows are read back once, in worklist order: each is written to the worklist and handed
+    to the report, which keeps only the denials."""
     from appeals.report import write_report
 
     meta = {"as_of": config.as_of, "inputs": [p.name for p in config.inputs],
             "org": settings.org.name, "redacted": config.redact, "versions": stamp,
             "rejects": len(rejects), "unusable": result.unusable}
-    files = {"worklist.csv": to_csv(rows, redact=config.redact),
-             "rejects.csv": rejects_csv(rejects, redact=config.redact), **write_report(rows, meta, settings.templates)}
+    worklist = WorklistFile(config.out / "worklist.csv", redact=config.redact)
+
+    def worklist_order() -> Iterator[dict]:
+        for row in rows.ordered():
+            worklist.write(row)
+            yield row
+
+    try:
+        report = write_report(worklist_order(), meta, settings.templates)
+        hashes["worklist.csv"] = worklist.finish()
+    except BaseException:
+        worklist.discard()
+        raise
+    files = {"rejects.csv": rejects_csv(rejects, redact=config.redact), **report}
     for name, data in files.items():
         write_atomic(config.out / name, data)
         hashes[name] = sha256(data)

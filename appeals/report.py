@@ -62,10 +62,28 @@ def _group(rows: Iterable[dict], key: Callable[[dict], str], limit: int | None =
     return out[:limit] if limit else out
 
 
-def triage(rows: list[dict], meta: dict) -> dict:
-    """The report's numbers from the ordered worklist rows."""
+def triage(rows: Iterable[dict], meta: dict) -> dict:
+    """The report's numbers from the worklist rows, in worklist order, read once: only the
+    denials are kept (a remittance's paid and contractual lines are counted and let go)."""
     as_of: date = meta["as_of"]
-    denied = [r for r in rows if r["category"] != "not_a_denial"]
+    labels = {t.id: f"{t.label} ({'quantitative' if t.kind == 'quantitative' else 'NQTL'})"
+              for t in limit_types().types}
+    lines, billed, paid = 0, Decimal(0), Decimal(0)
+    status: Counter[str] = Counter()
+    denied: list[dict] = []
+    parity: list[dict] = []
+    failures: list[dict] = []
+    for r in rows:
+        lines += 1
+        billed += r["billed"]
+        paid += r["paid"]
+        status[r["status"].split(" (")[0]] += 1
+        if r["category"] != "not_a_denial":
+            denied.append(r)
+        if r["nqtl"]:
+            parity.append(dict(r, nqtl_label=labels.get(r["nqtl"], r["nqtl"])))
+        if r["status"] == "failed":
+            failures.append(r)
     work = [r for r in denied if r["action"] != "no_action"]
     reasons = _group(denied, lambda r: r["reason"])
     top = sorted(reasons, key=lambda g: (-g["count"], -g["at_stake"], g["name"]))[:TOP_REASONS]
@@ -91,21 +109,16 @@ def triage(rows: list[dict], meta: dict) -> dict:
     late = [r for r in work if r["days_left"] is not None and r["days_left"] < 0]
     late.sort(key=lambda r: (r["days_left"], r["claim_id"], r["line_number"]))
 
-    labels = {t.id: f"{t.label} ({'quantitative' if t.kind == 'quantitative' else 'NQTL'})"
-              for t in limit_types().types}
-    parity = [dict(r, nqtl_label=labels.get(r["nqtl"], r["nqtl"])) for r in rows if r["nqtl"]]
     parity.sort(key=lambda r: (-r["at_stake"], r["claim_id"], r["line_number"]))
     parity_types = _group(parity, lambda r: r["nqtl_label"])
-    status = Counter(r["status"].split(" (")[0] for r in rows)
     categories = _group(denied, lambda r: _words(r["category"]))
     payers = _group(denied, lambda r: r["payer_name"])
 
     return {
         "meta": meta,
         "totals": {
-            "lines": len(rows), "denied": len(denied), "work": len(work),
-            "billed": sum((r["billed"] for r in rows), Decimal(0)),
-            "paid": sum((r["paid"] for r in rows), Decimal(0)),
+            "lines": lines, "denied": len(denied), "work": len(work),
+            "billed": billed, "paid": paid,
             "billed_denied": sum((r["billed"] for r in denied), Decimal(0)),
             "at_stake": sum((r["at_stake"] for r in work), Decimal(0)),
             "packets": status.get("packet written", 0) + status.get("unchanged", 0),
@@ -122,7 +135,7 @@ def triage(rows: list[dict], meta: dict) -> dict:
                            else "(not given)"),
         "due": due, "late": late[:25], "late_count": len(late),
         "parity": parity, "parity_types": parity_types,
-        "failures": [r for r in rows if r["status"] == "failed"],
+        "failures": failures,
         "charts": {
             "categories": Markup(bar_chart("Denied lines by category", sorted(
                 ((c["name"], c["count"]) for c in categories), key=lambda kv: (-kv[1], kv[0])))),
@@ -153,7 +166,8 @@ def render_html(report: dict, templates: Path | None = None) -> str:
         report=report, css=Markup(css.replace("</", "<\\/")))
 
 
-def write_report(rows: list[dict], meta: dict, templates: Path | None = None) -> dict[str, bytes]:
+def write_report(rows: Iterable[dict], meta: dict,
+                 templates: Path | None = None) -> dict[str, bytes]:
     """triage.html and triage.pdf (same HTML) as bytes; patient columns dropped when redacted."""
     report = triage(rows, meta)
     html = render_html(report, templates)

@@ -7,8 +7,12 @@ weights without a code release); every row carries `score_basis`, the score expl
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
+import os
+import pickle
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -19,8 +23,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appeals.classify.rules import load_code_table
-from appeals.intake import spreadsheet_cell
 from appeals.compose.letters import filing_status
+from appeals.intake import spreadsheet_cell
 from appeals.law import LawResult
 from appeals.models import Action, Classification, DenialRecord
 
@@ -205,24 +209,98 @@ def failed_row(record: DenialRecord, error: str) -> dict:
     return row
 
 
-def ordered(rows: list[dict]) -> list[dict]:
-    """Highest score first; ties by nearest deadline, then claim and line (stable, any input order)."""
-    def key(row: dict):
-        days = row["days_left"]
-        return (-row["score"], days is None, days if days is not None else 0,
-                row["claim_id"], row["line_number"], row["source"], row["location"])
-    result = sorted(rows, key=key)
-    for n, row in enumerate(result, 1):
-        row["priority"] = n
-    return result
+def order_key(row: dict) -> tuple:
+    """Highest score first; ties by nearest deadline, then claim and line (any input order)."""
+    days = row["days_left"]
+    return (-row["score"], days is None, days if days is not None else 0,
+            row["claim_id"], row["line_number"], row["source"], row["location"])
 
 
-def to_csv(rows: list[dict], redact: bool = False) -> bytes:
-    columns = [c for c in COLUMNS if not (redact and c in PATIENT_COLUMNS)]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else spreadsheet_cell(row.get(c))
-                         for c in columns])
-    return buf.getvalue().encode("utf-8")
+class WorklistFile:
+    """worklist.csv written a row at a time (into a temp file renamed at the end, so a reader
+    never sees half of it), with its sha256 for the manifest."""
+
+    def __init__(self, path: Path, redact: bool = False) -> None:
+        self.path = path
+        self._tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        self._file = self._tmp.open("wb")
+        self._digest = hashlib.sha256()
+        self._columns = [c for c in COLUMNS if not (redact and c in PATIENT_COLUMNS)]
+        self._buf = io.StringIO()
+        self._csv = csv.writer(self._buf, lineterminator="\n")
+        self._emit(self._columns)
+
+    def _emit(self, cells: list) -> None:
+        self._csv.writerow(cells)
+        data = self._buf.getvalue().encode("utf-8")
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._file.write(data)
+        self._digest.update(data)
+
+    def write(self, row: dict) -> None:
+        self._emit(["" if row.get(c) is None else spreadsheet_cell(row.get(c))
+                    for c in self._columns])
+
+    def finish(self) -> str:
+        """Rename into place; the file's sha256."""
+        self._file.close()
+        os.replace(self._tmp, self.path)
+        return self._digest.hexdigest()
+
+    def discard(self) -> None:
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class RowStore:
+    """Worklist rows on disk, so memory does not grow with the lines of a run.
+
+    A row is kept in memory while it can still change (its packet is being built) and written to
+    a spool (readable by its user only; the run sweeps it) once `settle`d; only its order key and
+    file offset stay in memory. `ordered()` reads the rows back in worklist order; iterating
+    gives them in arrival order.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / f".rows.tmp-{os.getpid()}"
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._file = os.fdopen(fd, "w+b")
+        self._where: list[int | dict] = []  # an offset in the spool, or the row itself
+        self._keys: list[tuple] = []
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def append(self, row: dict) -> int:
+        self._where.append(row)
+        self._keys.append(order_key(row))
+        return len(self._where) - 1
+
+    def __getitem__(self, index: int) -> dict:
+        where = self._where[index]
+        if isinstance(where, dict):
+            return where
+        self._file.seek(where)
+        return pickle.load(self._file)
+
+    def settle(self, index: int) -> None:
+        """The row will not change again: to disk."""
+        row = self._where[index]
+        if isinstance(row, dict):
+            self._file.seek(0, os.SEEK_END)
+            self._where[index] = self._file.tell()
+            pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[dict]:
+        return (self[i] for i in range(len(self._where)))
+
+    def ordered(self) -> Iterator[dict]:
+        for n, index in enumerate(sorted(range(len(self._keys)), key=self._keys.__getitem__), 1):
+            row = self[index]
+            row["priority"] = n
+            yield row
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)

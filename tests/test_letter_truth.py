@@ -95,7 +95,7 @@ def test_a_late_medicare_redetermination_cites_the_good_cause_rule() -> None:
 
 
 def test_a_placeholder_window_is_never_printed_as_the_deadline() -> None:
-    rec, law, out, docs = letters(plan_type="unknown")
+    _, law, _, docs = letters(plan_type="unknown")
     assert not law.first_deadline.confirmed
     assert "the deadline is" not in docs[APPEAL_LETTER]
     assert "[BILLER: filing deadline from the denial notice" in docs[APPEAL_LETTER]
@@ -251,7 +251,7 @@ def test_original_medicare_timely_filing_asks_for_the_exception_not_an_appeal() 
 # --- urgent care ----------------------------------------------------------------------------------
 
 def test_urgent_concurrent_care_is_expedited_everywhere() -> None:
-    rec, law, out, docs = letters(level_of_care="residential", cpt_code="H0019",
+    _, law, out, docs = letters(level_of_care="residential", cpt_code="H0019",
                                   service_date="2026-06-12", denial_date="2026-06-11",
                                   denial_reason="Continued stay denied on concurrent review")
     text = docs[APPEAL_LETTER]

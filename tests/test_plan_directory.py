@@ -23,8 +23,8 @@ SEP = "~\n"
 
 # A small 835: one payer, three denied claims; two carry a group number (REF*1L), one none.
 REMIT = SEP.join([
-    "ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260610*1200*^*00501*"
-    "000000001*0*T*:",
+    ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260610*1200*^*00501*"
+     "000000001*0*T*:"),
     "GS*HP*PAYER*CLINIC*20260610*1200*1*X*005010X221A1",
     "ST*835*0001", "BPR*I*0*C*NON************20260610", "TRN*1*T1*1999999999",
     "DTM*405*20260610",
@@ -86,8 +86,8 @@ def test_the_record_s_own_plan_wins_and_a_contradiction_is_a_warning(files) -> N
     own = DenialRecord(claim_id="C1", payer_name="Tar Heel Medicaid Plan", plan_type="chip")
     kept = with_plan_facts(own, payer)
     assert kept.plan_type is PlanType.chip and kept.plan_state == "NC"
-    assert kept.warnings == ["plan_type: the record says chip, the payer directory: Tar Heel "
-                             "Medicaid Plan says medicaid_mco; the record's is used"]
+    assert kept.warnings == [("plan_type: the record says chip, the payer directory: Tar Heel "
+                              "Medicaid Plan says medicaid_mco; the record's is used")]
     assert with_plan_facts(kept, payer).warnings == kept.warnings  # not repeated on a second pass
 
 

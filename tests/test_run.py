@@ -389,3 +389,24 @@ def test_pdf_report_text_matches_worklist_totals(dev_run) -> None:
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(
         (out / "triage.pdf").read_bytes())).pages)
     assert f"${at_stake:,.2f}" in text
+
+
+def test_row_store_keeps_settled_rows_on_disk_and_gives_them_back_in_worklist_order(
+        tmp_path: Path) -> None:
+    import stat
+
+    from appeals.worklist import RowStore
+
+    store = RowStore(tmp_path)
+    base = {"days_left": None, "source": "s", "location": "l", "line_number": 1}
+    low = store.append({**base, "score": 1, "claim_id": "LOW"})
+    high = store.append({**base, "score": 9, "claim_id": "HIGH"})
+    store.settle(low)
+    store[high]["status"] = "packet written"  # an open row still changes in memory
+    store.settle(high)
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert [r["claim_id"] for r in store] == ["LOW", "HIGH"]  # arrival order
+    assert [(r["claim_id"], r["priority"]) for r in store.ordered()] == [("HIGH", 1), ("LOW", 2)]
+    assert store[high]["status"] == "packet written" and len(store) == 2
+    store.close()
+    assert not store.path.exists()

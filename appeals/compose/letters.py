@@ -347,7 +347,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
                                       "provider_name": display_name(record.provider_name)})
     context = {
         "claim": shown, "cls": classification, "law": law, "org": org, "payer": payer,
-        "category": category.value, "denied_for": nqtl.label if nqtl and category is Category.parity_nqtl
+        "category": category.value,
+        "denied_for": nqtl.label if nqtl and category is Category.parity_nqtl
         else CATEGORY_WORDS[category],
         "as_of": as_of, "letter_date": when(as_of),
         "codes": code_meanings(record), "nqtl": nqtl,
@@ -367,7 +368,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "level_words": CARE_WORDS.get(record.level_of_care, ""),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
-        "fact": fact, "answer": answer, "other_facts": other_facts, "blank": blank, "article": article,
+        "fact": fact, "answer": answer, "other_facts": other_facts, "blank": blank,
+        "article": article,
         "money": money, "when": when, "box": lambda item_id: Md(f"[ ] ({item_id}) "),
         "deadline": law.first_deadline, "next_levels": _next_levels(law),
     }
@@ -394,12 +396,11 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             plan_label=reg.plan(law.plan).label, plan_source=record.extra.get("plan_facts_from"),
             checklist_due=due if clinician_items else None, notes=notes,
             billing_items=billing_items,
-            route_name=ROUTE_NAMES.get(context["route"]) or (
+            route_name=ROUTE_NAMES.get(route) or (
                 "Corrected claim (replacement, frequency code 7)" if types == [CORRECTED_COVER]
                 else f"{law.appeal_name[:1].upper()}{law.appeal_name[1:]}, decided by "
                      f"{law.reviewer}"))
         documents.append(render(COVER))
-        names.append(COVER)
     return Composed(documents=documents, letter_types=types, checklist_items=clinician_items,
                     billing_items=billing_items, citations_printed=list(gate.printed),
                     checklist_due=due if clinician_items else None,

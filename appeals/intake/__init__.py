@@ -103,7 +103,6 @@ class Batch:
         self.on_error = on_error
         self.rejects: list[Reject] = []
         self.records = 0
-        self.duplicates = 0
         self.unusable: list[str] = []
 
     def __iter__(self) -> Iterator[DenialRecord]:
@@ -127,7 +126,6 @@ class Batch:
                     key = _fingerprint(item)
                     first = seen.get(key)
                     if first is not None:
-                        self.duplicates += 1
                         self.rejects.append(Reject(
                             source=item.source or str(path), location=item.location or "",
                             field="record", level="warning",

@@ -472,18 +472,15 @@ class Reader835:
             self.claim = [seg]
 
     def _flush_strays(self) -> Iterator[Reject]:
-        """Claim segments read where no claim is open: one reject naming them and the patient."""
+        """Claim segments read where no claim is open: one reject over their span."""
         if not self.strays:
             return
         segs, self.strays = self.strays, []
-        first, last = segs[0], segs[-1]
-        span = (f"segments {first[0]}-{last[0]} (lines {first[1]}-{last[1]})"
-                if len(segs) > 1 else where(first))
         lines = sum(seg[2][0] == "SVC" for seg in segs)
-        yield Reject(source=self.source, location=span, field="CLP",
+        yield Reject(source=self.source, location=_span(segs), field="CLP",
                      message=f"{len(segs)} claim segment(s) with no claim before them (a lost "
                              f"or garbled CLP?): {lines} service line(s) not read",
-                     raw=self.delims.element.join(first[2])[:200])
+                     raw=self.delims.element.join(segs[0][2])[:200])
 
     def _flush_orphans(self) -> Iterator[Reject]:
         """Segments read outside any transaction (a damaged ST, an SE moved up, a lost
@@ -495,19 +492,16 @@ class Reader835:
             self.delims.terminator.join(self.delims.element.join(seg[2]) for seg in segs))
         if self.other_set and not claims:
             return  # the body of a set refused at its ST (an 837): said once there
-        first, last = segs[0], segs[-1]
-        tag = first[2][0]
+        tag = segs[0][2][0]
         hint = ""
         if len(tag) > 3 and any(sep in tag for sep in "|^*:!~"):
             hint = (f"; the segments do not use the element separator {self.delims.element!r} "
                     "that ISA declares")
-        span = (f"segments {first[0]}-{last[0]} (lines {first[1]}-{last[1]})"
-                if len(segs) > 1 else where(first))
         lost = f"; claims not read: {', '.join(repr(c) for c in claims)}" if claims else ""
-        yield Reject(source=self.source, location=span, field="envelope",
+        yield Reject(source=self.source, location=_span(segs), field="envelope",
                      message=f"{len(segs)} segment(s) outside any 835 transaction (a damaged ST "
                              f"or SE, or a lost terminator?){hint}{lost}",
-                     raw=self.delims.element.join(first[2])[:200], level="fatal")
+                     raw=self.delims.element.join(segs[0][2])[:200], level="fatal")
 
     def _close_claim(self, truncated: bool = False) -> Iterator[DenialRecord | Reject]:
         segs, tx = self.claim, self.tx
@@ -531,31 +525,12 @@ class Reader835:
                                "earlier payment (CLP02 22): not a denial, so not read as one "
                                "(the corrected claim that follows it is)", "warning")
             return
-        problem = _out_of_order(segs) or self._other_patient(segs)
+        problem = _out_of_order(segs) or _other_patient(segs, tx.patients)
         if problem:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r}: {problem}; the "
                                "claim is rejected whole (a repeated, moved or damaged segment?)")
             return
         yield from self._records(tx, segs)
-
-    def _other_patient(self, segs: list[Segment]) -> str:
-        """'' unless this very CLP (claim id, amounts, payer claim number alike) was read
-        earlier in the transaction for another patient: a copy standing in for a lost or moved
-        segment, which would send one patient's claim under another's name. A masked claim id
-        (de-identified files write every one as 9s or Xs) is exempt."""
-        clp = "*".join(segs[0][2])
-        claim = get(segs[0][2], 1)
-        if not claim or set(claim) <= _MASK:
-            return ""
-        patient = next(("*".join(seg[2][3:10]) for seg in segs
-                        if seg[2][0] == "NM1" and get(seg[2], 1) == "QC"), "")
-        seen = self.tx.patients if self.tx is not None else {}
-        first = seen.setdefault(clp, (patient, segs[0]))
-        if first[0] == patient:
-            return ""
-        return (f"the same CLP was read at {where(first[1])} for another patient (a repeated or "
-                "moved segment?); this one is not read: check both against the payer's "
-                "remittance")
 
     def _denial_date(self, tx: _Transaction) -> date | None:
         """BPR16 payment date, else DTM*405; an unreadable header date is said once, not fatal."""
@@ -672,6 +647,29 @@ class Reader835:
 
 # Claim-level (loop 2100) segments that never follow a service line.
 _CLAIM_HEADER_ONLY = frozenset({"NM1", "MIA", "MOA", "PER"})
+
+
+def _span(segs: list[Segment]) -> str:
+    first, last = segs[0], segs[-1]
+    return (f"segments {first[0]}-{last[0]} (lines {first[1]}-{last[1]})" if len(segs) > 1
+            else where(first))
+
+
+def _other_patient(segs: list[Segment], seen: dict[str, tuple[str, Segment]]) -> str:
+    """'' unless this very CLP (claim id, amounts, payer claim number alike) was read earlier in
+    the transaction (`seen`) for another patient: a copy standing in for a lost or moved
+    segment, which would send one patient's claim under another's name. A masked claim id
+    (de-identified files write every one as 9s or Xs) is exempt."""
+    claim = get(segs[0][2], 1)
+    if not claim or set(claim) <= _MASK:
+        return ""
+    patient = next(("*".join(seg[2][3:10]) for seg in segs
+                    if seg[2][0] == "NM1" and get(seg[2], 1) == "QC"), "")
+    first = seen.setdefault("*".join(segs[0][2]), (patient, segs[0]))
+    if first[0] == patient:
+        return ""
+    return (f"the same CLP was read at {where(first[1])} for another patient (a repeated or "
+            "moved segment?); this one is not read: check both against the payer's remittance")
 
 
 def _out_of_order(segs: list[Segment]) -> str:

@@ -132,7 +132,7 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
     composed = compose(record, classification, law, as_of=settings.as_of, org=settings.org,
                        payer=payer, facts=settings.facts_for(record),
                        templates=settings.templates, checklists=settings.checklists,
-                       registry=settings.registry)
+                       registry=settings.registry, codes=settings.rules.table)
     lap("compose")
     files: dict[str, bytes] = {}
     for doc in composed.documents:

@@ -164,3 +164,20 @@ def test_the_network_comes_from_the_record_else_the_directory(files) -> None:
     assert network_of(DenialRecord(claim_id="N1", extra={"network_status": "non-par"}),
                       payer) == "non_contracted"
     assert network_of(DenialRecord(claim_id="N1"), None) is None
+
+
+def test_a_user_code_table_override_reaches_the_letter_as_well_as_the_worklist(
+        tmp_path: Path) -> None:
+    """Design §6: compose read the built-in code table, so a practice's meaning for a code
+    reached the worklist but not the letter."""
+    user = tmp_path / "rules.yaml"
+    user.write_text("codes:\n  - {code_type: CARC, code: '50', short_meaning: 'Practice wording "
+                    "for CO-50', category: medical_necessity, action: appeal, owner: clinician, "
+                    "weight: 1}\n", encoding="utf-8")
+    settings = Settings.load(rules=user, as_of=AS_OF)
+    rec = DenialRecord(claim_id="U1", payer_name="Blue Ridge", plan_type="employer_group",
+                       plan_funding="fully_insured", employer_size=300, service_date="2026-05-04",
+                       denial_date="2026-06-10", cpt_code="90837", adjustment_codes="CO-50",
+                       billed_amount="200", paid_amount="0")
+    letter = build(rec, settings).composed.documents[0].text()
+    assert "CO-50: Practice wording for CO-50" in letter

@@ -166,8 +166,10 @@ def display_name(name: str | None) -> str | None:
     return str(parsed) or name
 
 
-def code_meanings(record: DenialRecord) -> list[str]:
-    table = load_code_table()
+def code_meanings(record: DenialRecord, table: dict | None = None) -> list[str]:
+    """Each code with its meaning from `table` (the run's rules, with a user's overrides; the
+    built-in table when none is given)."""
+    table = load_code_table() if table is None else table
     out = []
     for code in record.adjustment_codes:
         _group, _, reason = code.partition("-")
@@ -289,8 +291,10 @@ def checklist_due(law: LawResult, as_of: date, lead_days: int) -> date:
 def compose(record: DenialRecord, classification: Classification, law: LawResult, *,
             as_of: date, org: Org | None = None, payer: Payer | None = None,
             facts: dict[str, str] | None = None, templates: Path | None = None,
-            checklists: Path | None = None, registry: Registry | None = None) -> Composed:
-    """Build the packet's documents for one record (no files are written here)."""
+            checklists: Path | None = None, registry: Registry | None = None,
+            codes: dict | None = None) -> Composed:
+    """Build the packet's documents for one record (no files are written here). `codes` is the
+    run's CARC/RARC table (`Rules.table`, a user's overrides included)."""
     reg = registry or load_registry()
     org = org or Org()
     facts = facts or {}
@@ -351,7 +355,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "denied_for": nqtl.label if nqtl and category is Category.parity_nqtl
         else CATEGORY_WORDS[category],
         "as_of": as_of, "letter_date": when(as_of),
-        "codes": code_meanings(record), "nqtl": nqtl,
+        "codes": code_meanings(record, codes), "nqtl": nqtl,
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
         "age": age, "auth": authorization_status(record), "filing": filing,

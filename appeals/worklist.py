@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import io
 import math
 import os
@@ -253,29 +254,58 @@ class WorklistFile:
         self._tmp.unlink(missing_ok=True)
 
 
+def _spool(path: Path, mode: str = "w+b"):
+    """A temporary file readable by its user only (it may hold names and member ids)."""
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600), mode)
+
+
 class RowStore:
     """Worklist rows on disk, so memory does not grow with the lines of a run.
 
     A row is kept in memory while it can still change (its packet is being built) and written to
-    a spool (readable by its user only; the run sweeps it) once `settle`d; only its order key and
-    file offset stay in memory. `ordered()` reads the rows back in worklist order; iterating
-    gives them in arrival order.
+    a spool (readable by its user only; the run sweeps it) once `settle`d; its file offset stays
+    in memory, and its order key until KEYS_IN_MEMORY keys are waiting, when they are sorted
+    into a run file of their own. `ordered()` merges the runs and reads the rows back in
+    worklist order; iterating gives them in arrival order.
     """
+
+    KEYS_IN_MEMORY = 100_000
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / f".rows.tmp-{os.getpid()}"
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._file = os.fdopen(fd, "w+b")
+        self._file = _spool(self.path)
         self._where: list[int | dict] = []  # an offset in the spool, or the row itself
-        self._keys: list[tuple] = []
+        self._keys: list[tuple[tuple, int]] = []  # (order key, index) not yet in a run file
+        self._runs: list[Path] = []
 
     def __len__(self) -> int:
         return len(self._where)
 
     def append(self, row: dict) -> int:
+        index = len(self._where)
         self._where.append(row)
-        self._keys.append(order_key(row))
-        return len(self._where) - 1
+        self._keys.append((order_key(row), index))
+        if len(self._keys) >= self.KEYS_IN_MEMORY:
+            self._spill_keys()
+        return index
+
+    def _spill_keys(self) -> None:
+        self._keys.sort()
+        path = self.path.with_name(f"{self.path.name}.keys{len(self._runs)}")
+        with _spool(path, "wb") as fh:
+            for item in self._keys:
+                pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._runs.append(path)
+        self._keys = []
+
+    @staticmethod
+    def _read_run(path: Path) -> Iterator[tuple[tuple, int]]:
+        with path.open("rb") as fh:
+            while True:
+                try:
+                    yield pickle.load(fh)
+                except EOFError:
+                    return
 
     def __getitem__(self, index: int) -> dict:
         where = self._where[index]
@@ -296,11 +326,14 @@ class RowStore:
         return (self[i] for i in range(len(self._where)))
 
     def ordered(self) -> Iterator[dict]:
-        for n, index in enumerate(sorted(range(len(self._keys)), key=self._keys.__getitem__), 1):
+        self._keys.sort()
+        runs = [self._read_run(path) for path in self._runs]
+        for n, (_, index) in enumerate(heapq.merge(*runs, self._keys), 1):
             row = self[index]
             row["priority"] = n
             yield row
 
     def close(self) -> None:
         self._file.close()
-        self.path.unlink(missing_ok=True)
+        for path in (self.path, *self._runs):
+            path.unlink(missing_ok=True)

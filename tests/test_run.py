@@ -410,3 +410,20 @@ def test_row_store_keeps_settled_rows_on_disk_and_gives_them_back_in_worklist_or
     assert store[high]["status"] == "packet written" and len(store) == 2
     store.close()
     assert not store.path.exists()
+
+
+def test_row_store_sorts_through_run_files_when_keys_overflow(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    from appeals.worklist import RowStore
+
+    monkeypatch.setattr(RowStore, "KEYS_IN_MEMORY", 3)
+    store = RowStore(tmp_path)
+    scores = [5, 1, 9, 3, 7, 2, 8, 9]
+    for n, score in enumerate(scores):
+        store.settle(store.append({"days_left": None, "source": "s", "location": f"l{n}",
+                                   "line_number": 1, "score": score, "claim_id": f"C{n}"}))
+    assert len(list(tmp_path.glob(".rows.tmp-*.keys*"))) == 2
+    got = [(r["score"], r["location"]) for r in store.ordered()]
+    assert got == sorted(((s, f"l{n}") for n, s in enumerate(scores)), key=lambda x: (-x[0], x[1]))
+    store.close()
+    assert not list(tmp_path.glob(".rows.tmp-*"))

@@ -376,3 +376,32 @@ def test_a_clp_copied_over_a_lost_one_is_not_read_for_the_second_patient(tmp_pat
     assert len(names) == 1 and names.pop().endswith(truth["SYN0000001"])
     (reject,) = rejects
     assert "the same CLP was read at segment 16" in reject.message
+
+
+@st.composite
+def damaged_jsonl(draw) -> str:
+    import json
+
+    lines = [json.dumps({"claim_id": f"R{n:04d}", "member_id": f"M{n:04d}",
+                         "patient_name": f"Pat {n:04d}", "adjustment_codes": "CO-50",
+                         "billed_amount": "150.00"}) for n in range(1, draw(st.integers(2, 8)))]
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(lines) - 1))
+        at = draw(st.integers(0, len(lines[i])))
+        lines[i] = lines[i][:at] + draw(st.sampled_from(['"', "}", ",", "\x00", "[", ""])) + \
+            lines[i][at + draw(st.integers(0, 2)):]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(damaged_jsonl())
+def test_every_json_line_ends_as_one_record_or_one_reject(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "damaged.jsonl"
+    path.write_text(text, encoding="utf-8")
+    try:
+        records, rejects = split(read(path, fmt="jsonl"))
+    except InputError:
+        return
+    assert all(same_row(r) for r in records)
+    assert len(records) + len(rejects) == sum(1 for line in text.splitlines() if line.strip())

@@ -419,9 +419,9 @@ def test_row_store_sorts_through_run_files_when_keys_overflow(tmp_path: Path,
     monkeypatch.setattr(RowStore, "KEYS_IN_MEMORY", 3)
     store = RowStore(tmp_path)
     scores = [5, 1, 9, 3, 7, 2, 8, 9]
-    for n, score in enumerate(scores):
+    for n, points in enumerate(scores):
         store.settle(store.append({"days_left": None, "source": "s", "location": f"l{n}",
-                                   "line_number": 1, "score": score, "claim_id": f"C{n}"}))
+                                   "line_number": 1, "score": points, "claim_id": f"C{n}"}))
     assert len(list(tmp_path.glob(".rows.tmp-*.keys*"))) == 2
     got = [(r["score"], r["location"]) for r in store.ordered()]
     assert got == sorted(((s, f"l{n}") for n, s in enumerate(scores)), key=lambda x: (-x[0], x[1]))

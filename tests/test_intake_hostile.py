@@ -198,16 +198,27 @@ def damaged_csv(draw) -> str:
     return "".join(lines)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
-@given(damaged_csv())
-def test_every_csv_row_ends_as_one_record_or_one_reject(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "damaged.csv"
+HOSTILE = settings(max_examples=150, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow,
+                                          HealthCheck.function_scoped_fixture])
+
+
+def read_damaged(folder: Path, name: str, text: str, fmt: str | None = None):
+    """(records, rejects) of a damaged file, or None when the whole file is refused, loudly."""
+    path = folder / name
     path.write_text(text, encoding="utf-8")
     try:
-        records, rejects = split(read(path))
+        return split(read(path, fmt=fmt))
     except InputError:
-        return  # the whole file refused, loudly (a damaged header)
+        return None
+
+
+@HOSTILE
+@given(damaged_csv())
+def test_every_csv_row_ends_as_one_record_or_one_reject(tmp_path: Path, text: str) -> None:
+    if (result := read_damaged(tmp_path, "damaged.csv", text)) is None:
+        return
+    records, rejects = result
     assert all(same_row(r) for r in records), [r.claim_id for r in records]
     assert len(records) + len(rejects) == data_lines(text)
 
@@ -236,19 +247,15 @@ def damaged_835(draw, remit: str) -> str:
     return "~".join(s for s in segs if s != "") + "~"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+@HOSTILE
 @given(data=st.data())
 def test_no_835_line_is_read_under_another_claim_or_patient(tmp_path: Path, remit: str,
                                                             data) -> None:
     text = data.draw(damaged_835(remit))
     truth = claims_and_patients(text)
-    path = tmp_path / "damaged.835"
-    path.write_text(text, encoding="ascii")
-    try:
-        records, rejects = split(read(path))
-    except InputError:
+    if (result := read_damaged(tmp_path, "damaged.835", text)) is None:
         return
+    records, rejects = result
     assert all(patient_ok(r, truth) for r in records)
     for claim in truth:  # every claim the oracle sees is read or named in a reject
         mine = [r for r in records if r.claim_id == claim]
@@ -393,15 +400,11 @@ def damaged_jsonl(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+@HOSTILE
 @given(damaged_jsonl())
 def test_every_json_line_ends_as_one_record_or_one_reject(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "damaged.jsonl"
-    path.write_text(text, encoding="utf-8")
-    try:
-        records, rejects = split(read(path, fmt="jsonl"))
-    except InputError:
+    if (result := read_damaged(tmp_path, "damaged.jsonl", text, fmt="jsonl")) is None:
         return
+    records, rejects = result
     assert all(same_row(r) for r in records)
     assert len(records) + len(rejects) == sum(1 for line in text.splitlines() if line.strip())

@@ -317,7 +317,7 @@ def test_an_exact_duplicate_row_is_read_once_with_a_warning(tmp_path: Path) -> N
     assert [r.claim_id for r in batch] == ["R0001", "R0002", "R0003"]
     (warning,) = batch.rejects
     assert warning.level == "warning" and warning.location == "row 5"
-    assert "repeats" in warning.message and "row 3" in warning.message
+    assert "claim 'R0002' line 1 repeats an earlier line" in warning.message
 
 
 def test_the_same_export_given_twice_is_read_once(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ class Batch:
     listed in `unusable` and the batch goes on with the next one; `on_error` hears of it at once.
     A file given twice (same bytes) is read once, and a record that repeats an earlier one
     field for field (the same export row in two files, or twice in one) is read once; each
-    repeat is a warning naming where the first came from.
+    repeat is a warning naming the file it was first read from, or the claim and line.
     """
 
     def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
@@ -107,7 +107,7 @@ class Batch:
 
     def __iter__(self) -> Iterator[DenialRecord]:
         files: dict[str, Path] = {}  # sha256 -> the first path with those bytes
-        seen: dict[int, str] = {}  # record fingerprint -> where it was first read
+        seen: set[int] = set()  # record fingerprints (a number a line: memory stays small)
         for path in self.paths:
             digest = _file_digest(path)
             if digest is not None and digest in files:
@@ -124,15 +124,14 @@ class Batch:
                         self.rejects.append(item)
                         continue
                     key = _fingerprint(item)
-                    first = seen.get(key)
-                    if first is not None:
+                    if key in seen:
                         self.rejects.append(Reject(
                             source=item.source or str(path), location=item.location or "",
                             field="record", level="warning",
-                            message=f"claim {item.claim_id!r} line {item.line_number} repeats "
-                                    f"{first} field for field: read once"))
+                            message=f"claim {item.claim_id!r} line {item.line_number} repeats an "
+                                    "earlier line of this run field for field: read once"))
                         continue
-                    seen[key] = f"{item.source}, {item.location}"
+                    seen.add(key)
                     self.records += 1
                     yield item
             except InputError as exc:

@@ -135,14 +135,15 @@ def test_composite_separator_mismatch_is_resplit_with_a_warning() -> None:
 
 def test_remark_codes_from_lq_and_moa() -> None:
     records, _ = split(list(read(X12 / "835_pyx12_mult_loops_co16_n14.txt")))
-    assert all("N14" in r.remark_codes for r in records if "CO-16" in r.adjustment_codes)
+    co16 = [r for r in records if "CO-16" in r.adjustment_codes]
+    assert co16 and all("N14" in r.remark_codes for r in co16)
     medicare, _ = split(list(read(X12 / "835_5010_lfh_medicare_part_a.835")))
     assert any("MA02" in r.remark_codes for r in medicare)
 
 
 def test_bad_header_date_falls_back_to_production_date() -> None:
     records, _ = split(list(read(X12 / "835_5010_lfh_managed_care.835")))
-    assert all(r.denial_date.isoformat() == "2002-03-14" for r in records)
+    assert records and all(r.denial_date.isoformat() == "2002-03-14" for r in records)
     assert all(any("BPR16" in w for w in r.warnings) for r in records)
 
 

@@ -80,7 +80,8 @@ def test_dev_set_run_writes_packets_worklist_report_rejects_and_manifest(dev_run
     on_disk = {str(p.relative_to(out)) for p in out.rglob("*")
                if p.is_file() and p.name != "manifest.json"}
     assert set(manifest["files"]) == on_disk
-    assert all(_sha(out / name) == digest for name, digest in manifest["files"].items())
+    assert manifest["files"] and all(_sha(out / name) == digest
+                                     for name, digest in manifest["files"].items())
     html = (out / "triage.html").read_text()
     for heading in ("Top 10 denial reasons", "Appeal deadlines in the next 14 days",
                     "Fix the cause", "Parity-related denials", "By CPT/HCPCS code",
@@ -231,7 +232,8 @@ def test_ctrl_c_between_packets_leaves_whole_packets_only(tmp_path: Path) -> Non
     assert not (out / "worklist.csv").exists() and not (out / "manifest.json").exists()
     for folder in (out / PACKETS).iterdir():  # whatever was written is whole
         summary = json.loads((folder / "packet.json").read_text())
-        assert all(_sha(folder / f["name"]) == f["sha256"] for f in summary["files"])
+        assert summary["files"] and all(_sha(folder / f["name"]) == f["sha256"]
+                                        for f in summary["files"])
     resumed = run(RunConfig(inputs=[src], out=out, workers=2, as_of=AS_OF))
     assert resumed.packets_unchanged >= 2
     assert resumed.packets_unchanged + resumed.packets_written == 5

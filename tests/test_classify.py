@@ -290,3 +290,12 @@ def test_word_lists_count_words_so_the_sentence_s_main_subject_wins() -> None:
                                        "safety concerns resolved"), RULES)
     assert guess.category == "medical_necessity" and guess.confidence <= 0.45
     assert '"stabiliz", "safety"' in guess.evidence[0]
+
+
+def test_a_practice_may_make_duplicates_appealable_in_its_rules(tmp_path: Path) -> None:
+    """Design §6: the classifier forced duplicates non-appealable whatever rules.yaml said."""
+    dup = rec(adjustment_codes="CO-18")
+    assert classify(dup, RULES).category == "duplicate" and not classify(dup, RULES).appealable
+    user = tmp_path / "rules.yaml"
+    user.write_text("categories:\n  duplicate:\n    appealable: true\n", encoding="utf-8")
+    assert classify(dup, load_rules(user)).appealable

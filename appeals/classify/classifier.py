@@ -267,7 +267,7 @@ def _result(record: DenialRecord, rules: Rules, category: Category, secondary: l
         secondary=secondary, confidence=confidence, evidence=evidence,
         action=Action(action) if action else rule.action,
         owner=Owner(owner) if owner else rule.owner,
-        appealable=rule.appealable and category != Category.duplicate,
+        appealable=rule.appealable,
         bucket=Bucket.model_construct(fix_now=rule.fix_now, fix_cause=rule.fix_cause),
     )
 

@@ -15,7 +15,14 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -149,6 +156,15 @@ def clean_text(value: str) -> str:
     if value.isprintable():
         return value.strip()
     return CONTROL_CHARS.sub("", value).strip()
+
+
+def validation_problem(exc: ValidationError, every: bool = False) -> str:
+    """"field 'a.b': message" for the first error of `exc` (every error, '; '-joined, with
+    `every`): the one way the data and settings files say what is wrong and where."""
+    errors = exc.errors() if every else exc.errors()[:1]
+    return "; ".join(
+        f"field '{'.'.join(str(p) for p in e['loc']) or '(entry)'}': "
+        f"{str(e['msg']).removeprefix('Value error, ')}" for e in errors)
 
 
 def parse_date(value: Any) -> date | None:

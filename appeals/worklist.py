@@ -27,7 +27,7 @@ from appeals.classify.rules import load_code_table
 from appeals.compose.letters import filing_status
 from appeals.intake import spreadsheet_cell
 from appeals.law import LawResult
-from appeals.models import Action, Classification, DenialRecord
+from appeals.models import Action, Classification, DenialRecord, validation_problem
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
@@ -88,9 +88,7 @@ def load_priority(path: Path | None = None) -> Priority:
     except (OSError, yaml.YAMLError) as exc:
         raise PriorityError(f"{name}: {exc}") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise PriorityError(f"{name}: {field}: {first['msg']}") from None
+        raise PriorityError(f"{name}: {validation_problem(exc)}") from None
 
 
 def score(classification: Classification, days_left: int | None, at_stake: Decimal,

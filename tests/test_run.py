@@ -347,7 +347,7 @@ def test_malformed_priority_file_names_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "priority.yaml"
     bad.write_text((Path(__file__).parent.parent / "appeals" / "data" / "priority.yaml")
                    .read_text().replace("horizon_days: 60", "horizon_days: -1"))
-    with pytest.raises(PriorityError, match=r"priority.yaml: deadline.horizon_days"):
+    with pytest.raises(PriorityError, match=r"priority.yaml: field 'deadline.horizon_days'"):
         load_priority(bad)
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from appeals.models import Category, Classification, DenialRecord
+from appeals.models import Category, Classification, DenialRecord, validation_problem
 
 _RULE_IN_EVIDENCE = re.compile(r"\[rule ([\w.-]+)\]")
 
@@ -68,9 +68,7 @@ def limit_types() -> LimitTypes:
     try:
         return LimitTypes.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise LimitTypesError(f"{name}: {where}: {err['msg']}") from None
+        raise LimitTypesError(f"{name}: {validation_problem(exc)}") from None
 
 
 def limit_at_issue(record: DenialRecord, classification: Classification) -> LimitType | None:

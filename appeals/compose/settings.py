@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from appeals.models import PLAN_FIELDS, DenialRecord, PlanDetails, PlanType
+from appeals.models import PLAN_FIELDS, DenialRecord, PlanDetails, PlanType, validation_problem
 
 
 class SettingsError(ValueError):
@@ -86,8 +86,7 @@ def _validate(model: type[BaseModel], raw: object, where: str):
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        e = exc.errors()[0]
-        raise SettingsError(f"{where}: field '{'.'.join(map(str, e['loc']))}': {e['msg']}") from None
+        raise SettingsError(f"{where}: {validation_problem(exc)}") from None
 
 
 def load_org(path: Path | None) -> Org:

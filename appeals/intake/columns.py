@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.intake.errors import InputError
-from appeals.models import CANONICAL_FIELDS
+from appeals.models import CANONICAL_FIELDS, validation_problem
 
 
 class ColumnMap(BaseModel):
@@ -57,6 +57,4 @@ def load_column_map(path: Path) -> ColumnMap:
     try:
         return ColumnMap.model_validate(data or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}") from exc
+        raise InputError(f"{path}: {validation_problem(exc)}") from exc

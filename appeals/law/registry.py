@@ -17,6 +17,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from appeals.models import validation_problem
+
 Verification = Literal["verified", "partial", "unverified", "derived"]
 Funding = Literal["insured", "self_funded"]
 FUNDING_OF = {"fully_insured": "insured", "insured": "insured", "self_funded": "self_funded"}
@@ -224,10 +226,8 @@ def _parse(model: type[BaseModel], section: str, items: object, path: str) -> li
         try:
             out.append(model.model_validate(raw))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"field '{'.'.join(str(p) for p in e['loc']) or '(entry)'}': {e['msg']}"
-                for e in exc.errors())
-            raise RegistryError(f"{path}: {_where(section, i, raw)}: {problems}") from None
+            raise RegistryError(f"{path}: {_where(section, i, raw)}: "
+                                f"{validation_problem(exc, every=True)}") from None
     return out
 
 

@@ -299,3 +299,13 @@ def test_a_practice_may_make_duplicates_appealable_in_its_rules(tmp_path: Path) 
     user = tmp_path / "rules.yaml"
     user.write_text("categories:\n  duplicate:\n    appealable: true\n", encoding="utf-8")
     assert classify(dup, load_rules(user)).appealable
+
+
+def test_a_bad_code_table_row_names_the_file_the_row_and_the_field(tmp_path: Path) -> None:
+    from appeals.classify.rules import RulesError, load_code_table
+
+    table = tmp_path / "codes.csv"
+    table.write_text("code_type,code,short_meaning,category,action,owner,weight\n"
+                     "CARC,50,meaning,not_a_category,appeal,clinician,1\n", encoding="utf-8")
+    with pytest.raises(RulesError, match=r"codes.csv: row 2 \(CARC 50\): field 'category'"):
+        load_code_table(table)

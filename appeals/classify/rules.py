@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from appeals.models import Action, Category, LevelOfCare, Owner
+from appeals.models import Action, Category, LevelOfCare, Owner, validation_problem
 
 NON_DENIAL = {"contractual", "patient_responsibility", "informational"}
 CODE_CATEGORIES = {c.value for c in Category} - {"not_a_denial"} | NON_DENIAL
@@ -183,9 +183,8 @@ def load_code_table(path: Path | None = None) -> dict[tuple[str, str], CodeRow]:
         try:
             item = CodeRow.model_validate(row)
         except ValidationError as exc:
-            err = exc.errors()[0]
             raise RulesError(f"{name}: row {i} ({row.get('code_type')} {row.get('code')}): "
-                             f"{err['loc'][0]}: {err['msg']}") from None
+                             f"{validation_problem(exc)}") from None
         table[(item.code_type, item.code)] = item
     return table
 

@@ -16,20 +16,13 @@ from typing import TYPE_CHECKING
 from appeals import __version__
 from appeals.compose.checklists import checklist_folders
 from appeals.compose.markup import builtin_templates
+from appeals.intake import file_sha256
 from appeals.law.registry import default_path as builtin_registry_path
 from appeals.models import Classification, DenialRecord
 from appeals.packet import Settings, sha256
 
 if TYPE_CHECKING:
     from appeals.pipeline import RunConfig
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fingerprint(paths: Iterable[Path | None]) -> str:

@@ -326,7 +326,8 @@ def _run(config: RunConfig, progress: Progress | None,
         result.stale_removed = _remove_stale(out / PACKETS, names)
         result.rejected, result.failed = batch.errors, len(failures)
         t_report = time.perf_counter()
-        _write_outputs(config, settings, stamp, rows, batch.rejects + failures, hashes, result)
+        _write_outputs(config, settings, stamp, rows, batch.rejects + failures, hashes, result,
+                       batch.digests)
         clock["report"] = time.perf_counter() - t_report
     except BaseException:
         sweep(out)
@@ -340,8 +341,10 @@ def _run(config: RunConfig, progress: Progress | None,
 
 
 def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], rows: RowStore,
-                   rejects: list[Reject], hashes: dict[str, str], result: RunResult) -> None:
-    """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them.
+                   rejects: list[Reject], hashes: dict[str, str], result: RunResult,
+                   digests: dict[Path, str | None]) -> None:
+    """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them (the
+    inputs' sha256 as intake read them: each input is hashed once).
 
     The rows are read back once, in worklist order: each is written to the worklist and handed
     to the report, which keeps only the denials."""
@@ -370,8 +373,9 @@ def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str],
     manifest = {
         "toolkit": {"name": "appeals", "version": __version__},
         "as_of": config.as_of.isoformat(),
-        "inputs": [{"path": str(p), "sha256": file_sha256(p) if p.is_file() else None,
-                    "bytes": p.stat().st_size if p.is_file() else None} for p in config.inputs],
+        "inputs": [{"path": str(p), "sha256": digest,
+                    "bytes": p.stat().st_size if digest is not None else None}
+                   for p, digest in digests.items()],
         "versions": stamp,
         "options": {"redact": config.redact, "columns": str(config.columns or ""),
                     "templates": str(config.templates or ""), "rules": str(config.rules or "")},

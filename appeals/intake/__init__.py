@@ -32,6 +32,7 @@ __all__ = [
     "InputError",
     "detect_format",
     "expand_inputs",
+    "file_sha256",
     "load_column_map",
     "read",
     "rejects_csv",
@@ -104,12 +105,18 @@ class Batch:
         self.rejects: list[Reject] = []
         self.records = 0
         self.unusable: list[str] = []
+        # Each input's sha256 as read (None: unreadable), for the manifest to reuse.
+        self.digests: dict[Path, str | None] = {}
 
     def __iter__(self) -> Iterator[DenialRecord]:
         files: dict[str, Path] = {}  # sha256 -> the first path with those bytes
         seen: set[int] = set()  # record fingerprints (a number a line: memory stays small)
         for path in self.paths:
-            digest = _file_digest(path)
+            try:
+                digest = file_sha256(path)
+            except OSError:
+                digest = None  # `read` says why
+            self.digests[path] = digest
             if digest is not None and digest in files:
                 self.rejects.append(Reject(
                     source=str(path), location="file", field="file",
@@ -155,15 +162,12 @@ class Batch:
             self.on_error(message)
 
 
-def _file_digest(path: Path) -> str | None:
-    """sha256 of a readable file (None when it cannot be read: `read` will say why)."""
-    try:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return None
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

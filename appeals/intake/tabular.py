@@ -81,10 +81,10 @@ class _Lines:
     """Physical lines for csv.reader, numbered, with the current row's lines kept so a bad row
     can be rejected whole and the lines after its first read again."""
 
-    def __init__(self, fh: TextIO, delimiter: str, width: int) -> None:
+    def __init__(self, fh: TextIO, delimiter: str, width: int, lines_before: int) -> None:
         self._fh = fh
         self._replay: deque[tuple[int, str]] = deque()
-        self._number = 0
+        self._number = lines_before  # lines already read (the header)
         self._row_delims = max(width - 1, 2)  # a line with this many delimiters is a whole row
         self._delimiter = delimiter
         self.row: list[tuple[int, str]] = []
@@ -144,8 +144,7 @@ def read_csv(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRec
             raise InputError("the file is empty")
         present = headers + (list(columns.defaults) if columns else [])
         check_columns(present, "header row")
-        lines = _Lines(fh, delimiter, len(fieldnames))
-        lines._number = 1  # the header was line 1
+        lines = _Lines(fh, delimiter, len(fieldnames), lines_before=1)
         while True:
             reader = csv.reader(lines, delimiter=delimiter)
             try:

@@ -67,9 +67,9 @@ def packet_key(record: DenialRecord, classification: Classification, settings: S
     return sha256(json.dumps(payload, sort_keys=True).encode())
 
 
-def unchanged(folder: Path, key: str) -> tuple[dict[str, str], str] | None:
-    """(file hashes, checklist due date) of a complete packet built from `key`, or None
-    (missing, built from other inputs, or a file changed since)."""
+def unchanged(folder: Path, key: str) -> tuple[dict[str, str], dict] | None:
+    """(file hashes, packet.json) of a complete packet built from `key`, or None (missing,
+    built from other inputs, or a file changed since)."""
     try:
         summary = json.loads((folder / "packet.json").read_text(encoding="utf-8"))
         if summary.get("input_key") != key:
@@ -78,6 +78,6 @@ def unchanged(folder: Path, key: str) -> tuple[dict[str, str], str] | None:
         if any(file_sha256(folder / n) != h for n, h in hashes.items()):
             return None
         hashes["packet.json"] = file_sha256(folder / "packet.json")
-        return hashes, summary.get("checklist_due") or ""
+        return hashes, summary
     except (OSError, ValueError, KeyError, TypeError):
         return None

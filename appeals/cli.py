@@ -260,6 +260,15 @@ PayersOpt = Annotated[Path | None, typer.Option("--payers", help="Payer director
 AsOfOpt = Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                      help="Letter date (default today).")]
 
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", metavar="URL", help="Case store: sqlite:///FILE or postgresql+psycopg://... "
+    "(default $APPEALS_DB, else sqlite:///appeals.db here).")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+OnOpt = Annotated[datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="The day it "
+                                         "happened (the letter's date, the day it was sent).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who did it (default: your login).")]
+NoteOpt = Annotated[str | None, typer.Option("--note")]
+
 
 def _payers(path: Path | None) -> dict:
     from appeals.compose.settings import SettingsError, load_payers
@@ -394,9 +403,12 @@ def run_cmd(
                                         "ones.")] = False,
     redact: Annotated[bool, typer.Option("--redact", help="Worklist and triage report without "
                                          "patient names or member ids.")] = False,
+    db: DbOpt = None,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Record nothing in the case store.")
+                     ] = False,
 ) -> None:
     """The week's work: packets per denial, worklist.csv, triage.html/pdf, rejects.csv and
-    manifest.json in OUT.
+    manifest.json in OUT; every line, case and packet recorded in the case store (--db).
 
     Exit code 0: all good; 1: some records rejected or failed (see worklist.csv and rejects.csv);
     2: unusable input or arguments.
@@ -406,6 +418,7 @@ def run_cmd(
     from appeals.intake import INPUT_SUFFIXES, expand_inputs
     from appeals.packet import SETTINGS_ERRORS
     from appeals.pipeline import RunConfig, run
+    from appeals.store import StoreError, store_url
     from appeals.worklist import PriorityError
 
     missing = [str(p) for p in inputs if not p.exists()]
@@ -425,11 +438,11 @@ def run_cmd(
                        facts=facts, org=org, templates=templates, rules=rules, columns=columns,
                        payers=payers, registry=registry, priority=priority,
                        as_of=as_of.date() if as_of else date.today(), force=force,
-                       redact=redact)
+                       redact=redact, db=None if no_db else store_url(db))
     with _Reporter() as reporter:
         try:
             result = run(config, progress=reporter, log=reporter.log)
-        except (*SETTINGS_ERRORS, PriorityError) as exc:
+        except (*SETTINGS_ERRORS, PriorityError, StoreError) as exc:
             reporter.log(f"error: {exc}")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
@@ -442,7 +455,8 @@ def run_cmd(
                                      if result.stale_removed else ""))
     err(f"triage report: {out / 'triage.pdf'} (and .html)\nworklist:      "
         f"{out / 'worklist.csv'}\npackets:       {out / 'packets'}/\nrejects:       "
-        f"{out / 'rejects.csv'}\nmanifest:      {out / 'manifest.json'}")
+        f"{out / 'rejects.csv'}\nmanifest:      {out / 'manifest.json'}"
+        + (f"\ncase store:    {_shown(config.db)}" if config.db else ""))
     raise typer.Exit(result.exit_code)
 
 
@@ -475,7 +489,166 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
 
     run_cmd([here(p) for p in inputs], out, workers=workers or os.cpu_count(),
             org=here(samples / "org.yaml"), payers=here(samples / "payers.yaml"),
-            as_of=datetime(2026, 7, 1))
+            as_of=datetime(2026, 7, 1), db=f"sqlite:///{here(out / 'appeals.db')}")
+
+
+def _shown(url: str) -> str:
+    from appeals.store import shown
+
+    return shown(url)
+
+
+def _store(db: str | None):
+    from appeals.store import StoreError, open_store
+
+    try:
+        return open_store(db)
+    except StoreError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
+def _case_errors():
+    from appeals.store import CaseError, StoreError
+
+    return (CaseError, StoreError, ValueError)
+
+
+def _print_json(data: object) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@app.command("cases")
+def cases_cmd(
+    status: Annotated[str | None, typer.Option("--status", help="to_work, waiting_on_clinician, "
+                                               "ready_to_send, sent, overturned, "
+                                               "partially_overturned, upheld, closed.")] = None,
+    payer: Annotated[str | None, typer.Option("--payer", help="Payer name (part of it).")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    due_within: Annotated[int | None, typer.Option("--due-within", metavar="DAYS", min=0)
+                          ] = None,
+    as_of: AsOfOpt = None, fmt: FormatOpt = "table", db: DbOpt = None,
+    redact: Annotated[bool, typer.Option("--redact", help="Leave out patient names and member "
+                                         "ids.")] = False,
+) -> None:
+    """The cases in the store, nearest deadline first."""
+    from appeals.store import Status, list_cases
+
+    if status is not None and status not in {s.value for s in Status}:
+        err(f"error: --status: {status!r} is not one of {', '.join(s.value for s in Status)}")
+        raise typer.Exit(2)
+    rows = list_cases(_store(db), status=status, payer=payer, category=category,
+                      due_within=due_within, as_of=as_of.date() if as_of else None,
+                      redact=redact)
+    if fmt == "json":
+        _print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} cases", title_justify="left")
+    for name in ("case", "claim-line", "payer", "category", "status", "deadline", "days",
+                 "at stake", "recovered", "repeats"):
+        table.add_column(name, justify="right" if name in ("days", "at stake", "recovered",
+                                                            "repeats", "case") else "left")
+    for r in rows:
+        table.add_row(str(r["case_id"]), f"{r['claim_id']}-{r['line_number']}", r["payer_name"],
+                      r["category"], r["status"], r["deadline"],
+                      "" if r["days_left"] is None else str(r["days_left"]), r["at_stake"],
+                      r["recovered"], str(r["repeat_count"]))
+    Console(width=140 if not sys.stdout.isatty() else None, highlight=False).print(table)
+
+
+@app.command("case")
+def case_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case number or "
+                                                "CLAIM-LINE.")],
+             fmt: FormatOpt = "table", db: DbOpt = None, as_of: AsOfOpt = None,
+             redact: Annotated[bool, typer.Option("--redact")] = False) -> None:
+    """One case's whole history: every event, and every input line recorded for it."""
+    from appeals.store import case_history
+
+    try:
+        data = case_history(_store(db), ref, as_of=as_of.date() if as_of else None,
+                            redact=redact)
+    except _case_errors() as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if fmt == "json":
+        _print_json(data)
+        return
+    skip = ("events", "lines", "packet_hashes")
+    for key, value in data.items():
+        if key not in skip and value not in ("", None, []):
+            typer.echo(f"{key:>15}: {value}")
+    typer.echo("history:")
+    for e in data["events"]:
+        move = f"{e['from'] or '-'} -> {e['to']}" if e["to"] else ""
+        extra = "; ".join(x for x in (e["method"], e["amount"] and f"${e['amount']}",
+                                      e["note"]) if x)
+        typer.echo(f"  {e['on']}  {e['kind']:<8} {move:<40} {e['who']:<12} {extra}")
+    typer.echo(f"input lines: {len(data['lines'])}")
+    for line in data["lines"]:
+        typer.echo(f"  {line['recorded_on']}  {line['claim_id']}-{line['line_number']}  "
+                   f"{'denied' if line['denied'] else 'paid'} {line['paid']}  "
+                   f"{line['location']} of {line['source_sha256'][:12]}")
+
+
+@app.command("mark")
+def mark_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
+             to: Annotated[str, typer.Argument(metavar="sent|closed")],
+             on: OnOpt,
+             method: Annotated[str | None, typer.Option("--method", help="fax, mail, portal, "
+                                                        "email or phone.")] = None,
+             reason: Annotated[str | None, typer.Option("--reason", help="For closed: "
+                                                        "written_off, no_action, duplicate.")
+                               ] = None,
+             note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None) -> None:
+    """Mark a case sent (how) or closed (why); the change is kept in its history."""
+    from appeals.store import mark
+
+    try:
+        case = mark(_store(db), ref, to, on=on.date(), method=method, note=note, reason=reason,
+                    who=by)
+    except _case_errors() as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}")
+
+
+@app.command("outcome")
+def outcome_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
+                decision: Annotated[str, typer.Argument(
+                    metavar="overturned|partially_overturned|upheld")],
+                on: OnOpt,
+                amount: Annotated[str | None, typer.Option("--amount", help="Dollars recovered "
+                                                           "(default: all at stake).")] = None,
+                note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None,
+                registry: RegistryOpt = None) -> None:
+    """Record the payer's decision; after upheld, the next level's deadline is put on the case."""
+    from decimal import Decimal, InvalidOperation
+
+    from appeals.store import record_outcome
+
+    try:
+        money = Decimal(amount.replace("$", "").replace(",", "")) if amount else None
+    except InvalidOperation:
+        err(f"error: --amount: {amount!r} is not an amount")
+        raise typer.Exit(2) from None
+    reg = _registry(registry)
+    try:
+        case = record_outcome(_store(db), ref, decision, on=on.date(), amount=money, note=note,
+                              who=by, registry=reg)
+    except _case_errors() as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    line = f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}"
+    if case["status"] == "upheld":
+        line += (f"; next: {case['next_level']} by {case['next_deadline'] or 'a date the plan sets'}"
+                 if case.get("next_level") else "; no later level in the registry for this plan: "
+                 "read the decision notice")
+    err(line)
 
 
 def _batch(paths: list[Path], columns: Path | None) -> Batch:

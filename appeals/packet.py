@@ -153,6 +153,8 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
                               for cid in composed.citations_printed],
         "deadlines": [d.model_dump(mode="json") for d in law.deadlines],
         "checklist_items": [i.id for i in composed.checklist_items],
+        "checklist_open": [i.id for i in composed.checklist_items
+                           if not (settings.facts_for(record).get(i.id) or "").strip()],
         "checklist_due": composed.checklist_due.isoformat() if composed.checklist_due else None,
         "billing_tasks": [i.id for i in composed.billing_items],
         "placeholders": composed.placeholders,

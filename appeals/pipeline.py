@@ -37,7 +37,7 @@ from appeals.classify import classify
 from appeals.compose.letters import DOC_REQUEST, letter_types
 from appeals.compose.limits import limit_at_issue
 from appeals.intake import Batch, rejects_csv
-from appeals.law import law_for
+from appeals.law import LawResult, law_for
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
 from appeals.worklist import (
@@ -73,6 +73,8 @@ class RunConfig:
     as_of: date = field(default_factory=date.today)
     force: bool = False
     redact: bool = False
+    #: Case store URL (appeals.store): every line, case and packet is recorded there; None: not.
+    db: str | None = None
 
     def settings(self) -> Settings:
         return Settings.load(rules=self.rules, registry=self.registry, org=self.org,
@@ -148,7 +150,8 @@ def _packet_job(job: tuple[str, str, str, str]) -> dict:
         hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
         hashes["packet.json"] = file_sha256(folder / "packet.json")
         outcome = {"status": "written", "hashes": hashes,
-                   "checklist_due": packet.summary["checklist_due"] or ""}
+                   "checklist_due": packet.summary["checklist_due"] or "",
+                   "checklist_open": len(packet.summary["checklist_open"])}
     except Exception as exc:  # noqa: BLE001 (one bad record never stops the batch)
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
@@ -200,7 +203,7 @@ def sweep(out: Path) -> None:
 
 
 def assess(record: DenialRecord, settings: Settings, priority: Priority,
-           clock: dict[str, float]) -> tuple[Classification, dict]:
+           clock: dict[str, float]) -> tuple[Classification, LawResult, dict]:
     """Classify one line, work out its law, and make its worklist row (timed into `clock`)."""
     t1 = time.perf_counter()
     verdict = classify(record, settings.rules)
@@ -211,8 +214,8 @@ def assess(record: DenialRecord, settings: Settings, priority: Priority,
     kinds = letter_types(verdict, law) if needs_packet(verdict) else []
     parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
     nqtl = limit_at_issue(record, verdict).id if parity_related else ""
-    return verdict, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
-                            settings.rules.table)
+    return verdict, law, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
+                                 settings.rules.table)
 
 
 def run(config: RunConfig, progress: Progress | None = None,
@@ -243,6 +246,7 @@ def _run(config: RunConfig, progress: Progress | None,
     priority = load_priority(config.priority)
     stamp = versions(config, settings)
     out = config.out
+    recorder = _recorder(config, settings)  # an unusable store stops the run before any write
     (out / PACKETS).mkdir(parents=True, exist_ok=True)
     sweep(out)
     (out / "manifest.json").unlink(missing_ok=True)
@@ -256,6 +260,9 @@ def _run(config: RunConfig, progress: Progress | None,
 
     try:
         batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"))
+        if recorder is not None:
+            recorder.start(batch.digests)
+        packets_done: list[tuple[int, dict]] = []  # (row index, packet) for the store
         # The spool holds whole records (names, member ids): readable by this user only, and
         # removed on every exit this process sees; after SIGKILL the next run here sweeps it.
         spool_fd = os.open(spool_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -267,7 +274,7 @@ def _run(config: RunConfig, progress: Progress | None,
                     tick("read", batch.records, None)
                 record = settings.enrich(record)
                 try:
-                    verdict, row = assess(record, settings, priority, stage)
+                    verdict, law, row = assess(record, settings, priority, stage)
                 except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
                     row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
                     failures.append(_failure(row, "classify"))
@@ -275,6 +282,8 @@ def _run(config: RunConfig, progress: Progress | None,
                     say(f"{record.key}: failed in classification: {type(exc).__name__}")
                     continue
                 index = rows.append(row)
+                if recorder is not None:
+                    recorder.add(index, record, verdict, law, row)
                 if not needs_packet(verdict):
                     row["status"] = "no packet (no action)"
                     rows.settle(index)
@@ -286,7 +295,10 @@ def _run(config: RunConfig, progress: Progress | None,
                 if kept is not None:
                     row["status"] = "unchanged"
                     _add_hashes(hashes, name, kept[0])
-                    row["checklist_due"] = kept[1]
+                    row["checklist_due"] = kept[1].get("checklist_due") or ""
+                    if recorder is not None:
+                        packets_done.append((index, _stored_packet(
+                            out, row, kept[0], len(kept[1].get("checklist_open", [None])), stamp)))
                     result.packets_unchanged += 1
                     rows.settle(index)
                     continue
@@ -309,6 +321,9 @@ def _run(config: RunConfig, progress: Progress | None,
                 row["status"] = "packet written"
                 row["checklist_due"] = outcome["checklist_due"]
                 _add_hashes(hashes, row["packet"].split("/", 1)[1], outcome["hashes"])
+                if recorder is not None:
+                    packets_done.append((index, _stored_packet(
+                        out, row, outcome["hashes"], outcome["checklist_open"], stamp)))
                 result.packets_written += 1
             else:
                 row["status"], row["error"] = "failed", outcome["error"]
@@ -325,6 +340,11 @@ def _run(config: RunConfig, progress: Progress | None,
         clock.update({f"packets_{k}": v for k, v in work.items()})
         result.stale_removed = _remove_stale(out / PACKETS, names)
         result.rejected, result.failed = batch.errors, len(failures)
+        if recorder is not None:
+            t_store = time.perf_counter()
+            recorder.packets(packets_done)
+            recorder.finish()
+            clock["store_finish"] = time.perf_counter() - t_store
         t_report = time.perf_counter()
         _write_outputs(config, settings, stamp, rows, batch.rejects + failures, hashes, result,
                        batch.digests)
@@ -335,6 +355,8 @@ def _run(config: RunConfig, progress: Progress | None,
     finally:
         spool_path.unlink(missing_ok=True)
         rows.close()
+        if recorder is not None:
+            recorder.engine.dispose()
     clock["total"] = time.perf_counter() - started
     result.seconds = clock
     return result
@@ -413,6 +435,24 @@ def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:
             yield order.popleft(), outcome
     finally:  # on Ctrl-C: drop queued jobs, let running ones finish their atomic writes
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _recorder(config: RunConfig, settings: Settings):
+    """The case store's recorder for this run, or None; StoreError when it cannot be used."""
+    if config.db is None:
+        return None
+    from appeals.store import Recorder, open_store
+
+    return Recorder(open_store(config.db), config.as_of)
+
+
+def _stored_packet(out: Path, row: dict, hashes: dict[str, str], open_items: int,
+                   stamp: dict[str, str]) -> dict:
+    """What the case store keeps of a packet: where it is, its hashes and versions, and whether
+    the clinician's answers are still missing."""
+    return {"path": str((out / row["packet"]).resolve()), "hashes": hashes,
+            "version": f"appeals {stamp['appeals']}, registry {stamp['registry']}",
+            "checklist_due": row["checklist_due"], "checklist_open": open_items}
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -7,11 +7,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from pydantic import BaseModel
 
-from appeals.law.deadlines import Deadline, add_months, deadline_for, deadlines_for
+from appeals.law.deadlines import (
+    EVENT_WORDS,
+    Deadline,
+    add_months,
+    deadline_for,
+    deadlines_for,
+)
 from appeals.law.plans import (
     CitationRef,
     ParityDecision,
@@ -25,7 +32,7 @@ from appeals.models import DenialRecord
 
 __all__ = [
     "Citation", "CitationRef", "Deadline", "LawResult", "ParityDecision", "PlanFacts", "Registry",
-    "RegistryError", "add_months", "deadline_for", "deadlines_for", "law_for", "load_registry",
+    "RegistryError", "add_months", "deadline_for", "deadlines_for", "law_for", "load_registry", "next_levels",
     "parity_for", "plan_facts", "resolve_plan",
 ]
 
@@ -74,3 +81,18 @@ def law_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None,
                      deadlines=deadlines_for(facts, reg, previous_decision=previous_decision,
                                              as_of=as_of),
                      registry_version=reg.version)
+
+
+def next_levels(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,
+                decided_on: date, as_of: date | None = None) -> list[Deadline]:
+    """The windows that open when the plan upholds the denial on `decided_on`, in order: the
+    program's later levels (second internal appeal, QIC, fair hearing, OPM review), counted from
+    that decision, then external review, whose notice is the final internal decision's."""
+    reg = registry or load_registry()
+    facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
+    later = [d for d in deadlines_for(facts, reg, previous_decision=decided_on, as_of=as_of)
+             if d.counted_from == EVENT_WORDS["decision_on_previous_level"]
+             and d.level not in _SIDE_LEVELS]
+    external = [d for d in deadlines_for(replace(facts, denial_date=decided_on), reg, as_of=as_of)
+                if d.level == "external_review"]
+    return later + external

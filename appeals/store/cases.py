@@ -1,0 +1,215 @@
+"""Reading and working cases: the list, one case's history, and what people mark.
+
+    from appeals.store import open_store, list_cases, mark, record_outcome
+    engine = open_store()
+    rows = list_cases(engine, status="to_work", due_within=14)
+    mark(engine, "C1001-1", "sent", on=date(2026, 7, 3), method="fax")
+
+Every change is a row in `events` with who, when, from and to; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine, select, update
+
+from appeals.law import Registry, next_levels
+from appeals.models import DenialRecord
+from appeals.store.engine import write_lock
+from appeals.store.lifecycle import MARKS, CloseReason, Status, event, insert_events
+from appeals.store.schema import cases, events, lines
+
+METHODS = ("fax", "mail", "portal", "email", "phone")
+PHI = ("patient_name", "member_id")
+
+
+class CaseError(ValueError):
+    """No such case, an ambiguous reference, or a move the lifecycle does not allow."""
+
+
+def who_am_i() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def _find(conn, ref: str) -> dict:
+    """A case by its number, or by CLAIM-LINE (the claim id may itself hold dashes)."""
+    ref = ref.strip()
+    if ref.isdigit():
+        found = conn.execute(select(cases).where(cases.c.id == int(ref))).mappings().all()
+    else:
+        claim, _, line = ref.rpartition("-")
+        if not claim or not line.isdigit():
+            raise CaseError(f"case {ref!r}: give a case number or CLAIM-LINE (like C1001-2)")
+        found = conn.execute(select(cases).where(
+            (cases.c.claim_id == claim) & (cases.c.line_number == int(line)))
+            .order_by(cases.c.id)).mappings().all()
+    if not found:
+        raise CaseError(f"case {ref!r}: not in the store")
+    if len(found) > 1:
+        raise CaseError(f"case {ref!r} is {len(found)} cases (payers or service dates differ): "
+                        f"use a case number ({', '.join(str(c['id']) for c in found)})")
+    return dict(found[0])
+
+
+def _current_deadline(case: dict) -> date | None:
+    """The date the next filing is due: the next level's after an upheld decision."""
+    if case["status"] == Status.upheld:
+        return case["next_deadline"]
+    if case["status"] in (Status.overturned, Status.partially_overturned, Status.closed,
+                          Status.sent):
+        return None
+    return case["deadline"]
+
+
+def case_row(case: dict, as_of: date, redact: bool = False) -> dict:
+    """The list's row of one case (without names and member ids when `redact`)."""
+    deadline = _current_deadline(case)
+    row = {
+        "case_id": case["id"], "claim_id": case["claim_id"], "line_number": case["line_number"],
+        "payer_name": case["payer_name"], "service_date": _iso(case["service_date"]),
+        "cpt_code": case["cpt_code"], "category": case["category"], "status": case["status"],
+        "closed_reason": case["closed_reason"] or "", "deadline": _iso(deadline),
+        "days_left": (deadline - as_of).days if deadline else None,
+        "next_level": case["next_level"] or "",
+        "at_stake": str(case["at_stake"]), "recovered": str(case["recovered"]),
+        "repeat_count": case["repeat_count"], "linked_case_id": case["linked_case_id"],
+        "first_seen": _iso(case["first_seen"]), "last_seen": _iso(case["last_seen"]),
+        "packet": case["packet_path"] or "",
+    }
+    if not redact:
+        record = json.loads(case["record"])
+        row["patient_name"] = record.get("patient_name") or ""
+        row["member_id"] = case["member_id"]
+    return row
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def list_cases(engine: Engine, *, status: str | None = None, payer: str | None = None,
+               category: str | None = None, due_within: int | None = None,
+               as_of: date | None = None, redact: bool = False) -> list[dict]:
+    """Cases, nearest deadline first (undated last), then by case number."""
+    as_of = as_of or date.today()
+    query = select(cases)
+    if status:
+        query = query.where(cases.c.status == Status(status).value)
+    if category:
+        query = query.where(cases.c.category == category)
+    if payer:
+        query = query.where(cases.c.payer.contains(" ".join(payer.split()).casefold(),
+                                                   autoescape=True))
+    with engine.connect() as conn:
+        rows = [case_row(dict(c), as_of, redact) for c in conn.execute(query).mappings()]
+    if due_within is not None:
+        rows = [r for r in rows if r["days_left"] is not None and r["days_left"] <= due_within]
+    rows.sort(key=lambda r: (r["days_left"] is None, r["days_left"] or 0, r["case_id"]))
+    return rows
+
+
+def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
+                 redact: bool = False) -> dict:
+    """One case: its row, every event in order, and every input line recorded for it."""
+    with engine.connect() as conn:
+        case = _find(conn, ref)
+        history = [_event_row(e) for e in conn.execute(
+            select(events).where(events.c.case_id == case["id"]).order_by(events.c.id)).mappings()]
+        seen = [{"recorded_on": _iso(r["recorded_on"]), "source_sha256": r["source_sha"],
+                 "location": r["location"], "claim_id": r["claim_id"],
+                 "line_number": r["line_number"], "denied": r["denied"],
+                 "category": r["category"], "paid": str(r["paid"]),
+                 "remittance_date": _iso(r["denial_date"])}
+                for r in conn.execute(select(lines).where(lines.c.case_id == case["id"])
+                                      .order_by(lines.c.id)).mappings()]
+        linked = [c for (c,) in conn.execute(select(cases.c.id).where(
+            cases.c.linked_case_id == case["id"]))]
+    return {**case_row(case, as_of or date.today(), redact), "reason": case["reason"],
+            "plan": case["plan"], "deadline_rule": case["deadline_rule"] or "",
+            "packet_version": case["packet_version"] or "",
+            "packet_hashes": json.loads(case["packet_hashes"] or "{}"),
+            "linked_from": linked, "events": history, "lines": seen}
+
+
+def _event_row(e) -> dict:
+    return {"at": e["at"], "on": _iso(e["on_date"]), "who": e["who"], "kind": e["kind"],
+            "from": e["from_status"] or "", "to": e["to_status"] or "",
+            "amount": str(e["amount"]) if e["amount"] is not None else "",
+            "method": e["method"] or "", "note": e["note"] or ""}
+
+
+def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
+          kind: str, note: str | None = None, method: str | None = None,
+          amount: Decimal | None = None, changes=None) -> dict:
+    """Check the move against the lifecycle, then write the change and its event together."""
+    with engine.begin() as conn:
+        write_lock(conn)
+        case = _find(conn, ref)
+        allowed = MARKS[to]
+        if case["status"] not in allowed:
+            raise CaseError(f"case {case['id']} ({case['claim_id']}-{case['line_number']}) is "
+                            f"{case['status']}: it cannot become {to.value} (only from "
+                            f"{', '.join(s.value for s in allowed)})")
+        values = {"status": to.value, **(changes(case) if changes else {})}
+        conn.execute(update(cases).where(cases.c.id == case["id"]).values(values))
+        insert_events(conn, [event(case["id"], kind, on, who or who_am_i(),
+                                   before=case["status"], after=to.value, amount=amount,
+                                   method=method, note=note)])
+        case.update(values)
+    return case
+
+
+def mark(engine: Engine, ref: str, to: str, *, on: date, method: str | None = None,
+         note: str | None = None, reason: str | None = None, who: str | None = None) -> dict:
+    """`sent` (by fax, mail, portal...) or `closed` (written off, no action, duplicate)."""
+    status = Status(to)
+    if status not in (Status.sent, Status.closed):
+        raise CaseError(f"mark: {to!r} is not sent or closed (decisions go to `outcome`)")
+    if method is not None and method not in METHODS:
+        raise CaseError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+    if status is Status.closed:
+        if reason is None:
+            raise CaseError("closing a case needs --reason: "
+                            + ", ".join(r.value for r in CloseReason))
+        reason = CloseReason(reason).value
+    return _move(engine, ref, status, on, who, kind="mark", method=method, note=note,
+                 changes=lambda _case: {"closed_reason": reason})
+
+
+def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
+                   amount: Decimal | None = None, note: str | None = None,
+                   who: str | None = None, registry: Registry | None = None) -> dict:
+    """The payer's decision by letter. Upheld: the next level's window, from the law stage with
+    the decision's date, is put on the case (or none, when the registry knows no later level)."""
+    status = Status(decision)
+    if status not in (Status.overturned, Status.partially_overturned, Status.upheld):
+        raise CaseError(f"outcome: {decision!r} is not overturned, partially_overturned or upheld")
+    if status is Status.partially_overturned and amount is None:
+        raise CaseError("a partial overturn needs --amount (what was recovered)")
+    if amount is not None and amount < 0:
+        raise CaseError("--amount: negative")
+
+    def changes(case: dict) -> dict:
+        values: dict = {"decided_on": on}
+        if status is Status.upheld:
+            record = DenialRecord.model_validate_json(case["record"])
+            levels = next_levels(record, registry, decided_on=on, as_of=on)
+            done = case["levels_upheld"]
+            nxt = levels[done] if done < len(levels) else None
+            values.update(levels_upheld=done + 1, next_level=nxt.level if nxt else None,
+                          next_deadline=nxt.file_by if nxt else None)
+        else:
+            got = amount if amount is not None else case["at_stake"]
+            values["recovered"] = case["recovered"] + got
+        return values
+
+    moved = _move(engine, ref, status, on, who, kind="outcome", note=note,
+                  amount=amount if status is not Status.upheld else None, changes=changes)
+    return moved

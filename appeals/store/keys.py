@@ -1,0 +1,40 @@
+"""How a line is known across weeks: the case key, the reprocessing match and the fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+
+from appeals.models import DenialRecord
+
+
+def payer_key(name: str | None) -> str:
+    """"BLUE RIDGE HEALTH" in the 835 and "Blue Ridge  Health" in the export are one payer."""
+    return " ".join((name or "").split()).casefold()
+
+
+def provider_key(record: DenialRecord) -> str:
+    return record.provider_npi or " ".join((record.provider_name or "").split()).casefold()
+
+
+def case_key(record: DenialRecord) -> str:
+    """Payer, claim id, line, service date and procedure code: one denied service line."""
+    day = record.service_date.isoformat() if record.service_date else ""
+    return "|".join((payer_key(record.payer_name), record.claim_id, str(record.line_number), day,
+                     record.cpt_code or ""))
+
+
+def service_key(record: DenialRecord) -> tuple:
+    """The same service under another claim number (reprocessed, corrected): member, date of
+    service, procedure code and provider at the same payer. Without a member id there is no
+    match: a guess would join two patients' cases."""
+    if not record.member_id or not record.service_date or not record.cpt_code:
+        return ()
+    return (payer_key(record.payer_name), record.member_id, record.service_date,
+            record.cpt_code, provider_key(record))
+
+
+def fingerprint(record: DenialRecord) -> str:
+    """The adjudication as the payer reported it, wherever it was read: the same report seen in
+    a second file is not a repeat denial."""
+    data = record.model_dump_json(exclude={"source", "location", "warnings"})
+    return hashlib.sha256(data.encode()).hexdigest()

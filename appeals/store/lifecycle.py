@@ -1,0 +1,70 @@
+"""A case's one status, the moves between them, and the events that record each move.
+
+    to_work -> waiting_on_clinician -> ready_to_send -> sent -> overturned | partially_overturned
+                                                             -> upheld -> sent (next level) ...
+    any open status -> closed (written off, no action, duplicate)
+
+A run moves a case forward on its own (a packet built, the clinician's answers in, a payment on a
+later remittance); people mark what only they know (sent, closed, a decision by letter).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from appeals.store.schema import events
+
+
+class Status(StrEnum):
+    to_work = "to_work"
+    waiting_on_clinician = "waiting_on_clinician"
+    ready_to_send = "ready_to_send"
+    sent = "sent"
+    overturned = "overturned"
+    partially_overturned = "partially_overturned"
+    upheld = "upheld"
+    closed = "closed"
+
+
+class CloseReason(StrEnum):
+    written_off = "written_off"
+    no_action = "no_action"
+    duplicate = "duplicate"
+
+
+#: Not yet sent: a run may still move these (packet built, answers in).
+BEFORE_SENDING = (Status.to_work, Status.waiting_on_clinician, Status.ready_to_send)
+#: A payment on a later remittance decides these.
+AWAITING_MONEY = (*BEFORE_SENDING, Status.sent, Status.upheld)
+DECIDED = (Status.overturned, Status.partially_overturned, Status.upheld)
+WON = (Status.overturned, Status.partially_overturned)
+#: What a person may mark, and from where.
+MARKS: dict[Status, tuple[Status, ...]] = {
+    Status.sent: (*BEFORE_SENDING, Status.upheld),
+    Status.closed: (*AWAITING_MONEY, Status.partially_overturned),
+    Status.overturned: (Status.sent, Status.upheld),
+    Status.partially_overturned: (Status.sent, Status.upheld),
+    Status.upheld: (Status.sent,),
+}
+RUN = "appeals run"
+REMITTANCE = "remittance"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def event(case_id: int | None, kind: str, on: date, who: str, *, before: str | None = None,
+          after: str | None = None, amount: Decimal | None = None, method: str | None = None,
+          note: str | None = None, run_id: int | None = None) -> dict:
+    """One row of `events` (the case id may be filled in once a new case has one)."""
+    return {"case_id": case_id, "at": now(), "on_date": on, "who": who, "kind": kind,
+            "from_status": before, "to_status": after, "amount": amount, "method": method,
+            "note": note, "run_id": run_id}
+
+
+def insert_events(conn, rows: list[dict]) -> None:
+    if rows:
+        conn.execute(events.insert(), rows)

@@ -1,0 +1,136 @@
+"""The case store's tables (SQLAlchemy Core: bulk inserts of a week's lines stay fast).
+
+- `runs`: one `appeals run` that recorded into the store (its as-of day, inputs, finished or not).
+- `lines`: every input line a run read, denied or paid (the denial rate needs both), identified by
+  the input file's sha256 and the line's place in it, so a re-run or a second run at once records
+  nothing twice.
+- `cases`: one denied service line across weeks (payer, claim id, line, service date, procedure
+  code), with its one `status` and the latest facts a biller works from.
+- `events`: the append-only history of a case: who, when, from, to. Nothing here is updated.
+
+Patient names and member ids are stored (a case must be matched and worked); the SQLite file is
+created readable by its owner only, and exports honour --redact.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s", "pk": "pk_%(table_name)s"})
+
+MONEY = Numeric(14, 2, asdecimal=True)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", String(32), nullable=False),  # UTC, ISO 8601
+    Column("finished_at", String(32)),
+    Column("as_of", Date, nullable=False),
+    Column("toolkit_version", String(32), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON: [{"path", "sha256"}]
+    Column("lines", Integer, nullable=False, default=0),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_key", String(400), nullable=False, unique=True),
+    Column("payer", String(200), nullable=False),  # casefolded, spaces collapsed: the match key
+    Column("payer_name", String(200), nullable=False),
+    Column("claim_id", String(100), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("service_date", Date),
+    Column("cpt_code", String(20), nullable=False),
+    Column("member_id", String(100), nullable=False),
+    Column("provider", String(200), nullable=False),  # NPI, else the name casefolded
+    Column("category", String(40), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("owner", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("plan", String(60), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("closed_reason", String(30)),
+    Column("denial_date", Date),
+    Column("deadline", Date),
+    Column("deadline_rule", Text),
+    Column("next_level", String(80)),
+    Column("next_deadline", Date),
+    Column("decided_on", Date),
+    Column("billed", MONEY, nullable=False),
+    Column("paid", MONEY, nullable=False),  # on the denial: a later payment recovers the rest
+    Column("at_stake", MONEY, nullable=False),
+    Column("recovered", MONEY, nullable=False, default=0),
+    Column("repeat_count", Integer, nullable=False, default=0),
+    Column("linked_case_id", Integer, ForeignKey("cases.id")),
+    Column("first_seen", Date, nullable=False),
+    Column("last_seen", Date, nullable=False),
+    Column("last_fingerprint", String(64), nullable=False),
+    Column("levels_upheld", Integer, nullable=False, default=0),
+    Column("packet_path", Text),
+    Column("packet_hashes", Text),  # JSON {file: sha256}
+    Column("packet_version", String(200)),
+    Column("checklist_due", Date),
+    Column("record", Text, nullable=False),  # the latest denial's record (JSON), for the law stage
+    Index(None, "payer", "member_id", "service_date", "cpt_code"),
+    Index(None, "status"),
+)
+
+lines = Table(
+    "lines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("source_sha", String(64), nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("recorded_on", Date, nullable=False),  # the run's as-of day: weeks are counted by it
+    Column("payer", String(200), nullable=False),
+    Column("payer_name", String(200), nullable=False),
+    Column("claim_id", String(100), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("service_date", Date),
+    Column("cpt_code", String(20), nullable=False),
+    Column("provider_name", String(200), nullable=False),
+    Column("denied", Boolean, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("billed", MONEY, nullable=False),
+    Column("paid", MONEY, nullable=False),
+    Column("at_stake", MONEY, nullable=False),
+    Column("denial_date", Date),
+    UniqueConstraint("source_sha", "location"),
+    Index(None, "recorded_on"),
+    Index(None, "case_id"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("at", String(32), nullable=False),  # UTC wall clock, ISO 8601
+    Column("on_date", Date, nullable=False),  # the day it happened (a decision's date, a run's)
+    Column("who", String(100), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("from_status", String(30)),
+    Column("to_status", String(30)),
+    Column("amount", MONEY),
+    Column("method", String(20)),
+    Column("note", Text),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Index(None, "case_id"),
+)

@@ -1,0 +1,460 @@
+"""The case store on SQLite and on a real PostgreSQL: recording runs, cases across weeks,
+outcomes read off remittances, people's marks, bad stores, concurrency and SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import needs
+from sqlalchemy import create_engine, func, select, text
+
+from appeals.cli import app
+from appeals.law import next_levels
+from appeals.models import DenialRecord
+from appeals.pipeline import RunConfig, run
+from appeals.store import (
+    CaseError,
+    StoreError,
+    case_history,
+    list_cases,
+    mark,
+    open_store,
+    record_outcome,
+)
+from appeals.store.schema import cases, events, lines, runs
+
+HEADER = ["claim_id", "line_number", "payer_name", "plan_type", "plan_funding", "employer_size",
+          "plan_state", "member_id", "patient_name", "provider_name", "provider_npi",
+          "service_date", "cpt_code", "level_of_care", "billed_amount", "paid_amount",
+          "denial_date", "adjustment_codes", "denial_reason"]
+PATIENT = "Quinn Zebulon-Testperson"
+
+
+def line(claim: str, n: int = 1, *, paid: str = "0.00", codes: str = "CO-50", cpt: str = "90837",
+         denied_on: str = "2026-06-10", member: str = "M100", payer: str = "Blue Ridge Health",
+         plan: str = "medicaid_mco", service: str | None = None) -> dict:
+    """A line; each claim its own service date unless one is given (two claims for the same
+    member, code and date are the same service reprocessed)."""
+    service = service or f"2026-05-{sum(map(ord, claim)) % 28 + 1:02d}"
+    return {"claim_id": claim, "line_number": n, "payer_name": payer, "plan_type": plan,
+            "plan_funding": "", "employer_size": "", "plan_state": "NC", "member_id": member,
+            "patient_name": PATIENT, "provider_name": "Lakeside Counseling Group",
+            "provider_npi": "1245319599", "service_date": service, "cpt_code": cpt,
+            "level_of_care": "outpatient", "billed_amount": "200.00", "paid_amount": paid,
+            "denial_date": denied_on, "adjustment_codes": codes, "denial_reason": ""}
+
+
+def week(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def run_week(tmp_path: Path, db: str, name: str, rows: list[dict], as_of: date,
+             workers: int = 1):
+    inp = week(tmp_path / f"{name}.csv", rows)
+    return run(RunConfig(inputs=[inp], out=tmp_path / f"out-{name}", workers=workers,
+                         as_of=as_of, db=db))
+
+
+def count(db: str, table, *where) -> int:
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+    engine.dispose()
+    return n
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_migrations_run_up_from_empty_and_match_the_schema(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from appeals.store.engine import head_revision
+    from appeals.store.schema import metadata
+
+    engine = open_store(db_url)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []  # the migrations build exactly the tables the code uses
+    engine.dispose()
+    open_store(db_url).dispose()  # opening again migrates nothing and fails nothing
+
+
+def test_sqlite_store_is_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    open_store(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def test_a_run_records_every_line_and_one_case_per_denied_line(db_url: str,
+                                                                tmp_path: Path) -> None:
+    rows = [line("A1"), line("A2", codes="CO-45", paid="150.00"), line("A3", codes="CO-197")]
+    result = run_week(tmp_path, db_url, "w1", rows, date(2026, 6, 15))
+    assert result.records == 3
+    assert count(db_url, lines) == 3  # the paid line too: the denial rate needs it
+    assert count(db_url, cases) == 2
+    engine = open_store(db_url)
+    listed = {r["claim_id"]: r for r in list_cases(engine, as_of=date(2026, 6, 15))}
+    assert set(listed) == {"A1", "A3"}
+    a1 = listed["A1"]
+    assert a1["category"] == "medical_necessity" and a1["at_stake"] == "200.00"
+    # Medicaid managed care: 60 days from the notice (42 CFR 438.402(c)(2)(ii))
+    assert a1["deadline"] == "2026-08-09" and a1["days_left"] == 55
+    assert a1["status"] == "waiting_on_clinician"  # its packet's checklist is unanswered
+    assert listed["A3"]["category"] == "authorization"
+    history = case_history(engine, "A1-1")
+    assert [e["kind"] for e in history["events"]] == ["opened", "packet"]
+    assert history["events"][1]["to"] == "waiting_on_clinician"
+    assert history["packet_hashes"]["appeal_letter.pdf"]
+    engine.dispose()
+
+
+def test_a_rerun_records_nothing_twice(db_url: str, tmp_path: Path) -> None:
+    rows = [line("A1"), line("A2", codes="CO-45", paid="150.00")]
+    run_week(tmp_path, db_url, "w1", rows, date(2026, 6, 15))
+    run_week(tmp_path, db_url, "w1", rows, date(2026, 6, 16))
+    assert count(db_url, lines) == 2
+    assert count(db_url, cases) == 1
+    assert count(db_url, events, events.c.kind == "repeat") == 0
+    assert count(db_url, runs, runs.c.finished_at.is_not(None)) == 2
+
+
+def test_the_same_report_in_another_file_is_not_a_repeat_but_a_new_denial_is(
+        db_url: str, tmp_path: Path) -> None:
+    run_week(tmp_path, db_url, "w1", [line("A1")], date(2026, 6, 15))
+    run_week(tmp_path, db_url, "w1-again", [line("A1"), line("B1")], date(2026, 6, 22))
+    engine = open_store(db_url)
+    assert case_history(engine, "A1-1")["repeat_count"] == 0
+    run_week(tmp_path, db_url, "w2", [line("A1", denied_on="2026-06-24")], date(2026, 6, 29))
+    case = case_history(engine, "A1-1", as_of=date(2026, 6, 29))
+    assert case["repeat_count"] == 1
+    assert count(db_url, cases) == 2
+    assert "denied again" in case["events"][-1]["note"]
+    assert case["deadline"] == "2026-08-23"  # the new notice starts a new window
+    engine.dispose()
+
+
+def test_a_later_payment_overturns_the_case_without_anyone_typing_it(
+        db_url: str, tmp_path: Path) -> None:
+    run_week(tmp_path, db_url, "w1", [line("A1"), line("A2")], date(2026, 6, 15))
+    engine = open_store(db_url)
+    mark(engine, "A1-1", "sent", on=date(2026, 6, 20), method="fax", who="biller")
+    run_week(tmp_path, db_url, "w5", [
+        line("A1", codes="CO-45", paid="200.00", denied_on="2026-07-20"),  # paid in full
+        line("A2", codes="CO-50", paid="80.00", denied_on="2026-07-20"),  # part paid, part denied
+    ], date(2026, 7, 22))
+    a1 = case_history(engine, "A1-1")
+    assert (a1["status"], a1["recovered"]) == ("overturned", "200.00")
+    decided = a1["events"][-1]
+    assert (decided["who"], decided["from"], decided["to"], decided["on"]) == (
+        "remittance", "sent", "overturned", "2026-07-20")
+    a2 = case_history(engine, "A2-1")
+    assert (a2["status"], a2["recovered"], a2["repeat_count"]) == (
+        "partially_overturned", "80.00", 0)
+    engine.dispose()
+
+
+def test_a_new_claim_number_for_the_same_service_is_linked(db_url: str, tmp_path: Path) -> None:
+    day = "2026-05-04"
+    run_week(tmp_path, db_url, "w1", [
+        line("A1", service=day), line("Z1", member="M200", service=day),
+        line("D1", codes="CO-18", service="2026-05-05"),  # a duplicate of ...
+        line("D0", codes="CO-45", paid="200.00", service="2026-05-05"),  # ... this paid one
+    ], date(2026, 6, 15))
+    run_week(tmp_path, db_url, "w2", [
+        line("A1-R", denied_on="2026-06-20", service=day),  # reprocessed, denied again: linked
+        line("Z9", member="M200", codes="CO-45", paid="200.00", denied_on="2026-06-21",
+             service=day),
+        line("Q1", member="M999", codes="CO-45", paid="200.00", service=day),  # other member
+        line("D2", codes="CO-45", paid="200.00", service="2026-05-05", denied_on="2026-06-21"),
+    ], date(2026, 6, 22))
+    engine = open_store(db_url)
+    first, again = case_history(engine, "A1-1"), case_history(engine, "A1-R-1")
+    assert again["linked_case_id"] == first["case_id"]
+    assert first["linked_from"] == [again["case_id"]]
+    assert "reprocessed or corrected" in first["events"][-1]["note"]
+    z1 = case_history(engine, "Z1-1")
+    assert z1["status"] == "overturned" and "under claim Z9 line 1" in z1["events"][-1]["note"]
+    assert case_history(engine, "D1-1")["status"] != "overturned"  # a duplicate stays denied
+    assert count(db_url, cases) == 4
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- people's marks
+
+
+def test_marks_and_outcomes_follow_the_lifecycle_and_keep_history(db_url: str,
+                                                                  tmp_path: Path) -> None:
+    run_week(tmp_path, db_url, "w1", [line("A1"), line("A2")], date(2026, 6, 15))
+    engine = open_store(db_url)
+    with pytest.raises(CaseError, match="cannot become upheld"):
+        record_outcome(engine, "A1-1", "upheld", on=date(2026, 7, 1))
+    with pytest.raises(CaseError, match="needs --reason"):
+        mark(engine, "A2-1", "closed", on=date(2026, 7, 1))
+    mark(engine, "A2-1", "closed", on=date(2026, 7, 1), reason="written_off", who="manager")
+    mark(engine, "A1-1", "sent", on=date(2026, 6, 20), method="portal", who="biller")
+    case = record_outcome(engine, "A1-1", "upheld", on=date(2026, 7, 10), who="biller")
+    # The next level (the state fair hearing) is the law stage's, counted from the decision.
+    record = DenialRecord.model_validate_json(case["record"])
+    expected = next_levels(record, decided_on=date(2026, 7, 10))[0]
+    assert (case["next_level"], case["next_deadline"]) == ("state_fair_hearing",
+                                                          expected.file_by)
+    assert expected.file_by == date(2026, 10, 8)
+    history = case_history(engine, "A1-1", as_of=date(2026, 7, 10))
+    assert history["deadline"] == "2026-10-08" and history["days_left"] == 90
+    assert [(e["kind"], e["from"], e["to"], e["who"]) for e in history["events"][-2:]] == [
+        ("mark", "waiting_on_clinician", "sent", "biller"),
+        ("outcome", "sent", "upheld", "biller")]
+    assert history["events"][-2]["method"] == "portal"
+    closed = case_history(engine, "A2-1")
+    assert (closed["status"], closed["closed_reason"]) == ("closed", "written_off")
+    engine.dispose()
+
+
+def test_next_level_for_medicare_is_the_qic_and_for_an_unknown_level_none(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    run_week(tmp_path, db, "w1", [line("M1", plan="medicare", payer="Medicare Part B")],
+             date(2026, 6, 15))
+    engine = open_store(db)
+    mark(engine, "M1-1", "sent", on=date(2026, 6, 20))
+    case = record_outcome(engine, "M1-1", "upheld", on=date(2026, 8, 1))
+    assert (case["next_level"], case["next_deadline"]) == ("qic_reconsideration",
+                                                          date(2027, 1, 28))  # 180 days
+    mark(engine, "M1-1", "sent", on=date(2026, 8, 5))
+    case = record_outcome(engine, "M1-1", "upheld", on=date(2026, 11, 1))
+    assert case["next_level"] is None and case["next_deadline"] is None  # ALJ: not in registry
+    engine.dispose()
+
+
+def test_claim_line_that_names_two_cases_asks_for_the_number(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    run_week(tmp_path, db, "w1", [line("A1"), line("A1", payer="Other Payer", member="M9")],
+             date(2026, 6, 15))
+    with pytest.raises(CaseError, match="is 2 cases"):
+        case_history(open_store(db), "A1-1")
+    with pytest.raises(CaseError, match="not in the store"):
+        case_history(open_store(db), "NOPE-1")
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def test_case_commands_from_the_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    week(tmp_path / "w1.csv", [line("A1"), line("A2", codes="CO-45", paid="150.00"),
+                               line("A3", codes="CO-29", denied_on="2026-01-02",
+                                    service="2025-12-01")])
+    cli = CliRunner()
+    result = cli.invoke(app, ["run", str(tmp_path / "w1.csv"), "--out", str(tmp_path / "o"),
+                              "--as-of", "2026-06-15", "--db", db, "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert PATIENT not in result.output and "M100" not in result.output
+    listed = cli.invoke(app, ["cases", "--db", db, "--format", "json", "--as-of", "2026-06-15"])
+    rows = json.loads(listed.stdout)
+    assert [r["claim_id"] for r in rows] == ["A3", "A1"]  # the passed deadline first
+    for key in ("case_id", "claim_id", "line_number", "payer_name", "category", "status",
+                "deadline", "days_left", "at_stake", "recovered", "repeat_count"):
+        assert key in rows[0]
+    assert rows[1]["patient_name"] == PATIENT
+    redacted = cli.invoke(app, ["cases", "--db", db, "--format", "json", "--redact"]).stdout
+    assert PATIENT not in redacted and "M100" not in redacted
+    soon = json.loads(cli.invoke(app, ["cases", "--db", db, "--format", "json", "--as-of",
+                                       "2026-06-15", "--due-within", "60"]).stdout)
+    assert [r["claim_id"] for r in soon] == ["A3", "A1"]
+    assert json.loads(cli.invoke(app, ["cases", "--db", db, "--format", "json", "--payer",
+                                       "ridge", "--status", "sent"]).stdout) == []
+    bad = cli.invoke(app, ["cases", "--db", db, "--status", "lost"])
+    assert bad.exit_code == 2 and "is not one of" in bad.output
+    sent = cli.invoke(app, ["mark", "A1-1", "sent", "--on", "2026-06-20", "--method", "fax",
+                            "--db", db])
+    assert sent.exit_code == 0, sent.output
+    won = cli.invoke(app, ["outcome", "A1-1", "partially_overturned", "--on", "2026-07-30",
+                           "--amount", "$120.50", "--db", db])
+    assert won.exit_code == 0 and "partially_overturned" in won.output
+    shown = cli.invoke(app, ["case", "A1-1", "--db", db])
+    assert "sent -> partially_overturned" in shown.stdout and "$120.50" in shown.stdout
+    wrong = cli.invoke(app, ["outcome", "A1-1", "upheld", "--on", "2026-08-01", "--db", db])
+    assert wrong.exit_code == 2 and "cannot become upheld" in wrong.output
+    assert cli.invoke(app, ["mark", "A3-1", "sent", "--on", "2026-06-20", "--method", "pigeon",
+                            "--db", db]).exit_code == 2
+
+
+def test_run_and_the_worklist_mean_the_same_with_and_without_the_store(tmp_path: Path) -> None:
+    inp = week(tmp_path / "w.csv", [line("A1"), line("A2", codes="CO-45", paid="150.00")])
+    base = {"inputs": [inp], "workers": 1, "as_of": date(2026, 6, 15)}
+    run(RunConfig(out=tmp_path / "with", db=f"sqlite:///{tmp_path / 'c.db'}", **base))
+    run(RunConfig(out=tmp_path / "without", **base))
+    for name in ("worklist.csv", "triage.html", "rejects.csv"):
+        assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name
+                                                           ).read_bytes(), name
+
+
+# --------------------------------------------------------------------------- bad stores
+
+
+def _cli_run(tmp_path: Path, db: str) -> subprocess.CompletedProcess:
+    inp = week(tmp_path / "w.csv", [line("A1")])
+    return subprocess.run([sys.executable, "-m", "appeals", "run", str(inp), "--out",
+                           str(tmp_path / "out"), "--db", db, "--workers", "1"],
+                          check=False, capture_output=True, text=True, timeout=300)
+
+
+def _one_clear_line(done: subprocess.CompletedProcess, *words: str) -> None:
+    assert done.returncode == 2, done.stderr
+    message = done.stderr.strip().splitlines()
+    assert len(message) == 1 and message[0].startswith("error: case store "), done.stderr
+    for w in words:
+        assert w in message[0]
+
+
+def test_a_store_from_a_newer_version_is_refused(db_url: str, tmp_path: Path) -> None:
+    open_store(db_url).dispose()
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer appeals"):
+        open_store(db_url)
+    done = _cli_run(tmp_path, db_url)
+    _one_clear_line(done, "newer appeals", "9999")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path) -> None:
+    db = f"postgresql+psycopg://appeals:s3cret@/nothing?host={tmp_path}&port=1"
+    done = _cli_run(tmp_path, db)
+    _one_clear_line(done, "***")
+    assert "s3cret" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_read_only_sqlite_store_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    as_root = os.geteuid() == 0
+    if as_root:  # root writes any file: a read-only file system it is, as a clerk's share may be
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(folder)],
+                                 check=False, capture_output=True, text=True)
+        if mounted.returncode != 0:
+            needs(f"mount (a read-only file system as root): {mounted.stderr.strip()}")
+    path = folder / "ro.db"
+    try:
+        open_store(f"sqlite:///{path}").dispose()
+        before = path.read_bytes()
+        if as_root:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        else:
+            path.chmod(0o444)
+            folder.chmod(0o555)
+        done = _cli_run(tmp_path, f"sqlite:///{path}")
+        _one_clear_line(done, "read-only")
+        assert not (tmp_path / "out").exists()
+        assert path.read_bytes() == before
+    finally:
+        if as_root:
+            subprocess.run(["umount", str(folder)], check=False)
+        else:
+            folder.chmod(0o755)
+
+
+def test_a_url_that_is_no_url(tmp_path: Path) -> None:
+    _one_clear_line(_cli_run(tmp_path, "not a url"), "not a usable database URL")
+
+
+# --------------------------------------------------------------------------- at once, and killed
+
+
+def _synthetic_week(tmp_path: Path, name: str, n: int, every: int = 50) -> Path:
+    """n lines, most of them paid (no packet to build), a denial every `every`th."""
+    rows = [line(f"S{i:05d}", codes="CO-50" if i % every == 0 else "CO-45",
+                 paid="0.00" if i % every == 0 else "150.00", member=f"M{i}")
+            for i in range(n)]
+    return week(tmp_path / f"{name}.csv", rows)
+
+
+def _appeals(args: list[str], env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "appeals", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def _consistent(db: str, records: int, denials: int) -> None:
+    assert count(db, lines) == records
+    assert count(db, cases) == denials
+    assert count(db, events, events.c.kind == "opened") == denials
+    assert count(db, lines, lines.c.denied.is_(True), lines.c.case_id.is_(None)) == 0
+
+
+def test_two_runs_at_once_on_one_store_stay_consistent(db_url: str, tmp_path: Path) -> None:
+    inp = _synthetic_week(tmp_path, "big", 3000)
+    runs_ = [_appeals(["run", str(inp), "--out", str(tmp_path / f"o{k}"), "--db", db_url,
+                       "--workers", "1", "--as-of", "2026-06-15"]) for k in (1, 2)]
+    for p in runs_:
+        _out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    _consistent(db_url, 3000, 60)
+
+
+KILLER = """
+import os, signal, sys
+import appeals.store.record as record
+record.CHUNK = 100
+real = record._record
+calls = [0]
+def dying(conn, chunk, as_of, run_id):
+    n = real(conn, chunk, as_of, run_id)
+    calls[0] += 1
+    if calls[0] == 3:  # inside the 3rd chunk's transaction, its rows written, not committed
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+record._record = dying
+from appeals.cli import main
+sys.argv = ["appeals", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_run_killed_mid_way_leaves_whole_chunks_and_the_next_run_completes_it(
+        db_url: str, tmp_path: Path) -> None:
+    inp = _synthetic_week(tmp_path, "big", 1000)
+    args = [str(inp), "--out", str(tmp_path / "o"), "--db", db_url, "--workers", "1",
+            "--as-of", "2026-06-15"]
+    killed = subprocess.run([sys.executable, "-c", KILLER, "run", *args], check=False,
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL
+    assert count(db_url, lines) == 200  # two committed chunks; the third is gone whole
+    assert count(db_url, runs, runs.c.finished_at.is_(None)) == 1
+    assert count(db_url, cases) == 4
+    again = subprocess.run([sys.executable, "-m", "appeals", "run", *args], check=False,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    _consistent(db_url, 1000, 20)
+    assert count(db_url, events, events.c.kind == "packet") == 20  # the killed run's cases too
+
+
+def test_amounts_keep_their_cents(db_url: str, tmp_path: Path) -> None:
+    run_week(tmp_path, db_url, "w1", [line("A1") | {"billed_amount": "1234567.89"}],
+             date(2026, 6, 15))
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(cases.c.at_stake)).scalar_one() == Decimal("1234567.89")
+    engine.dispose()

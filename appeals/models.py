@@ -577,6 +577,11 @@ class DenialRecord(BaseModel):
         return row
 
 
+def payer_key(name: str | None) -> str:
+    """"BLUE RIDGE HEALTH" in the 835 and "Blue Ridge  Health" in the export are one payer."""
+    return " ".join((name or "").split()).casefold()
+
+
 class Reject(BaseModel):
     """A record that could not be read, kept with the reason so nothing is silently lost."""
 

@@ -41,6 +41,7 @@ from appeals.law import LawResult, law_for
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
 from appeals.worklist import (
+    Outcomes,
     Priority,
     RowStore,
     WorklistFile,
@@ -203,7 +204,8 @@ def sweep(out: Path) -> None:
 
 
 def assess(record: DenialRecord, settings: Settings, priority: Priority,
-           clock: dict[str, float]) -> tuple[Classification, LawResult, dict]:
+           clock: dict[str, float], outcomes: Outcomes | None = None
+           ) -> tuple[Classification, LawResult, dict]:
     """Classify one line, work out its law, and make its worklist row (timed into `clock`)."""
     t1 = time.perf_counter()
     verdict = classify(record, settings.rules)
@@ -215,7 +217,7 @@ def assess(record: DenialRecord, settings: Settings, priority: Priority,
     parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
     nqtl = limit_at_issue(record, verdict).id if parity_related else ""
     return verdict, law, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
-                                 settings.rules.table)
+                                 settings.rules.table, outcomes)
 
 
 def run(config: RunConfig, progress: Progress | None = None,
@@ -247,6 +249,7 @@ def _run(config: RunConfig, progress: Progress | None,
     stamp = versions(config, settings)
     out = config.out
     recorder = _recorder(config, settings)  # an unusable store stops the run before any write
+    outcomes = recorder.outcomes() if recorder is not None else None
     (out / PACKETS).mkdir(parents=True, exist_ok=True)
     sweep(out)
     (out / "manifest.json").unlink(missing_ok=True)
@@ -274,7 +277,7 @@ def _run(config: RunConfig, progress: Progress | None,
                     tick("read", batch.records, None)
                 record = settings.enrich(record)
                 try:
-                    verdict, law, row = assess(record, settings, priority, stage)
+                    verdict, law, row = assess(record, settings, priority, stage, outcomes)
                 except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
                     row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
                     failures.append(_failure(row, "classify"))
@@ -340,14 +343,16 @@ def _run(config: RunConfig, progress: Progress | None,
         clock.update({f"packets_{k}": v for k, v in work.items()})
         result.stale_removed = _remove_stale(out / PACKETS, names)
         result.rejected, result.failed = batch.errors, len(failures)
+        history = None
         if recorder is not None:
             t_store = time.perf_counter()
             recorder.packets(packets_done)
             recorder.finish()
+            history = recorder.history()
             clock["store_finish"] = time.perf_counter() - t_store
         t_report = time.perf_counter()
         _write_outputs(config, settings, stamp, rows, batch.rejects + failures, hashes, result,
-                       batch.digests)
+                       batch.digests, history)
         clock["report"] = time.perf_counter() - t_report
     except BaseException:
         sweep(out)
@@ -364,7 +369,7 @@ def _run(config: RunConfig, progress: Progress | None,
 
 def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], rows: RowStore,
                    rejects: list[Reject], hashes: dict[str, str], result: RunResult,
-                   digests: dict[Path, str | None]) -> None:
+                   digests: dict[Path, str | None], history: dict | None = None) -> None:
     """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them (the
     inputs' sha256 as intake read them: each input is hashed once).
 
@@ -374,7 +379,7 @@ def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str],
 
     meta = {"as_of": config.as_of, "inputs": [p.name for p in config.inputs],
             "org": settings.org.name, "redacted": config.redact, "versions": stamp,
-            "rejects": len(rejects), "unusable": result.unusable}
+            "rejects": len(rejects), "unusable": result.unusable, "history": history}
     worklist = WorklistFile(config.out / "worklist.csv", redact=config.redact)
 
     def worklist_order() -> Iterator[dict]:

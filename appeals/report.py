@@ -146,7 +146,21 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
                 ((o["name"], o["count"]) for o in owners), key=lambda kv: (-kv[1], kv[0])))),
         },
         "as_of_text": f"{as_of:%B} {as_of.day}, {as_of.year}",
+        **_history(meta.get("history")),
     }
+
+
+def _history(history: dict | None) -> dict:
+    """The case store's section (appeals.store.history), with its charts; none without a store."""
+    if not history:
+        return {"history": None}
+    won = [(_words(g["name"]), g["rate"] * 100) for g in history["outcomes"]["payer"][:8]]
+    return {"history": history, "history_charts": {
+        "aging": Markup(bar_chart("Unworked denials by days since the denial",
+                                  [(b["label"], b["count"]) for b in history["aging"]])),
+        "overturn": Markup(bar_chart("Overturned share of decided cases, by payer", won,
+                                     lambda v: f"{v:.0f}%")),
+    }}
 
 
 def environment(user_folder: Path | None = None) -> ImmutableSandboxedEnvironment:

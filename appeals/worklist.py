@@ -27,7 +27,7 @@ from appeals.classify.rules import load_code_table
 from appeals.compose.letters import filing_status
 from appeals.intake import spreadsheet_cell
 from appeals.law import LawResult
-from appeals.models import Action, Classification, DenialRecord, validation_problem
+from appeals.models import Action, Classification, DenialRecord, payer_key, validation_problem
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
@@ -69,6 +69,7 @@ class _Likelihood(_Strict):
     actions: dict[Action, float]
     appeal_categories: dict[str, float]
     default: float = Field(ge=0, le=1)
+    prior_cases: int = Field(default=10, ge=1)
 
 
 class Priority(_Strict):
@@ -91,8 +92,31 @@ def load_priority(path: Path | None = None) -> Priority:
         raise PriorityError(f"{name}: {validation_problem(exc)}") from None
 
 
+#: (payer key, category) -> (won, decided): the practice's own outcomes, from the case store.
+Outcomes = dict[tuple[str, str], tuple[int, int]]
+
+
+def likelihood(classification: Classification, priority: Priority,
+               learned: tuple[int, int] | None = None) -> tuple[float, str]:
+    """How likely the work gets paid, and on what basis: the prior share for the action (or the
+    appeal's category), updated Beta-binomially by the decided cases of this payer and category
+    when the case store has them (the prior counts as `prior_cases` cases)."""
+    like = priority.likelihood
+    prior = like.actions.get(classification.action)
+    if prior is None:
+        prior = like.appeal_categories.get(classification.category.value, like.default)
+    if learned is None:
+        return prior, ""
+    won, decided = learned
+    if not decided:
+        return prior, " (prior: no decided cases at this payer yet)"
+    k = like.prior_cases
+    share = (prior * k + won) / (k + decided)
+    return share, f" (prior {prior:.0%} as {k} cases + {won} won of {decided} decided here)"
+
+
 def score(classification: Classification, days_left: int | None, at_stake: Decimal,
-          priority: Priority) -> tuple[float, str]:
+          priority: Priority, learned: tuple[int, int] | None = None) -> tuple[float, str]:
     """The priority score (0-100) and its parts in words."""
     if classification.action is Action.no_action:
         return 0.0, "no action needed"
@@ -108,12 +132,9 @@ def score(classification: Classification, days_left: int | None, at_stake: Decim
     cap = float(priority.amount.amount_cap)
     parts.append((w.amount * min(1.0, math.log1p(float(at_stake)) / math.log1p(cap)),
                   f"${at_stake:,.2f} at stake"))
-    like = priority.likelihood
-    share = like.actions.get(classification.action)
-    if share is None:
-        share = like.appeal_categories.get(classification.category.value, like.default)
+    share, basis = likelihood(classification, priority, learned)
     what = f"{classification.action.value}/{classification.category.value}"
-    parts.append((w.likelihood * share, f"{what} success {share:.0%}"))
+    parts.append((w.likelihood * share, f"{what} success {share:.0%}{basis}"))
     total = round(sum(p for p, _ in parts), 1)
     return total, " + ".join(f"{why}: {p:.1f}" for p, why in parts)
 
@@ -156,8 +177,9 @@ def filing_words(law: LawResult, as_of: date) -> str:
 
 def row_for(record: DenialRecord, classification: Classification, law: LawResult,
             letter_types: list[str], nqtl: str, as_of: date, priority: Priority,
-            codes: dict | None = None) -> dict:
-    """The worklist row of one line (status, packet and error are filled in by the run)."""
+            codes: dict | None = None, outcomes: Outcomes | None = None) -> dict:
+    """The worklist row of one line (status, packet and error are filled in by the run);
+    `outcomes` (from a case store) turn the fixed likelihoods into learned ones."""
     actionable = classification.action is not Action.no_action
     # Corrected claims are dated by the same window: the payer's own corrected-claim limit is
     # contractual (not in the registry), and the appeal window is the outer bound for disputing.
@@ -165,7 +187,9 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
     deadline = first.file_by if first else None
     days_left = (deadline - as_of).days if deadline else None
     stake = record.amount_at_stake if actionable else Decimal(0)
-    total, basis = score(classification, days_left, stake, priority)
+    learned = None if outcomes is None else outcomes.get(
+        (payer_key(record.payer_name), classification.category.value), (0, 0))
+    total, basis = score(classification, days_left, stake, priority, learned)
     return {
         **_line_fields(record), "score": total, "score_basis": basis, "status": "",
         "plan": law.plan, "plan_label": short_label(law.parity.plan_label),

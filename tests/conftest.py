@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgserver import create_database, pg_bin, temporary_cluster
 
 DATA = Path(__file__).parent / "data"
 X12 = DATA / "x12"
@@ -33,53 +31,21 @@ def needs(what: str) -> None:
     pytest.skip(f"{what} is not installed (skipped on a developer machine only; CI fails)")
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
-    if found:
-        return found[0].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[tuple[str, Path]]:
-    """A throwaway PostgreSQL cluster on a Unix socket only (no TCP port), as the `postgres`
-    user when the tests run as root (PostgreSQL refuses root). Yields (admin URL, socket dir)."""
-    bindir = _pg_bin()
+    """A throwaway PostgreSQL cluster for the session (tests/pgserver.py)."""
+    bindir = pg_bin()
     if bindir is None:
         needs("PostgreSQL (Debian package postgresql)")
-    base = Path(tempfile.mkdtemp(prefix="appeals-pg-"))
-    as_postgres = os.geteuid() == 0
-    if as_postgres:
-        shutil.chown(base, "postgres", "postgres")
-
-    def run(*cmd: object) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if as_postgres else []
-        subprocess.run([*prefix, *map(str, cmd)], check=True, capture_output=True, timeout=120)
-
-    data = base / "data"
-    run(bindir / "initdb", "-D", data, "-A", "trust", "-U", "appeals", "--no-sync")
-    run(bindir / "pg_ctl", "-D", data, "-l", base / "log", "-w", "-o",
-        f"-c listen_addresses='' -k {base} -c fsync=off -c full_page_writes=off", "start")
-    try:
-        yield f"postgresql+psycopg://appeals@/postgres?host={base}", base
-    finally:
-        run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+    with temporary_cluster(bindir) as server:
+        yield server
 
 
 @pytest.fixture
 def postgres_url(postgres_server: tuple[str, Path]) -> str:
     """A new, empty database on the test cluster."""
-    from sqlalchemy import create_engine, text
-
     admin, base = postgres_server
-    name = f"t{os.getpid()}_{next(_DATABASES)}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"postgresql+psycopg://appeals@/{name}?host={base}"
+    return create_database(admin, base, f"t{os.getpid()}_{next(_DATABASES)}")
 
 
 _DATABASES = itertools.count()

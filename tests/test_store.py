@@ -304,9 +304,64 @@ def test_run_and_the_worklist_mean_the_same_with_and_without_the_store(tmp_path:
     base = {"inputs": [inp], "workers": 1, "as_of": date(2026, 6, 15)}
     run(RunConfig(out=tmp_path / "with", db=f"sqlite:///{tmp_path / 'c.db'}", **base))
     run(RunConfig(out=tmp_path / "without", **base))
-    for name in ("worklist.csv", "triage.html", "rejects.csv"):
-        assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name
-                                                           ).read_bytes(), name
+
+    def rows(folder: str) -> list[dict]:
+        with (tmp_path / folder / "worklist.csv").open(encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+    learned, fixed = rows("with"), rows("without")
+    assert [{k: v for k, v in r.items() if k != "score_basis"} for r in learned] == [
+        {k: v for k, v in r.items() if k != "score_basis"} for r in fixed]
+    assert learned[0]["score_basis"] == fixed[0]["score_basis"].replace(
+        "success 55%:", "success 55% (prior: no decided cases at this payer yet):")
+    assert (tmp_path / "with" / "rejects.csv").read_bytes() == (
+        tmp_path / "without" / "rejects.csv").read_bytes()
+    assert "What the case store remembers" in (tmp_path / "with" / "triage.html").read_text()
+    assert "What the case store remembers" not in (tmp_path / "without" / "triage.html"
+                                                   ).read_text()
+
+
+def test_the_worklist_learns_the_odds_from_decided_cases(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    run_week(tmp_path, db, "w1", [line(f"U{i}") for i in range(4)], date(2026, 6, 15))
+    engine = open_store(db)
+    for i in range(3):
+        mark(engine, f"U{i}-1", "sent", on=date(2026, 6, 20))
+        record_outcome(engine, f"U{i}-1", "upheld", on=date(2026, 7, 20))
+    mark(engine, "U3-1", "sent", on=date(2026, 6, 20))
+    record_outcome(engine, "U3-1", "overturned", on=date(2026, 7, 20))
+    run_week(tmp_path, db, "w2", [line("N1", denied_on="2026-07-21")], date(2026, 7, 22))
+    with (tmp_path / "out-w2" / "worklist.csv").open(encoding="utf-8") as fh:
+        basis = next(csv.DictReader(fh))["score_basis"]
+    # Beta-binomial: (0.55 x 10 + 1) / (10 + 4) = 46%, from the prior's 55%
+    assert "success 46% (prior 55% as 10 cases + 1 won of 4 decided here)" in basis, basis
+    engine.dispose()
+
+
+def test_history_for_the_monday_meeting(tmp_path: Path) -> None:
+    from appeals.store.history import history
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    run_week(tmp_path, db, "w1", [line("A1", denied_on="2026-05-01", service="2026-04-01"),
+                                  line("A2", codes="CO-45", paid="150.00")], date(2026, 6, 1))
+    run_week(tmp_path, db, "w2", [line("B1", denied_on="2026-06-20"),
+                                  line("B2", codes="CO-29", denied_on="2026-06-20"),
+                                  line("B3", codes="CO-45", paid="150.00")], date(2026, 6, 22))
+    engine = open_store(db)
+    mark(engine, "A1-1", "sent", on=date(2026, 6, 2))
+    record_outcome(engine, "A1-1", "overturned", on=date(2026, 6, 30))
+    h = history(engine, date(2026, 6, 22))
+    reasons = {r["reason"].split(":")[0]: r for r in h["weeks"]["reasons"]}
+    assert reasons["CO-50"]["repeat"] and not reasons["CO-29"]["repeat"]
+    assert (h["weeks"]["new"], h["weeks"]["repeating"]) == (1, 1)
+    assert [b["count"] for b in h["aging"]] == [2, 0, 0, 0]
+    payer = h["rates"]["payer"][0]
+    assert (payer["denied"], payer["lines"]) == (3, 5)
+    assert h["outcomes"]["category"][0] | {"recovered": 0} == {
+        "name": "medical_necessity", "decided": 1, "won": 1, "rate": 1.0, "recovered": 0}
+    assert h["outcomes"]["category"][0]["recovered"] == Decimal("200.00")
+    assert h["decision_days"] == {"cases": 1, "median": 60, "mean": 60.0}
+    engine.dispose()
 
 
 # --------------------------------------------------------------------------- bad stores

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from appeals.models import DenialRecord
+from appeals.models import DenialRecord, payer_key
 
-
-def payer_key(name: str | None) -> str:
-    """"BLUE RIDGE HEALTH" in the 835 and "Blue Ridge  Health" in the export are one payer."""
-    return " ".join((name or "").split()).casefold()
+__all__ = ["case_key", "fingerprint", "payer_key", "provider_key", "service_key"]
 
 
 def provider_key(record: DenialRecord) -> str:

@@ -23,6 +23,7 @@ from appeals import __version__
 from appeals.law import LawResult
 from appeals.models import Action, Classification, DenialRecord
 from appeals.store.engine import write_lock
+from appeals.store.history import history, outcome_counts
 from appeals.store.keys import case_key, fingerprint, payer_key, provider_key, service_key
 from appeals.store.lifecycle import (
     AWAITING_MONEY,
@@ -109,6 +110,14 @@ class Recorder:
             with self.engine.begin() as conn:
                 write_lock(conn)
                 _packets(conn, todo[start:start + CHUNK], self.as_of, self.run_id)
+
+    def outcomes(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(payer key, category) -> (won, decided) so far: the worklist's learned odds."""
+        return outcome_counts(self.engine)
+
+    def history(self) -> dict:
+        """The triage report's history section, this run included."""
+        return history(self.engine, self.as_of)
 
     def finish(self) -> None:
         self.flush()

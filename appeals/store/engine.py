@@ -125,7 +125,11 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
         path = _sqlite_file(url)
         if path is not None:
             _prepare_sqlite(path, name)
-        engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(url))
+        # The drivers' own executemany (sqlite3's C loop, psycopg's pipeline) beats one giant
+        # multi-VALUES statement per page, which psycopg re-parses client-side: measured in
+        # benchmarks/bench_store.py. (Case ids are numbered under the write lock: no RETURNING.)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(url),
+                               use_insertmanyvalues=False)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"case store {name}: not a usable database URL ({exc})") from None
     if engine.dialect.name == "sqlite":

@@ -6,7 +6,7 @@ import hashlib
 
 from appeals.models import DenialRecord, payer_key
 
-__all__ = ["case_key", "fingerprint", "payer_key", "provider_key", "service_key"]
+__all__ = ["adjudication", "case_key", "payer_key", "provider_key", "service_key"]
 
 
 def provider_key(record: DenialRecord) -> str:
@@ -30,8 +30,9 @@ def service_key(record: DenialRecord) -> tuple:
             record.cpt_code, provider_key(record))
 
 
-def fingerprint(record: DenialRecord) -> str:
-    """The adjudication as the payer reported it, wherever it was read: the same report seen in
-    a second file is not a repeat denial."""
+def adjudication(record: DenialRecord) -> tuple[str, str]:
+    """(fingerprint, JSON) of the adjudication as the payer reported it, wherever it was read:
+    the same report seen in a second file is not a repeat denial. The JSON is what a case keeps
+    of its latest denial."""
     data = record.model_dump_json(exclude={"source", "location", "warnings"})
-    return hashlib.sha256(data.encode()).hexdigest()
+    return hashlib.sha256(data.encode()).hexdigest(), data

@@ -17,14 +17,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, bindparam, insert, select, tuple_, update
+from sqlalchemy import Engine, bindparam, func, insert, select, tuple_, update
 
 from appeals import __version__
 from appeals.law import LawResult
 from appeals.models import Action, Classification, DenialRecord
 from appeals.store.engine import write_lock
 from appeals.store.history import history, outcome_counts
-from appeals.store.keys import case_key, fingerprint, payer_key, provider_key, service_key
+from appeals.store.keys import adjudication, case_key, payer_key, provider_key, service_key
 from appeals.store.lifecycle import (
     AWAITING_MONEY,
     BEFORE_SENDING,
@@ -55,7 +55,9 @@ class _Line:
     row: dict
     sha: str
     location: str
+    key: str  # the case key
     fingerprint: str = ""
+    json: str = ""
     case: dict | None = None
 
 
@@ -72,6 +74,7 @@ class Recorder:
     case_ids: dict[int, int] = field(default_factory=dict)
     recorded: int = 0
     _pending: list[_Line] = field(default_factory=list)
+    _source: tuple[str, str] = ("\0", "")  # the last record's source and its sha256
 
     def start(self, inputs: dict[Path, str | None]) -> None:
         """A run begins; `inputs` is intake's digest map, filled as each file is read."""
@@ -84,9 +87,11 @@ class Recorder:
     def add(self, index: int, record: DenialRecord, verdict: Classification, law: LawResult,
             row: dict) -> None:
         source = record.source or ""
-        sha = self.inputs.get(Path(source)) or source
+        if source != self._source[0]:
+            self._source = (source, self.inputs.get(Path(source)) or source)
         location = record.location or f"claim {record.claim_id} line {record.line_number}"
-        self._pending.append(_Line(index, record, verdict, law, row, sha, location))
+        self._pending.append(_Line(index, record, verdict, law, row, self._source[1], location,
+                                   case_key(record)))
         if len(self._pending) >= CHUNK:
             self.flush()
 
@@ -141,7 +146,7 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
                 item.case = {"id": known[place]}  # its packet is still this run's to record
             continue
         known[place] = None
-        item.fingerprint = fingerprint(item.record)
+        item.fingerprint, item.json = adjudication(item.record)
         fresh.append(item)
     old = _cases_for(conn, fresh)
     by_key: dict[str, dict] = {c["case_key"]: c for c in old}
@@ -158,7 +163,7 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
     for item in fresh:
         rec, verdict = item.record, item.verdict
         denied = verdict.action is not Action.no_action
-        key = case_key(rec)
+        key = item.key
         case = by_key.get(key)
         if denied:
             if case is None:
@@ -197,11 +202,11 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
             touched[id(target)] = target
 
     new = {id(c) for c in created}
-    if created:
-        ids = conn.execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True),
-                           [_columns(c, all_columns=True) for c in created]).scalars().all()
-        for case, case_id in zip(created, ids, strict=True):
-            case["id"] = case_id
+    if created:  # numbered here, under the write lock (no RETURNING: plain, fast executemany)
+        last = conn.execute(select(func.coalesce(func.max(cases.c.id), 0))).scalar_one()
+        for n, case in enumerate(created, start=last + 1):
+            case["id"] = n
+        conn.execute(insert(cases), [_columns(c, all_columns=True) for c in created])
     for case in created:  # a link may point at a case made earlier in this chunk
         linked = case.pop("_linked", None)
         case["linked_case_id"] = linked["id"] if linked is not None else None
@@ -211,7 +216,7 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
             {name: bindparam(name) for name in _MUTABLE}),
             [{"_id": c["id"], **_columns(c)} for c in changed])
     if fresh:
-        conn.execute(insert(lines), [_line_row(i, as_of, run_id) for i in fresh])
+        _bulk_insert(conn, lines, [_line_row(i, as_of, run_id) for i in fresh])
     insert_events(conn, [{**e, "case_id": c["id"]} for c, e in new_events])
     return len(fresh)
 
@@ -221,7 +226,7 @@ def _cases_for(conn, items: list[_Line]) -> list[dict]:
     reprocessed-claim match, filtered in Python)."""
     if not items:
         return []
-    keys = {case_key(i.record) for i in items}
+    keys = {i.key for i in items}
     members = {i.record.member_id for i in items if i.record.member_id}
     where = cases.c.case_key.in_(keys)
     if members:
@@ -280,7 +285,7 @@ def _latest(case: dict, item: _Line, as_of: date) -> None:
         deadline_rule=row["deadline_rule"], billed=rec.billed_amount or Decimal(0),
         paid=rec.paid_amount or Decimal(0), at_stake=row["at_stake"], last_seen=as_of,
         last_fingerprint=item.fingerprint,
-        record=rec.model_dump_json(exclude={"warnings"}))
+        record=item.json)
 
 
 def _denied_again(case: dict, item: _Line, as_of: date, note) -> None:
@@ -320,8 +325,33 @@ def _overturned(case: dict, item: _Line, outcome: Status, paid: Decimal, as_of: 
 
 def _columns(case: dict, all_columns: bool = False) -> dict:
     if all_columns:
-        return {c.name: case[c.name] for c in cases.columns if c.name != "id"}
+        return {c.name: case[c.name] for c in cases.columns}
     return {name: case[name] for name in _MUTABLE}
+
+
+def _bulk_insert(conn, table, rows: list[dict]) -> None:
+    """executemany straight to the driver, for the one table that takes every line: SQLAlchemy's
+    per-row parameter processing was a third of the recording time (benchmarks/bench_store.py).
+    Values go as SQLAlchemy's own types would store them (SQLite: ISO dates, 0/1, amounts as
+    text in NUMERIC columns)."""
+    names = list(rows[0])
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"VALUES ({', '.join([mark] * len(names))})")
+    if sqlite:
+        params = [tuple(_sqlite_value(row[n]) for n in names) for row in rows]
+    else:
+        params = [tuple(row[n] for n in names) for row in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+def _sqlite_value(value: object) -> object:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, date | Decimal):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    return value
 
 
 def _line_row(item: _Line, as_of: date, run_id: int) -> dict:

@@ -159,26 +159,31 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        remit = tmp / "bench.835"
-        write_835(remit, claims=args.lines // 3 + 1, lines_per_claim=3, seed=3, denial_share=0.3)
-        items = assessed(remit, args.lines)
-        print(f"recording {len(items):,} lines (30% denied)")
-        rate = record_rate(f"sqlite:///{tmp / 'rate.db'}", items, remit)
-        print(f"  SQLite:     {rate:,.0f} lines/s")
+        remits = {}
+        for share in (0.1, 0.3):
+            remit = remits[share] = tmp / f"bench-{share}.835"
+            write_835(remit, claims=args.lines // 3 + 1, lines_per_claim=3, seed=3,
+                      denial_share=share)
+            items = assessed(remit, args.lines)
+            rate = record_rate(f"sqlite:///{tmp / f'rate-{share}.db'}", items, remit)
+            print(f"recording {len(items):,} lines, {share:.0%} of claims denied: SQLite "
+                  f"{rate:,.0f} lines/s", flush=True)
         bindir = pg_bin()
         if bindir is None:
             print("  PostgreSQL: not installed (apt-get install postgresql); skipped")
         with temporary_cluster(bindir) if bindir else nullcontext() as server:
             if server:
                 url = create_database(*server, "rate")
-                print(f"  PostgreSQL: {record_rate(url, items, remit):,.0f} lines/s")
+                print(f"  the same on PostgreSQL: {record_rate(url, items, remit):,.0f} lines/s",
+                      flush=True)
             without, with_store = run_cost(tmp, args.run_lines)
             print(f"appeals run, {args.run_lines:,} lines, 1 worker: {without:.1f} s without "
-                  f"the store, {with_store:.1f} s with it (+{(with_store / without - 1):.1%})")
-            print(f"history queries over {args.history:,} lines:")
+                  f"the store, {with_store:.1f} s with it (+{(with_store / without - 1):.1%})",
+                  flush=True)
+            print(f"history queries over {args.history:,} lines:", flush=True)
             url = f"sqlite:///{tmp / 'history.db'}"
             fill_history(url, args.history)
-            print(f"  SQLite:     {time_history(url):.2f} s")
+            print(f"  SQLite:     {time_history(url):.2f} s", flush=True)
             if server:
                 url = create_database(*server, "history")
                 fill_history(url, args.history)

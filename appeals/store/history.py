@@ -30,10 +30,11 @@ def history(engine: Engine, as_of: date) -> dict:
     """The history section of the triage report (plain data, usable from Python)."""
     with engine.connect() as conn:
         return {"weeks": _weeks(conn, as_of), "aging": _aging(conn, as_of),
-                "rates": {"payer": _rates(conn, lines.c.payer_name),
-                          "clinician": _rates(conn, lines.c.provider_name),
+                "rates": {"payer": _rates(conn, lines.c.payer, lines.c.payer_name),
+                          "clinician": _rates(conn, func.lower(lines.c.provider_name),
+                                              lines.c.provider_name),
                           "procedure": _rates(conn, lines.c.cpt_code)},
-                "outcomes": {"payer": _outcomes(conn, cases.c.payer_name),
+                "outcomes": {"payer": _outcomes(conn, cases.c.payer, cases.c.payer_name),
                              "category": _outcomes(conn, cases.c.category)},
                 "decision_days": _decision_days(conn)}
 
@@ -55,7 +56,7 @@ def _weeks(conn, as_of: date) -> dict:
                for reason, now, then in rows if now]
     reasons.sort(key=lambda r: (-r["this_week"], r["reason"]))
     return {"from": start, "to": as_of, "before_from": earlier, "reasons": reasons[:TOP],
-            "new": sum(1 for r in reasons if not r["repeat"]),
+            "reason_count": len(reasons), "new": sum(1 for r in reasons if not r["repeat"]),
             "repeating": sum(1 for r in reasons if r["repeat"]),
             "denied_this_week": sum(r["this_week"] for r in reasons)}
 
@@ -78,21 +79,25 @@ def _aging(conn, as_of: date) -> list[dict]:
     return buckets
 
 
-def _rates(conn, column) -> list[dict]:
-    """Denied lines over adjudicated lines, for the groups with the most denials."""
+def _rates(conn, key, name=None) -> list[dict]:
+    """Denied lines over adjudicated lines, for the groups with the most denials. Names that
+    differ only in case ("TAR HEEL MEDICAID PLAN" in the 835) are one group, shown in the
+    spelling that sorts last (the mixed-case one)."""
     denied = func.sum(case((lines.c.denied.is_(True), 1), else_=0))
-    rows = conn.execute(select(column, func.count(), denied).group_by(column)
-                        .order_by(denied.desc(), column).limit(TOP)).all()
+    shown = func.max(name) if name is not None else key
+    rows = conn.execute(select(shown, func.count(), denied).group_by(key)
+                        .order_by(denied.desc(), shown).limit(TOP)).all()
     return [{"name": name or "(blank)", "lines": n, "denied": int(d or 0),
              "rate": int(d or 0) / n if n else 0.0} for name, n, d in rows]
 
 
-def _outcomes(conn, column) -> list[dict]:
+def _outcomes(conn, key, name=None) -> list[dict]:
     """Decided cases: won (overturned in full or in part) over decided, and dollars recovered."""
     won = func.sum(case((cases.c.status.in_([s.value for s in WON]), 1), else_=0))
-    rows = conn.execute(select(column, func.count(), won, func.sum(cases.c.recovered))
+    shown = func.max(name) if name is not None else key
+    rows = conn.execute(select(shown, func.count(), won, func.sum(cases.c.recovered))
                         .where(cases.c.status.in_([s.value for s in DECIDED]))
-                        .group_by(column).order_by(func.count().desc(), column).limit(TOP)).all()
+                        .group_by(key).order_by(func.count().desc(), shown).limit(TOP)).all()
     return [{"name": name or "(blank)", "decided": n, "won": int(w or 0),
              "rate": int(w or 0) / n, "recovered": Decimal(r or 0)} for name, n, w, r in rows]
 

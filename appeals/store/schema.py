@@ -86,7 +86,7 @@ cases = Table(
     Column("packet_version", String(200)),
     Column("checklist_due", Date),
     Column("record", Text, nullable=False),  # the latest denial's record (JSON), for the law stage
-    Index(None, "payer", "member_id", "service_date", "cpt_code"),
+    Index(None, "member_id"),  # a chunk's lines look their members' cases up by it
     Index(None, "status"),
 )
 

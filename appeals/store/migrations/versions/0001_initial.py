@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('case_key', name=op.f('uq_cases_case_key'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cases_payer_member_id_service_date_cpt_code'), ['payer', 'member_id', 'service_date', 'cpt_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
 
     op.create_table('runs',
@@ -139,6 +139,6 @@ def downgrade() -> None:
     op.drop_table('runs')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_status'))
-        batch_op.drop_index(batch_op.f('ix_cases_payer_member_id_service_date_cpt_code'))
+        batch_op.drop_index(batch_op.f('ix_cases_member_id'))
 
     op.drop_table('cases')

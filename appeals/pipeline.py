@@ -37,7 +37,7 @@ from appeals.classify import classify
 from appeals.compose.letters import DOC_REQUEST, letter_types
 from appeals.compose.limits import limit_at_issue
 from appeals.intake import Batch, rejects_csv
-from appeals.law import LawResult, law_for
+from appeals.law import law_for
 from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
 from appeals.worklist import (
@@ -205,7 +205,7 @@ def sweep(out: Path) -> None:
 
 def assess(record: DenialRecord, settings: Settings, priority: Priority,
            clock: dict[str, float], outcomes: Outcomes | None = None
-           ) -> tuple[Classification, LawResult, dict]:
+           ) -> tuple[Classification, dict]:
     """Classify one line, work out its law, and make its worklist row (timed into `clock`)."""
     t1 = time.perf_counter()
     verdict = classify(record, settings.rules)
@@ -216,8 +216,8 @@ def assess(record: DenialRecord, settings: Settings, priority: Priority,
     kinds = letter_types(verdict, law) if needs_packet(verdict) else []
     parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
     nqtl = limit_at_issue(record, verdict).id if parity_related else ""
-    return verdict, law, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
-                                 settings.rules.table, outcomes)
+    return verdict, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
+                            settings.rules.table, outcomes)
 
 
 def run(config: RunConfig, progress: Progress | None = None,
@@ -277,7 +277,7 @@ def _run(config: RunConfig, progress: Progress | None,
                     tick("read", batch.records, None)
                 record = settings.enrich(record)
                 try:
-                    verdict, law, row = assess(record, settings, priority, stage, outcomes)
+                    verdict, row = assess(record, settings, priority, stage, outcomes)
                 except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
                     row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
                     failures.append(_failure(row, "classify"))
@@ -286,7 +286,7 @@ def _run(config: RunConfig, progress: Progress | None,
                     continue
                 index = rows.append(row)
                 if recorder is not None:
-                    recorder.add(index, record, verdict, law, row)
+                    recorder.add(index, record, verdict, row)
                 if not needs_packet(verdict):
                     row["status"] = "no packet (no action)"
                     rows.settle(index)

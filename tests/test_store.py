@@ -513,3 +513,41 @@ def test_amounts_keep_their_cents(db_url: str, tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(cases.c.at_stake)).scalar_one() == Decimal("1234567.89")
     engine.dispose()
+
+
+def _remit(path: Path, paid_on: str, claims: list[tuple[str, str, str, list[str]]]) -> Path:
+    """A small 835: (claim id, CLP02 status, paid, CAS segments) per claim, one 90837 line."""
+    body = [f"BPR*I*0*C*CHK{'*' * 12}{paid_on}", "TRN*1*T1*1", "N1*PR*BLUE RIDGE HEALTH",
+            "N1*PE*LAKESIDE COUNSELING GROUP*XX*1245319599"]
+    for claim, status, paid, adjustments in claims:
+        sign = "-" if status == "22" else ""
+        body += [f"CLP*{claim}*{status}*{sign}200*{sign}{paid}**12*PCN{claim}{status}",
+                 "NM1*QC*1*TESTPERSON*QUINN****MI*M100",
+                 f"SVC*HC:90837*{sign}200*{sign}{paid}**1", "DTM*472*20260504", *adjustments]
+    segments = ["ST*835*0001", *body]
+    segments.append(f"SE*{len(segments) + 1}*0001")
+    text = ("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260610*1200*^*"
+            "00501*000000001*0*T*:~GS*HP*SENDER*RECEIVER*20260610*1200*1*X*005010X221A1~"
+            + "~".join(segments) + "~GE*1*1~IEA*1*000000001~")
+    path.write_text(text, encoding="ascii")
+    return path
+
+
+def test_an_835_reversal_and_readjudication_overturns_the_case(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    first = _remit(tmp_path / "june.835", "20260610", [("C77", "4", "0", ["CAS*CO*50*200"])])
+    run(RunConfig(inputs=[first], out=tmp_path / "o1", workers=1, as_of=date(2026, 6, 15),
+                  db=db))
+    engine = open_store(db)
+    assert case_history(engine, "C77-1")["status"] in ("waiting_on_clinician", "ready_to_send")
+    mark(engine, "C77-1", "sent", on=date(2026, 6, 20))
+    later = _remit(tmp_path / "july.835", "20260720", [
+        ("C77", "22", "0", ["CAS*CO*50*200"]),  # takes the denial back ...
+        ("C77", "1", "180", ["CAS*CO*45*20"])])  # ... and pays it, less the contract
+    run(RunConfig(inputs=[later], out=tmp_path / "o2", workers=1, as_of=date(2026, 7, 22),
+                  db=db))
+    case = case_history(engine, "C77-1")
+    assert (case["status"], case["recovered"]) == ("overturned", "180.00")
+    assert case["events"][-1]["on"] == "2026-07-20" and case["events"][-1]["who"] == "remittance"
+    assert count(db, cases) == 1
+    engine.dispose()

@@ -651,6 +651,51 @@ def outcome_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
     err(line)
 
 
+facts_app = typer.Typer(no_args_is_help=True, help="The clinicians' answers.")
+app.add_typer(facts_app, name="facts")
+
+
+@facts_app.command("import")
+def facts_import_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Filled checklists (PDF, DOCX) or folders "
+                                                "of them.")],
+    to: Annotated[Path | None, typer.Option("--to", help="Merge the answers into this facts "
+                                            "YAML (the --facts format).")] = None,
+    db: Annotated[str | None, typer.Option("--db", metavar="URL", help="Also note the answers "
+                                           "on the cases in this store.")] = None,
+    as_of: AsOfOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Read filled checklists back: per case what was answered, what is missing, what is invalid
+    (a file with an invalid value is imported not at all). Exit 1 when a file had a problem."""
+    from appeals.answers import import_answers
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        err(f"error: no such file or folder: {', '.join(missing)}")
+        raise typer.Exit(2)
+    if to is None and db is None:
+        err("error: say where the answers go: --to facts.yaml and/or --db URL")
+        raise typer.Exit(2)
+    results = import_answers(paths, as_of=as_of.date() if as_of else date.today(), to=to,
+                             engine=_store(db) if db else None, who=by)
+    for r in results:
+        if r.error:
+            err(f"error: {r.error}")
+        elif r.problems:
+            err(f"{r.path}: case {r.case}: not imported: " + "; ".join(r.problems))
+        else:
+            line = f"{r.path}: case {r.case}: {len(r.imported)} answers imported"
+            if r.missing:
+                line += f"; still missing: {', '.join(r.missing)}"
+            if r.ticked_without_words:
+                line += f" (ticked without words: {', '.join(r.ticked_without_words)})"
+            err(line)
+    good = sum(r.ok for r in results)
+    err(f"{good} of {len(results)} checklists imported" + (f" into {to}" if to else ""))
+    raise typer.Exit(0 if good == len(results) else 1)
+
+
 def _batch(paths: list[Path], columns: Path | None) -> Batch:
     try:
         if columns is not None:

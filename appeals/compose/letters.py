@@ -12,6 +12,8 @@ and a parity section appears only for a denial that applies a treatment limitati
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,6 +22,7 @@ from pathlib import Path
 from jinja2 import TemplateError
 from nameparser import HumanName
 
+from appeals import __version__
 from appeals.classify.rules import load_code_table
 from appeals.compose.checklists import Item, age_on, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
@@ -386,7 +389,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         used.clear()
         try:
             source = env.get_template(f"{name}.md.j2").render(context)
-            return from_markdown(source, name, TITLES[name], meta)
+            return from_markdown(source, name, TITLES[name], meta if name != CHECKLIST else {
+                **meta, "identity": checklist_identity(record, clinician_items)})
         except (TemplateError, CitationNotAllowed, AttributeError, TypeError, ValueError) as exc:
             raise ComposeError(f"template {name}.md.j2 failed for claim {record.claim_id} line "
                                f"{record.line_number}: {type(exc).__name__}: {exc}") from exc
@@ -410,6 +414,21 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
                     checklist_due=due if clinician_items else None,
                     placeholders=list(dict.fromkeys(placeholders)), filing=filing, notes=notes,
                     claims=gate.claimed)
+
+
+#: What a returned checklist says of itself (PDF Subject, DOCX subject property), so a filled
+#: file needs no file-name convention: the case, the toolkit that made it, and a digest of its
+#: item ids (the items themselves are the PDF's field names and the DOCX's content-control tags).
+#: A DOCX core property holds at most 255 characters: this stays well under for any claim id.
+IDENTITY_PREFIX = "appeals-checklist "
+
+
+def checklist_identity(record: DenialRecord, items: list[Item]) -> str:
+    digest = hashlib.sha256(" ".join(i.id for i in items).encode()).hexdigest()[:12]
+    return IDENTITY_PREFIX + json.dumps(
+        {"claim_id": record.claim_id[:100], "line_number": record.line_number,
+         "service_date": record.service_date.isoformat() if record.service_date else "",
+         "items": digest, "toolkit": __version__}, sort_keys=True)
 
 
 LEVEL_WORDS = {

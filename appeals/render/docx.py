@@ -152,14 +152,34 @@ def _field(p, instr: str) -> None:
     _el(_el(_el(p, "w:fldSimple", **{"w:instr": instr}), "w:r"), "w:t").text = "1"
 
 
-def _checkbox(p) -> None:
-    """A w14:checkbox content control showing a ballot box (Word toggles it)."""
+def _checkbox(p, name: str) -> None:
+    """A w14:checkbox content control showing a ballot box (Word toggles it), tagged with the
+    item id so a returned file can be read back."""
     sdt = _el(p, "w:sdt")
-    box = _el(_el(sdt, "w:sdtPr"), "w14:checkbox")
+    pr = _el(sdt, "w:sdtPr")
+    _el(pr, "w:tag", **{"w:val": name})
+    box = _el(pr, "w14:checkbox")
     _el(box, "w14:checked", **{"w14:val": "0"})
     for tag, char in (("w14:checkedState", "2612"), ("w14:uncheckedState", "2610")):
         _el(box, tag, **{"w14:val": char, "w14:font": "MS Gothic"})
     _el(_el(_el(sdt, "w:sdtContent"), "w:r"), "w:t").text = "\u2610"
+
+
+#: A checklist item's bookmark: its id, for reading a returned file back.
+ITEM_MARK = "item_"
+
+
+def _answer_field(p, name: str) -> None:
+    """A plain-text content control tagged `name`: what the clinician types lands inside it. It
+    shows a writing line (an underlined tab up to the style's tab stop) until then."""
+    sdt = _el(p, "w:sdt")
+    pr = _el(sdt, "w:sdtPr")
+    _el(pr, "w:tag", **{"w:val": name})
+    _el(pr, "w:showingPlcHdr")
+    _el(pr, "w:text", **{"w:multiLine": "1"})  # the clinician may write several lines
+    run = _el(_el(sdt, "w:sdtContent"), "w:r")
+    _el(_el(run, "w:rPr"), "w:u", **{"w:val": "single"})
+    _el(run, "w:tab")
 
 
 def _styled(p, style_id: str):
@@ -241,6 +261,7 @@ def to_docx(doc: Document, templates: Path | None = None) -> bytes:
         end.addprevious(p)
         return _styled(p, ids[style])
 
+    marks = 0
     for b in doc.blocks:
         if isinstance(b, Heading):
             _runs(para(f"Heading {min(b.level + 1, 3)}"), b.content)
@@ -253,12 +274,15 @@ def to_docx(doc: Document, templates: Path | None = None) -> bytes:
             _table(end, b, ids, ref.text_width)
         elif isinstance(b, Checkbox):
             p = para("Checklist Item")
-            _checkbox(p)
+            marks += 1  # LibreOffice drops content-control tags but keeps bookmarks
+            _el(p, "w:bookmarkStart", **{"w:id": str(marks), "w:name": f"{ITEM_MARK}{b.name}"})
+            _el(p, "w:bookmarkEnd", **{"w:id": str(marks)})
+            _checkbox(p, b.name)
             _run(p, "\t")
             _runs(p, b.content)
             answer = para("Checklist Answer")
             _run(answer, "Where / wording: ")
-            _run(answer, "\t", underline=True)  # a writing line up to the style's tab stop
+            _answer_field(answer, f"{b.name}_where")
         elif isinstance(b, PageBreak):
             _el(_el(para("Normal"), "w:r"), "w:br", **{"w:type": "page"})
         elif isinstance(b, Signature):
@@ -277,6 +301,7 @@ def to_docx(doc: Document, templates: Path | None = None) -> bytes:
         2000, 1, 1, tzinfo=UTC)
     props.created = props.modified = stamp
     props.title, props.author, props.last_modified_by = doc.title, "appeals", "appeals"
+    props.subject = str(doc.meta.get("identity") or "")
     props.revision = 1
     return package(docx)
 

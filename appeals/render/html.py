@@ -68,7 +68,9 @@ def to_html(doc: Document, forms: bool = False) -> str:
         f"<title>{escape(doc.title)}</title>",
         f'<meta name="dcterms.created" content="{stamp}">',
         f'<meta name="dcterms.modified" content="{stamp}">',
-        '<meta name="generator" content="appeals">', "</head>",
+        '<meta name="generator" content="appeals">',
+        *([f'<meta name="description" content="{escape(str(doc.meta["identity"]))}">']
+          if doc.meta.get("identity") else []), "</head>",
         f'<body class="{escape(doc.kind)}">',
         f'<div class="footer-ref">{escape(footer_text(doc))}</div>',
     ]

@@ -145,6 +145,15 @@ def _event_row(e) -> dict:
             "method": e["method"] or "", "note": e["note"] or ""}
 
 
+def note_facts(engine: Engine, ref: str, *, on: date, who: str, note: str) -> None:
+    """The clinician's answers came back (appeals facts import): an event, no status change
+    (the next run rebuilds the packet with them and moves the case to ready_to_send)."""
+    with engine.begin() as conn:
+        write_lock(conn)
+        case = _find(conn, ref)
+        insert_events(conn, [event(case["id"], "facts", on, who, note=note)])
+
+
 def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
           kind: str, note: str | None = None, method: str | None = None,
           amount: Decimal | None = None, changes=None) -> dict:

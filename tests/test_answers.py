@@ -1,0 +1,217 @@
+"""The clinician's answers back: checklists made by the project, filled as a clinician's software
+would fill them (pypdf for the PDF form, Word's XML for the DOCX, LibreOffice round-tripping the
+DOCX as a person editing it would), read, checked, imported, and found in the rebuilt letters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from lxml import etree
+from pypdf import PdfReader, PdfWriter
+from typer.testing import CliRunner
+
+from appeals.answers import AnswersError, import_answers, read_returned
+from appeals.cli import app
+from appeals.intake import read
+from appeals.packet import Settings, build, write
+from appeals.pipeline import RunConfig, run
+from appeals.store import case_history, open_store
+
+SAMPLES = Path(__file__).parent.parent / "appeals" / "data" / "samples"
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
+AS_OF = date(2026, 7, 1)
+HOSTILE = "{{ 7*7 }} {% if x %}<script>alert(1)</script> & Co \u0007bell"
+
+
+@pytest.fixture(scope="module")
+def checklist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packet folder of sample claim D007 (an IOP medical-necessity denial)."""
+    out = tmp_path_factory.mktemp("packet")
+    record = next(r for r in read(SAMPLES / "denials.csv") if getattr(r, "claim_id", "") == "D007")
+    settings = Settings.load(as_of=AS_OF)
+    return write(build(record, settings), out)
+
+
+def fill_pdf(src: Path, dst: Path, values: dict[str, str], ticks: list[str]) -> Path:
+    writer = PdfWriter(clone_from=PdfReader(src))
+    fields = {f"{k}_where": v for k, v in values.items()} | {k: "/on" for k in ticks}
+    for page in writer.pages:
+        writer.update_page_form_field_values(page, fields, auto_regenerate=False)
+    writer.write(dst)
+    return dst
+
+
+def fill_docx(src: Path, dst: Path, values: dict[str, str], ticks: list[str]) -> Path:
+    """As Word saves a filled form: the box's checked state, the typed text in the control."""
+    with zipfile.ZipFile(src) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    root = etree.fromstring(parts["word/document.xml"])
+    for sdt in root.iter(f"{W}sdt"):
+        tag = sdt.find(f"{W}sdtPr/{W}tag").get(f"{W}val")
+        if tag in ticks:
+            sdt.find(f"{W}sdtPr/{W14}checkbox/{W14}checked").set(f"{W14}val", "1")
+        if tag.endswith("_where") and tag[:-6] in values:
+            content = sdt.find(f"{W}sdtContent")
+            for child in list(content):
+                content.remove(child)
+            for n, line in enumerate(values[tag[:-6]].split("\n")):
+                run_ = etree.SubElement(content, f"{W}r")
+                if n:
+                    etree.SubElement(run_, f"{W}br")
+                etree.SubElement(run_, f"{W}t").text = line
+            placeholder = sdt.find(f"{W}sdtPr/{W}showingPlcHdr")
+            if placeholder is not None:
+                placeholder.getparent().remove(placeholder)
+    parts["word/document.xml"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8",
+                                                standalone=True)
+    with zipfile.ZipFile(dst, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return dst
+
+
+ANSWERS = {"why_now": "Relapse two weeks after discharge from residential care",
+           "measures": "PHQ-9 19 (2026-04-02) and 17 (2026-05-01); AUDIT 22",
+           "clinician_credentials": "Dana Reyes, LCSW"}
+
+
+def test_a_filled_pdf_form_reads_back_with_its_case(checklist: Path, tmp_path: Path) -> None:
+    filled = fill_pdf(checklist / "clinician_checklist.pdf", tmp_path / "scan-0001.pdf", ANSWERS,
+                      ["why_now", "risk_sud"])
+    returned = read_returned(filled)  # no file-name convention: the file says which case
+    assert returned.case == "D007-1" and returned.service_date == "2026-05-04"
+    assert returned.answers["why_now"].ticked and returned.answers["risk_sud"].ticked
+    assert not returned.answers["progress"].ticked
+    assert returned.answers["measures"].text == ANSWERS["measures"]
+    assert returned.answers["risk_sud"].text == ""
+
+
+def test_a_filled_docx_reads_back_and_survives_libreoffice(checklist: Path,
+                                                            tmp_path: Path) -> None:
+    filled = fill_docx(checklist / "clinician_checklist.docx", tmp_path / "answers.docx",
+                       {**ANSWERS, "progress": "Line one\nline two"}, ["why_now"])
+    returned = read_returned(filled)
+    assert returned.case == "D007-1"
+    assert returned.answers["why_now"].ticked and not returned.answers["measures"].ticked
+    assert returned.answers["progress"].text == "Line one\nline two"
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI_REQUIRE_LIBREOFFICE"):
+            pytest.fail("LibreOffice should be installed by .ci/run")
+        pytest.skip("LibreOffice is not installed (skipped on a developer machine only)")
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(tmp_path / "lo"),
+                    str(filled)], check=True, capture_output=True, timeout=180)
+    saved = read_returned(tmp_path / "lo" / "answers.docx")  # LibreOffice drops the tags
+    assert saved.case == "D007-1"
+    # LibreOffice 7.4 also joins the lines of a content control ("Line oneline two"): a known
+    # limit of its DOCX filter, said in the README; every other answer comes back exactly.
+    assert saved.answers.pop("progress").text.replace("\n", "") == "Line oneline two"
+    returned.answers.pop("progress")
+    assert {k: (a.ticked, a.text) for k, a in saved.answers.items()} == {
+        k: (a.ticked, a.text) for k, a in returned.answers.items()}
+
+
+def test_import_writes_facts_the_letters_then_use_word_for_word(checklist: Path,
+                                                               tmp_path: Path) -> None:
+    answers = {**ANSWERS, "likely_harm": HOSTILE + " " + "x" * 100_000}
+    filled = fill_pdf(checklist / "clinician_checklist.pdf", tmp_path / "a.pdf", answers, [])
+    facts = tmp_path / "facts.yaml"
+    [result] = import_answers([filled], as_of=AS_OF, to=facts)
+    assert result.ok and result.case == "D007-1"
+    assert "progress" in result.missing and "why_now" not in result.missing
+    assert facts.stat().st_mode & 0o777 == 0o600
+    stored = yaml.safe_load(facts.read_text(encoding="utf-8"))["D007-1"]
+    assert stored["likely_harm"].startswith("{{ 7*7 }} {% if x %}<script>alert(1)</script> & Co bell")
+    record = next(r for r in read(SAMPLES / "denials.csv")
+                  if getattr(r, "claim_id", "") == "D007")
+    packet = build(record, Settings.load(as_of=AS_OF, facts=facts))
+    letter = next(d for d in packet.composed.documents if d.kind == "medical_necessity_letter")
+    words = letter.text()
+    assert "Relapse two weeks after discharge from residential care" in words
+    assert "{{ 7*7 }} {% if x %}<script>alert(1)</script> & Co bell" in words
+    assert "[CLINICIAN: Why this" not in words
+    import io
+
+    import docx as python_docx
+
+    docx_text = "\n".join(p.text for p in python_docx.Document(io.BytesIO(
+        packet.files["medical_necessity_letter.docx"])).paragraphs)
+    assert "{{ 7*7 }} {% if x %}<script>alert(1)</script> & Co bell" in docx_text
+    pdf = PdfReader(io.BytesIO(packet.files["medical_necessity_letter.pdf"]))
+    pdf_text = "".join(page.extract_text() for page in pdf.pages[:3])
+    assert "<script>alert(1)</script> & Co bell" in pdf_text
+    # the closing and signature still come after the long answer, on a page of their own words
+    assert "Dana Reyes" in "".join(page.extract_text() for page in pdf.pages[-2:])
+
+
+def test_an_invalid_value_imports_nothing_of_that_file_and_names_the_item(
+        checklist: Path, tmp_path: Path) -> None:
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("D007-1:\n  why_now: kept as it was\n", encoding="utf-8")
+    bad = fill_pdf(checklist / "clinician_checklist.pdf", tmp_path / "bad.pdf",
+                   {"why_now": "new words", "measures": "PHQ-9 31 on 2026-05-01, GAD 7",
+                    "progress": "seen 2027-01-05"}, [])
+    [result] = import_answers([bad], as_of=AS_OF, to=facts)
+    assert not result.ok and result.imported == {}
+    assert result.problems == ["measures: PHQ-9 31 is outside its range 0-27",
+                               "progress: 2027-01-05 is in the future (today is 2026-07-01)"]
+    assert yaml.safe_load(facts.read_text())["D007-1"] == {"why_now": "kept as it was"}
+
+
+def test_files_that_are_not_our_checklists_are_named(checklist: Path, tmp_path: Path) -> None:
+    with pytest.raises(AnswersError, match="not a clinician checklist made by appeals"):
+        read_returned(checklist / "appeal_letter.pdf")
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.7 nothing else")
+    with pytest.raises(AnswersError, match="junk.pdf: cannot read the PDF"):
+        read_returned(junk)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(AnswersError, match="not a PDF or DOCX"):
+        read_returned(text)
+
+
+def test_facts_import_command_and_the_case_moves_to_ready(checklist: Path, tmp_path: Path
+                                                         ) -> None:
+    """The loop: run -> waiting_on_clinician; the filled checklist imported; the next run
+    rebuilds the packet with the answers and the case is ready to send."""
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    inputs = [SAMPLES / "denials.csv"]
+    run(RunConfig(inputs=inputs, out=tmp_path / "w1", workers=1, as_of=AS_OF, db=db))
+    engine = open_store(db)
+    assert case_history(engine, "D007-1")["status"] == "waiting_on_clinician"
+    returned = read_returned(tmp_path / "w1" / "packets" / "D007-1" / "clinician_checklist.pdf")
+    every = {item: f"Answer for {item}, see note of 2026-06-01" for item in returned.answers}
+    filled = fill_pdf(tmp_path / "w1" / "packets" / "D007-1" / "clinician_checklist.pdf",
+                      tmp_path / "back.pdf", every, list(every))
+    facts = tmp_path / "facts.yaml"
+    cli = CliRunner()
+    done = cli.invoke(app, ["facts", "import", str(filled), str(tmp_path / "nothing.txt"),
+                            "--to", str(facts), "--db", db, "--as-of", "2026-07-02",
+                            "--by", "Dana Reyes"])
+    assert done.exit_code == 2 and "no such file" in done.output
+    done = cli.invoke(app, ["facts", "import", str(filled), "--to", str(facts), "--db", db,
+                            "--as-of", "2026-07-02", "--by", "Dana Reyes"])
+    assert done.exit_code == 0, done.output
+    assert "case D007-1: " in done.output and "1 of 1 checklists imported" in done.output
+    assert "Sample Client" not in done.output  # claim ids only, never names
+    history = case_history(engine, "D007-1")
+    assert history["events"][-1]["kind"] == "facts" and history["events"][-1]["who"] == \
+        "Dana Reyes"
+    run(RunConfig(inputs=inputs, out=tmp_path / "w1", workers=1, as_of=AS_OF, db=db,
+                  facts=facts))
+    history = case_history(engine, "D007-1")
+    assert history["status"] == "ready_to_send"
+    assert (history["events"][-1]["from"], history["events"][-1]["to"]) == (
+        "waiting_on_clinician", "ready_to_send")
+    assert case_history(engine, "D002-1")["status"] == "waiting_on_clinician"  # not answered
+    engine.dispose()

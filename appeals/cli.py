@@ -651,6 +651,33 @@ def outcome_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
     err(line)
 
 
+@app.command("lint")
+def lint_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Packet folders, or a run's output or "
+                                                "packets folder.")],
+    as_of: AsOfOpt = None,
+) -> None:
+    """Is each packet ready to send? No placeholder left, only the citations the gate printed,
+    the filing deadline printed and open, the claim on every page and in every file and no other
+    case's, the DOCX and the PDF saying the same words. One line per problem; exit 1 if any."""
+    from appeals.lint import lint_folder
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        err(f"error: no such file or folder: {', '.join(missing)}")
+        raise typer.Exit(2)
+    results = lint_folder(paths, as_of=as_of.date() if as_of else date.today())
+    if not results:
+        err("error: no packet (a folder with packet.json) found")
+        raise typer.Exit(2)
+    for problems in results.values():
+        for problem in problems:
+            typer.echo(problem)
+    drafts = sum(bool(p) for p in results.values())
+    err(f"{len(results) - drafts} of {len(results)} packets ready, {drafts} draft")
+    raise typer.Exit(1 if drafts else 0)
+
+
 facts_app = typer.Typer(no_args_is_help=True, help="The clinicians' answers.")
 app.add_typer(facts_app, name="facts")
 

@@ -32,6 +32,7 @@ from appeals.compose.settings import (
     with_plan_facts,
 )
 from appeals.law import LawResult, Registry, RegistryError, law_for, load_registry
+from appeals.lint import readiness
 from appeals.models import Classification, DenialRecord
 from appeals.render.docx import to_docx
 from appeals.render.pdf import to_pdf
@@ -106,6 +107,25 @@ class Packet:
     summary: dict
 
 
+def state(summary: dict) -> dict:
+    """What the worklist and the case store keep of a built packet's packet.json: the checklist's
+    due date, how many of its items are unanswered, and why it is not ready yet ([] = ready)."""
+    unchecked = ["not checked: built before the readiness checks (rebuild with --force)"]
+    return {"checklist_due": summary.get("checklist_due") or "",
+            "checklist_open": len(summary.get("checklist_open", [None])),
+            "readiness": summary.get("readiness", unchecked)}
+
+
+def readiness_words(problems: list[str]) -> str:
+    """The worklist's readiness cell: "ready", or "draft: " and why, in short."""
+    if not problems:
+        return "ready"
+    left = sum(int(p.split(": ", 1)[1].split(" ", 1)[0]) for p in problems
+               if "placeholder(s) left" in p)
+    other = [p for p in problems if "placeholder(s) left" not in p]
+    return "draft: " + "; ".join(([f"{left} placeholders left"] if left else []) + other)
+
+
 def needs_packet(classification: Classification) -> bool:
     return classification.action.value != "no_action"
 
@@ -164,6 +184,9 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
         "versions": {"appeals": __version__, "registry": reg.version},
         "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
     }
+    # Draft or ready: the checks `appeals lint` makes on the files, on the composed words here.
+    summary["readiness"] = readiness(summary, {d.kind: d.text() for d in composed.documents},
+                                     settings.as_of)
     return Packet(record, classification, law, composed, files, summary)
 
 

@@ -39,7 +39,17 @@ from appeals.compose.limits import limit_at_issue
 from appeals.intake import Batch, rejects_csv
 from appeals.law import law_for
 from appeals.models import Category, Classification, DenialRecord, Reject
-from appeals.packet import Settings, build, folder_name, needs_packet, sha256, write, write_atomic
+from appeals.packet import (
+    Settings,
+    build,
+    folder_name,
+    needs_packet,
+    readiness_words,
+    sha256,
+    state,
+    write,
+    write_atomic,
+)
 from appeals.worklist import (
     Outcomes,
     Priority,
@@ -150,9 +160,7 @@ def _packet_job(job: tuple[str, str, str, str]) -> dict:
         timings["write"] = time.perf_counter() - start
         hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
         hashes["packet.json"] = file_sha256(folder / "packet.json")
-        outcome = {"status": "written", "hashes": hashes,
-                   "checklist_due": packet.summary["checklist_due"] or "",
-                   "checklist_open": len(packet.summary["checklist_open"])}
+        outcome = {"status": "written", "hashes": hashes, **state(packet.summary)}
     except Exception as exc:  # noqa: BLE001 (one bad record never stops the batch)
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
@@ -298,10 +306,12 @@ def _run(config: RunConfig, progress: Progress | None,
                 if kept is not None:
                     row["status"] = "unchanged"
                     _add_hashes(hashes, name, kept[0])
-                    row["checklist_due"] = kept[1].get("checklist_due") or ""
+                    built = state(kept[1])
+                    row["checklist_due"] = built["checklist_due"]
+                    row["readiness"] = readiness_words(built["readiness"])
                     if recorder is not None:
-                        packets_done.append((index, _stored_packet(
-                            out, row, kept[0], len(kept[1].get("checklist_open", [None])), stamp)))
+                        packets_done.append((index, _stored_packet(out, row, kept[0], built,
+                                                                   stamp)))
                     result.packets_unchanged += 1
                     rows.settle(index)
                     continue
@@ -323,10 +333,11 @@ def _run(config: RunConfig, progress: Progress | None,
             if outcome["status"] == "written":
                 row["status"] = "packet written"
                 row["checklist_due"] = outcome["checklist_due"]
+                row["readiness"] = readiness_words(outcome["readiness"])
                 _add_hashes(hashes, row["packet"].split("/", 1)[1], outcome["hashes"])
                 if recorder is not None:
-                    packets_done.append((index, _stored_packet(
-                        out, row, outcome["hashes"], outcome["checklist_open"], stamp)))
+                    packets_done.append((index, _stored_packet(out, row, outcome["hashes"],
+                                                               outcome, stamp)))
                 result.packets_written += 1
             else:
                 row["status"], row["error"] = "failed", outcome["error"]
@@ -451,13 +462,14 @@ def _recorder(config: RunConfig, settings: Settings):
     return Recorder(open_store(config.db), config.as_of)
 
 
-def _stored_packet(out: Path, row: dict, hashes: dict[str, str], open_items: int,
+def _stored_packet(out: Path, row: dict, hashes: dict[str, str], built: dict,
                    stamp: dict[str, str]) -> dict:
-    """What the case store keeps of a packet: where it is, its hashes and versions, and whether
-    the clinician's answers are still missing."""
+    """What the case store keeps of a packet: where it is, its hashes and versions, whether the
+    clinician's answers are still missing and whether it is ready to send."""
     return {"path": str((out / row["packet"]).resolve()), "hashes": hashes,
             "version": f"appeals {stamp['appeals']}, registry {stamp['registry']}",
-            "checklist_due": row["checklist_due"], "checklist_open": open_items}
+            "checklist_due": row["checklist_due"], "checklist_open": built["checklist_open"],
+            "ready": not built["readiness"]}
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -31,7 +31,7 @@ from appeals.models import Action, Classification, DenialRecord, payer_key, vali
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
-    "priority", "score", "score_basis", "status", "claim_id", "line_number", "patient_name",
+    "priority", "score", "score_basis", "status", "readiness", "claim_id", "line_number", "patient_name",
     "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
     "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
     "denial_reason", "secondary", "confidence", "action", "owner",
@@ -208,7 +208,7 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
         "deadline": deadline.isoformat() if deadline else "",
         "days_left": days_left, "deadline_rule": first.citation or "" if first else "",
         "at_stake": stake, "letter_types": ";".join(letter_types), "nqtl": nqtl,
-        "checklist_due": "", "packet": "", "error": "",
+        "checklist_due": "", "readiness": "", "packet": "", "error": "",
     }
 
 

@@ -4,7 +4,9 @@ DOCX as a person editing it would), read, checked, imported, and found in the re
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -20,6 +22,7 @@ from typer.testing import CliRunner
 from appeals.answers import AnswersError, import_answers, read_returned
 from appeals.cli import app
 from appeals.intake import read
+from appeals.lint import lint_packet
 from appeals.packet import Settings, build, write
 from appeals.pipeline import RunConfig, run
 from appeals.store import case_history, open_store
@@ -186,7 +189,8 @@ def test_facts_import_command_and_the_case_moves_to_ready(checklist: Path, tmp_p
     rebuilds the packet with the answers and the case is ready to send."""
     db = f"sqlite:///{tmp_path / 'c.db'}"
     inputs = [SAMPLES / "denials.csv"]
-    run(RunConfig(inputs=inputs, out=tmp_path / "w1", workers=1, as_of=AS_OF, db=db))
+    practice = {"org": SAMPLES / "org.yaml", "payers": SAMPLES / "payers.yaml"}  # the biller's
+    run(RunConfig(inputs=inputs, out=tmp_path / "w1", workers=1, as_of=AS_OF, db=db, **practice))
     engine = open_store(db)
     assert case_history(engine, "D007-1")["status"] == "waiting_on_clinician"
     returned = read_returned(tmp_path / "w1" / "packets" / "D007-1" / "clinician_checklist.pdf")
@@ -208,10 +212,72 @@ def test_facts_import_command_and_the_case_moves_to_ready(checklist: Path, tmp_p
     assert history["events"][-1]["kind"] == "facts" and history["events"][-1]["who"] == \
         "Dana Reyes"
     run(RunConfig(inputs=inputs, out=tmp_path / "w1", workers=1, as_of=AS_OF, db=db,
-                  facts=facts))
+                  facts=facts, **practice))
+    assert lint_packet(tmp_path / "w1" / "packets" / "D007-1", as_of=AS_OF) == []
     history = case_history(engine, "D007-1")
     assert history["status"] == "ready_to_send"
     assert (history["events"][-1]["from"], history["events"][-1]["to"]) == (
         "waiting_on_clinician", "ready_to_send")
     assert case_history(engine, "D002-1")["status"] == "waiting_on_clinician"  # not answered
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def _copy(folder: Path, to: Path) -> Path:
+    shutil.copytree(folder, to)
+    return to
+
+
+def test_lint_says_a_fresh_packet_is_a_draft_and_why(checklist: Path) -> None:
+    from appeals.lint import lint_packet
+
+    problems = lint_packet(checklist, as_of=AS_OF)
+    assert problems, "a packet with placeholders is not ready"
+    assert all("placeholder(s) left" in p for p in problems), problems
+    assert any("[CLINICIAN: " in p for p in problems) and any("[BILLER: " in p for p in problems)
+    assert not any("clinician_checklist" in p or "biller_cover" in p for p in problems)
+    # the packet says the same of itself, as the run recorded it
+    summary = json.loads((checklist / "packet.json").read_text())
+    assert summary["readiness"] and all("placeholder(s) left" in p for p in summary["readiness"])
+
+
+def test_lint_catches_what_a_hand_edit_can_break(checklist: Path, tmp_path: Path) -> None:
+    """A biller edits the DOCX: types a citation, pastes another case's claim, and forgets to
+    re-export the PDF."""
+    from docx import Document
+
+    from appeals.lint import lint_folder
+
+    folder = _copy(checklist, tmp_path / "D007-1")
+    other = _copy(checklist, tmp_path / "Z999-1")
+    summary = json.loads((other / "packet.json").read_text())
+    (other / "packet.json").write_text(json.dumps({**summary, "claim_id": "Z999"}))
+    doc = Document(folder / "appeal_letter.docx")
+    doc.add_paragraph("See also 45 C.F.R. § 999.99 and claim Z999.")
+    doc.save(folder / "appeal_letter.docx")
+    letter = Document(folder / "medical_necessity_letter.docx")  # another patient's name
+    cell = next(r.cells[1] for t in letter.tables for r in t.rows if r.cells[0].text == "Patient")
+    cell.paragraphs[0].runs[0].text = "Somebody Else"
+    letter.save(folder / "medical_necessity_letter.docx")
+    problems = lint_folder([tmp_path], as_of=date(2026, 9, 1))[folder]
+    text = "\n".join(problems)
+    assert "cites '45 C.F.R. § 999.99', which the citation gate did not print" in text
+    assert "appeal_letter.docx: names claim Z999, another case's" in text
+    assert re.search(r"appeal_letter: the DOCX and the PDF differ \(only in the DOCX: [^;]*\b999\b",
+                     text), text
+    assert "the filing deadline August 9, 2026 has passed" in text
+    assert "the letters name different patients (medical_necessity_letter differ" in text
+    assert "Somebody Else" not in text and "Sample Client" not in text  # no names in the output
+
+
+
+def test_lint_command(checklist: Path, tmp_path: Path) -> None:
+    cli = CliRunner()
+    done = cli.invoke(app, ["lint", str(checklist), "--as-of", "2026-07-01"])
+    assert done.exit_code == 1
+    lines = done.stdout.strip().splitlines()
+    assert lines and all(line.startswith(str(checklist)) for line in lines)
+    assert "0 of 1 packets ready, 1 draft" in done.output
+    assert cli.invoke(app, ["lint", str(tmp_path)]).exit_code == 2  # no packet there

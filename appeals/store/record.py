@@ -106,8 +106,9 @@ class Recorder:
                 self.case_ids[item.index] = item.case["id"]
 
     def packets(self, results: list[tuple[int, dict]]) -> None:
-        """Each packet's path, hashes and versions on its case; a case not yet sent moves to
-        waiting_on_clinician (placeholders left) or ready_to_send."""
+        """Each packet's path, hashes and versions on its case; a case not yet sent becomes
+        ready_to_send (the packet passed the readiness checks), waiting_on_clinician (checklist
+        items unanswered) or stays to_work (the biller's part is missing)."""
         self.flush()
         todo = [(self.case_ids[i], r) for i, r in results if i in self.case_ids]
         for start in range(0, len(todo), CHUNK):
@@ -386,9 +387,9 @@ def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int) -> No
     for case_id, info in todo:
         before = status[case_id]
         after = before
-        if before in BEFORE_SENDING:
-            after = (Status.waiting_on_clinician if info["checklist_open"] else
-                     Status.ready_to_send).value
+        if before in BEFORE_SENDING:  # ready only when nothing is left to fill or fix
+            after = (Status.ready_to_send if info["ready"] else Status.waiting_on_clinician
+                     if info["checklist_open"] else Status.to_work).value
         if after != before:
             notes.append(event(case_id, "packet", as_of, RUN, before=before, after=after,
                                run_id=run_id, note=info["path"]))

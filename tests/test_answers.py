@@ -235,12 +235,16 @@ def test_lint_says_a_fresh_packet_is_a_draft_and_why(checklist: Path) -> None:
 
     problems = lint_packet(checklist, as_of=AS_OF)
     assert problems, "a packet with placeholders is not ready"
+    assert problems[-1].endswith("the clinician's attestation (name, credentials, license) is "
+                                 "not in")
+    problems.pop()
     assert all("placeholder(s) left" in p for p in problems), problems
     assert any("[CLINICIAN: " in p for p in problems) and any("[BILLER: " in p for p in problems)
     assert not any("clinician_checklist" in p or "biller_cover" in p for p in problems)
     # the packet says the same of itself, as the run recorded it
     summary = json.loads((checklist / "packet.json").read_text())
-    assert summary["readiness"] and all("placeholder(s) left" in p for p in summary["readiness"])
+    assert summary["readiness"] and all("placeholder(s) left" in p or "attestation" in p
+                                        for p in summary["readiness"])
 
 
 def test_lint_catches_what_a_hand_edit_can_break(checklist: Path, tmp_path: Path) -> None:
@@ -281,3 +285,53 @@ def test_lint_command(checklist: Path, tmp_path: Path) -> None:
     assert lines and all(line.startswith(str(checklist)) for line in lines)
     assert "0 of 1 packets ready, 1 draft" in done.output
     assert cli.invoke(app, ["lint", str(tmp_path)]).exit_code == 2  # no packet there
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (("PHQ-9 19 and 17; GAD-7: 12; PCL-5 = 44; AUDIT score 22; ASAM level 3.7; LOCUS level 4; "
+     "LOCUS composite 22; CIWA-Ar 9, 2026-05-01"), None),
+    ("PHQ9 28", "PHQ9 28 is outside its range 0-27"),
+    ("gad-7 of 22", "gad-7 22 is outside its range 0-21"),  # any spelling, named as written
+    ("AUDIT-C 13 (AUDIT 30)", "AUDIT-C 13 is outside its range 0-12"),
+    ("ASAM Level 3.9", "ASAM Level 3.9 is not one of its levels"),
+    ("LOCUS level 7", "LOCUS level 7 is not one of its levels"),
+    ("seen 2026-02-30", "2026-02-30 is not a date"),
+    ("next visit 07/15/2026", "07/15/2026 is in the future"),
+])
+def test_measures_levels_and_dates_are_checked(text: str, problem: str | None) -> None:
+    from appeals.answers import problems
+    from appeals.answers.read import Answer, Returned
+
+    returned = Returned(path=Path("x.pdf"), sha256="", claim_id="C1", line_number=1,
+                        service_date="", items_digest="", answers={"measures": Answer(text=text)})
+    found = problems(returned, AS_OF)
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].startswith("measures: ") and problem in found[0], found
+
+
+def test_several_dated_scores_become_a_short_table_and_prose_stays_prose(tmp_path: Path) -> None:
+    import io
+
+    import docx as python_docx
+
+    record = next(r for r in read(SAMPLES / "denials.csv") if getattr(r, "claim_id", "") == "D007")
+
+    def letter(measures: str):
+        facts = tmp_path / "facts.yaml"
+        facts.write_text(yaml.safe_dump({"D007-1": {"measures": measures}}), encoding="utf-8")
+        packet = build(record, Settings.load(as_of=AS_OF, facts=facts))
+        return python_docx.Document(io.BytesIO(packet.files["medical_necessity_letter.docx"])), \
+            next(d for d in packet.composed.documents if d.kind == "medical_necessity_letter")
+
+    doc, composed = letter("PHQ-9 19 (2026-04-02) and 17 (2026-05-01); GAD-7 16 (2026-04-02)")
+    rows = [[c.text for c in r.cells] for t in doc.tables for r in t.rows
+            if t.rows[0].cells[0].text == "Measure"]
+    assert rows == [["Measure", "Score", "Date"], ["PHQ-9", "19", "April 2, 2026"],
+                    ["PHQ-9", "17", "May 1, 2026"], ["GAD-7", "16", "April 2, 2026"]]
+    assert "[CLINICIAN: standardized measures" not in composed.text()
+    prose = "PHQ-9 19 (2026-04-02) and 17 (2026-05-01); sleeping better"
+    doc, composed = letter(prose)
+    assert not [t for t in doc.tables if t.rows[0].cells[0].text == "Measure"]
+    assert prose in composed.text()  # not a word dropped or guessed

@@ -2,9 +2,9 @@
 checked and turned into facts the letters use. Sits above compose and render (which never
 import it); `appeals facts import` is its command."""
 
-from appeals.answers.checks import Measure, load_measures, problems
+from appeals.answers.checks import problems
 from appeals.answers.importer import FileResult, import_answers, merge_facts
 from appeals.answers.read import Answer, AnswersError, Returned, read_returned
 
-__all__ = ["Answer", "AnswersError", "FileResult", "Measure", "Returned", "import_answers",
-           "load_measures", "merge_facts", "problems", "read_returned"]
+__all__ = ["Answer", "AnswersError", "FileResult", "Returned", "import_answers", "merge_facts",
+           "problems", "read_returned"]

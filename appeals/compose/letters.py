@@ -28,6 +28,7 @@ from appeals.compose.checklists import Item, age_on, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
 from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
+from appeals.compose.measures import dated_scores
 from appeals.compose.settings import Org, Payer, network_of
 from appeals.law import Deadline, LawResult, PlanFacts, Registry, load_registry, plan_facts
 from appeals.models import (
@@ -329,6 +330,19 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         placeholders.append(item_id)
         return Md(f"**\\[CLINICIAN: {md_escape(label)}\\]**")
 
+    def scores(item_id: str, label: str) -> Md:
+        """The clinician's measures answer; as a short table (measure, score, date) when it is
+        several dated scores and nothing else, so the trend reads at a glance."""
+        text = facts.get(stand_ins.get(item_id, item_id)) or ""
+        rows = dated_scores(text) if text.strip() else None
+        if not rows or len(rows) < 2:
+            return fact(item_id, label)
+        used.add(stand_ins.get(item_id, item_id))
+        lines = ["", "", "| Measure | Score | Date |", "|---|---|---|"]
+        lines += [f"| {md_escape(r.measure)} | {md_escape(r.score)} | "
+                  f"{r.day:%B} {r.day.day}, {r.day.year} |" for r in rows]
+        return Md("\n".join(lines) + "\n\n")
+
     def answer(item_id: str) -> Md | None:
         """An answer the document prints only when given (billing's plan documents), else None."""
         text = facts.get(item_id)
@@ -375,7 +389,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "level_words": CARE_WORDS.get(record.level_of_care, ""),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
         "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
-        "fact": fact, "answer": answer, "other_facts": other_facts, "blank": blank,
+        "fact": fact, "scores": scores, "answer": answer, "other_facts": other_facts, "blank": blank,
         "article": article,
         "money": money, "when": when, "box": lambda item_id: Md(f"[ ] ({item_id}) "),
         "deadline": law.first_deadline, "next_levels": _next_levels(law),

@@ -25,6 +25,8 @@ CITATION = re.compile(r"\b\d+\s+(?:C\.\s?F\.\s?R\.|U\.\s?S\.\s?C\.)\s*(?:§§?|P
                       r"[\w.\-–()]+|\bPub\.\s?L\.\s?(?:No\.\s?)?\d+-\d+")
 PAGE = re.compile(r"Page\s*\d*\s*of\s*\d*")  # the footer's page fields (DOCX keeps no number)
 LETTERS_NOT_SENT = ("clinician_checklist", "biller_cover")
+#: The clinician's attestation (name, credentials, license): no letter is ready without it.
+ATTESTATION = "clinician_credentials"
 
 
 def _squash(text: str) -> str:
@@ -96,7 +98,15 @@ def readiness(summary: dict, texts: dict[str, str], as_of: date) -> list[str]:
     allowed = [c["cite"] for c in summary.get("citations_printed", [])]
     out = [f"{kind}: {p}" for kind, text in sorted(texts.items())
            for p in text_problems(kind, text, allowed)]
-    return out + _deadline(summary, texts, as_of)
+    return out + _attestation(summary) + _deadline(summary, texts, as_of)
+
+
+def _attestation(summary: dict) -> list[str]:
+    """The checklist asks for the clinician's attestation and it has not come back."""
+    if ATTESTATION in summary.get("checklist_items", []) and ATTESTATION in summary.get(
+            "checklist_open", [ATTESTATION]):
+        return ["the clinician's attestation (name, credentials, license) is not in"]
+    return []
 
 
 def _day(d: date) -> str:
@@ -154,7 +164,8 @@ def lint_packet(folder: Path, *, as_of: date, other_claims: frozenset[str] = fro
         odd = sorted(k for k, v in patients.items() if v != patients[first])
         problems.append(f"{folder}: the letters name different patients ({', '.join(odd)} "
                         f"differ from {first})")
-    problems += [f"{folder}: {p}" for p in _deadline(summary, texts, as_of)]
+    problems += [f"{folder}: {p}" for p in _attestation(summary) + _deadline(summary, texts,
+                                                                             as_of)]
     return problems
 
 

@@ -256,7 +256,7 @@ def _run(config: RunConfig, progress: Progress | None,
     priority = load_priority(config.priority)
     stamp = versions(config, settings)
     out = config.out
-    recorder = _recorder(config, settings)  # an unusable store stops the run before any write
+    recorder = _recorder(config)  # an unusable store stops the run before anything is written
     outcomes = recorder.outcomes() if recorder is not None else None
     (out / PACKETS).mkdir(parents=True, exist_ok=True)
     sweep(out)
@@ -453,7 +453,7 @@ def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _recorder(config: RunConfig, settings: Settings):
+def _recorder(config: RunConfig):
     """The case store's recorder for this run, or None; StoreError when it cannot be used."""
     if config.db is None:
         return None

@@ -31,7 +31,8 @@ from appeals.models import Action, Classification, DenialRecord, payer_key, vali
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
-    "priority", "score", "score_basis", "status", "readiness", "claim_id", "line_number", "patient_name",
+    "priority", "score", "score_basis", "status", "readiness", "claim_id", "line_number",
+    "patient_name",
     "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
     "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
     "denial_reason", "secondary", "confidence", "action", "owner",

@@ -133,7 +133,8 @@ def test_import_writes_facts_the_letters_then_use_word_for_word(checklist: Path,
     assert "progress" in result.missing and "why_now" not in result.missing
     assert facts.stat().st_mode & 0o777 == 0o600
     stored = yaml.safe_load(facts.read_text(encoding="utf-8"))["D007-1"]
-    assert stored["likely_harm"].startswith("{{ 7*7 }} {% if x %}<script>alert(1)</script> & Co bell")
+    assert stored["likely_harm"].startswith(
+        "{{ 7*7 }} {% if x %}<script>alert(1)</script> & Co bell")
     record = next(r for r in read(SAMPLES / "denials.csv")
                   if getattr(r, "claim_id", "") == "D007")
     packet = build(record, Settings.load(as_of=AS_OF, facts=facts))
@@ -295,6 +296,8 @@ def test_lint_command(checklist: Path, tmp_path: Path) -> None:
     ("AUDIT-C 13 (AUDIT 30)", "AUDIT-C 13 is outside its range 0-12"),
     ("ASAM Level 3.9", "ASAM Level 3.9 is not one of its levels"),
     ("LOCUS level 7", "LOCUS level 7 is not one of its levels"),
+    ("C-SSRS risk: moderate; ASAM dimensions rated; C-SSRS screen positive", None),
+    ("C-SSRS risk moderat", "C-SSRS risk moderat is not one of its levels"),
     ("seen 2026-02-30", "2026-02-30 is not a date"),
     ("next visit 07/15/2026", "07/15/2026 is in the future"),
 ])
@@ -335,3 +338,15 @@ def test_several_dated_scores_become_a_short_table_and_prose_stays_prose(tmp_pat
     doc, composed = letter(prose)
     assert not [t for t in doc.tables if t.rows[0].cells[0].text == "Measure"]
     assert prose in composed.text()  # not a word dropped or guessed
+
+
+def test_a_date_after_a_post_service_denial_is_named(checklist: Path, tmp_path: Path) -> None:
+    """D007: service May 4, denial June 10. A note of June 20 is not the record the claim rests
+    on; one of May 1 is."""
+    filled = fill_pdf(checklist / "clinician_checklist.pdf", tmp_path / "late.pdf",
+                      {"progress": "Seen 2026-05-01 and again 2026-06-20"}, [])
+    [result] = import_answers([filled], as_of=AS_OF, to=tmp_path / "f.yaml")
+    assert result.problems == [("progress: 2026-06-20 is after the denial of 2026-06-10: the "
+                               "appeal rests on the record made before it (a later note is an "
+                               "addendum: date it and say so)")]
+    assert not (tmp_path / "f.yaml").exists()

@@ -22,11 +22,16 @@ def problems(returned: Returned, as_of: date,
     pattern, spelled = _pattern(measures)
     level_pattern, level_names = _level_pattern(levels)
     found: list[str] = []
+    denied = _post_service_denial(returned)
     for item, answer in sorted(returned.answers.items()):
         for match in level_pattern.finditer(answer.text):
             level = level_names.get(_key(match.group(1)))
-            value = match.group(2).upper()
-            if level is not None and value not in level.values:
+            value = match.group(2).upper() if match.group(2)[0].isdigit() else \
+                match.group(2).lower()
+            words = value.isalpha()
+            if level is None or words != all(v.isalpha() for v in level.values):
+                continue  # "ASAM dimensions" is no level; "C-SSRS risk 3" no category
+            if value not in level.values:
                 found.append(f"{item}: {match.group(1)} {match.group(2)} is not one of its "
                              f"levels ({', '.join(level.values)})")
         for match in pattern.finditer(answer.text):
@@ -42,7 +47,22 @@ def problems(returned: Returned, as_of: date,
             elif day > as_of:
                 found.append(f"{item}: {match.group(0)} is in the future (today is "
                              f"{as_of.isoformat()})")
+            elif denied is not None and day > denied:
+                found.append(f"{item}: {match.group(0)} is after the denial of "
+                             f"{denied.isoformat()}: the appeal rests on the record made before "
+                             "it (a later note is an addendum: date it and say so)")
     return found
+
+
+def _post_service_denial(returned: Returned) -> date | None:
+    """The denial date when the care was given before it (the record then predates the denial);
+    None for a pre-service or concurrent denial, or when the checklist does not say."""
+    try:
+        service = date.fromisoformat(returned.service_date)
+        denied = date.fromisoformat(returned.denial_date)
+    except ValueError:
+        return None
+    return denied if service <= denied else None
 
 
 def _date(match: re.Match) -> date | None:

@@ -40,6 +40,7 @@ class Returned:
     line_number: int
     service_date: str
     items_digest: str
+    denial_date: str = ""
     answers: dict[str, Answer] = field(default_factory=dict)
 
     @property
@@ -68,6 +69,7 @@ def read_returned(path: Path) -> Returned:
                         claim_id=str(identity["claim_id"]),
                         line_number=int(identity["line_number"]),
                         service_date=str(identity.get("service_date") or ""),
+                        denial_date=str(identity.get("denial_date") or ""),
                         items_digest=str(identity.get("items") or ""), answers=answers)
     except (ValueError, KeyError, TypeError) as exc:
         raise AnswersError(f"{path}: its case identity is damaged ({exc})") from None

@@ -442,6 +442,7 @@ def checklist_identity(record: DenialRecord, items: list[Item]) -> str:
     return IDENTITY_PREFIX + json.dumps(
         {"claim_id": record.claim_id[:100], "line_number": record.line_number,
          "service_date": record.service_date.isoformat() if record.service_date else "",
+         "denial_date": record.denial_date.isoformat() if record.denial_date else "",
          "items": digest, "toolkit": __version__}, sort_keys=True)
 
 

@@ -42,15 +42,17 @@ class _Measures(BaseModel):
     schema_version: int
     measures: list[Measure]
     levels: list[Level] = []
+    categories: list[Level] = []  # the same shape, with words for values
 
 
 @lru_cache(maxsize=4)
 def load_measures(path: Path | None = None) -> tuple[tuple[Measure, ...], tuple[Level, ...]]:
-    """(measures with score ranges, instruments' levels) from appeals/data/measures.yaml."""
+    """(measures with score ranges, instruments' levels and word categories) from
+    appeals/data/measures.yaml."""
     source = path or resources.files("appeals.data").joinpath("measures.yaml")
     try:
         raw = _Measures.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
-        return tuple(raw.measures), tuple(raw.levels)
+        return tuple(raw.measures), tuple(raw.levels) + tuple(raw.categories)
     except (OSError, yaml.YAMLError) as exc:
         raise MeasuresError(f"{path or 'appeals/data/measures.yaml'}: {exc}") from None
     except ValidationError as exc:
@@ -80,7 +82,7 @@ def _level_pattern(levels: tuple[Level, ...]) -> tuple[re.Pattern, dict[str, Lev
     alternatives = "|".join(re.escape(n).replace(r"\-", "-?").replace(r"\ ", r"\s+")
                             for n in names)
     return re.compile(rf"(?<![\w-])({alternatives})\s*(?:level)?\s*[:=]?\s*"
-                      rf"(\d+(?:\.\d+)?(?:-WM)?)(?![\d.])", re.IGNORECASE), spelled
+                      rf"(\d+(?:\.\d+)?(?:-WM)?(?![\d.])|[a-z]+\b)", re.IGNORECASE), spelled
 
 
 def _key(name: str) -> str:

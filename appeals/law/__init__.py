@@ -32,7 +32,8 @@ from appeals.models import DenialRecord
 
 __all__ = [
     "Citation", "CitationRef", "Deadline", "LawResult", "ParityDecision", "PlanFacts", "Registry",
-    "RegistryError", "add_months", "deadline_for", "deadlines_for", "law_for", "load_registry", "next_levels",
+    "RegistryError", "add_months", "deadline_for", "deadlines_for", "law_for", "load_registry",
+    "next_levels",
     "parity_for", "plan_facts", "resolve_plan",
 ]
 

@@ -137,7 +137,8 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
-            known = {s.revision for s in ScriptDirectory.from_config(_alembic(None)).walk_revisions()}
+            scripts = ScriptDirectory.from_config(_alembic(None))
+            known = {s.revision for s in scripts.walk_revisions()}
             if current is not None and current not in known:
                 raise StoreError(f"case store {name}: written by a newer appeals (schema "
                                  f"{current}); upgrade appeals to use it")

@@ -149,7 +149,8 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
                 item.case = {"id": known[place]}  # its packet is still this run's to record
             continue
         known[place] = None
-        item.fingerprint, item.json = adjudication(item.record)
+        if item.verdict.action is not Action.no_action:  # a payment's, when it decides a case
+            item.fingerprint, item.json = adjudication(item.record)
         fresh.append(item)
     old = _cases_for(conn, fresh)
     by_key: dict[str, dict] = {c["case_key"]: c for c in old}
@@ -219,7 +220,7 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
             {name: bindparam(name) for name in _MUTABLE}),
             [{"_id": c["id"], **_columns(c)} for c in changed])
     if fresh:
-        _bulk_insert(conn, lines, [_line_row(i, as_of, run_id) for i in fresh])
+        _insert_lines(conn, fresh, as_of, run_id)
     insert_events(conn, [{**e, "case_id": c["id"]} for c, e in new_events])
     return len(fresh)
 
@@ -324,6 +325,8 @@ def _overturned(case: dict, item: _Line, outcome: Status, paid: Decimal, as_of: 
                 note) -> None:
     """A later remittance pays the line: the decision, read off the money."""
     rec = item.record
+    if not item.fingerprint:
+        item.fingerprint, item.json = adjudication(rec)
     recovered = paid - case["paid"]
     on = rec.denial_date or as_of
     where = ("" if rec.claim_id == case["claim_id"] else
@@ -340,43 +343,37 @@ def _columns(case: dict, all_columns: bool = False) -> dict:
     return {name: case[name] for name in _MUTABLE}
 
 
-def _bulk_insert(conn, table, rows: list[dict]) -> None:
+#: The columns of `lines` a run writes, in the order `_line_values` gives them.
+_LINE_COLUMNS = ("run_id", "source_sha", "location", "fingerprint", "case_id", "recorded_on",
+                 "payer", "payer_name", "claim_id", "line_number", "service_date", "cpt_code",
+                 "provider_name", "denied", "category", "reason", "billed", "paid", "at_stake",
+                 "denial_date")
+
+
+def _insert_lines(conn, items: list[_Line], as_of: date, run_id: int) -> None:
     """executemany straight to the driver, for the one table that takes every line: SQLAlchemy's
     per-row parameter processing was a third of the recording time (benchmarks/bench_store.py).
-    Values go as SQLAlchemy's own types would store them (SQLite: ISO dates, 0/1, amounts as
-    text in NUMERIC columns)."""
-    names = list(rows[0])
+    SQLite gets the values as SQLAlchemy's own types store them (ISO dates, 0/1, amounts as text
+    in NUMERIC columns); psycopg adapts dates and decimals itself."""
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-    if sqlite:
-        params = [tuple(_sqlite_value(row[n]) for n in names) for row in rows]
-    else:
-        params = [tuple(row[n] for n in names) for row in rows]
-    conn.exec_driver_sql(sql, params)
+    sql = (f"INSERT INTO {lines.name} ({', '.join(_LINE_COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(_LINE_COLUMNS))})")
+    conn.exec_driver_sql(sql, [_line_values(i, as_of, run_id, sqlite) for i in items])
 
 
-def _sqlite_value(value: object) -> object:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, date | Decimal):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
-    return value
-
-
-def _line_row(item: _Line, as_of: date, run_id: int) -> dict:
-    rec = item.record
-    return {"run_id": run_id, "source_sha": item.sha, "location": item.location,
-            "fingerprint": item.fingerprint, "case_id": item.case["id"] if item.case else None,
-            "recorded_on": as_of, "payer": payer_key(rec.payer_name),
-            "payer_name": rec.payer_name or "", "claim_id": rec.claim_id,
-            "line_number": rec.line_number, "service_date": rec.service_date,
-            "cpt_code": rec.cpt_code or "", "provider_name": rec.provider_name or "",
-            "denied": item.verdict.action is not Action.no_action,
-            "category": item.verdict.category.value, "reason": item.row["reason"],
-            "billed": rec.billed_amount or Decimal(0), "paid": rec.paid_amount or Decimal(0),
-            "at_stake": item.row["at_stake"], "denial_date": rec.denial_date}
+def _line_values(item: _Line, as_of: date, run_id: int, sqlite: bool) -> tuple:
+    rec, verdict = item.record, item.verdict
+    day = (lambda d: d.isoformat() if d else None) if sqlite else (lambda d: d)
+    money = str if sqlite else (lambda m: m)
+    denied = verdict.action is not Action.no_action
+    return (run_id, item.sha, item.location, item.fingerprint,
+            item.case["id"] if item.case else None, day(as_of), payer_key(rec.payer_name),
+            rec.payer_name or "", rec.claim_id, rec.line_number, day(rec.service_date),
+            rec.cpt_code or "", rec.provider_name or "", int(denied) if sqlite else denied,
+            verdict.category.value, item.row["reason"], money(rec.billed_amount or Decimal(0)),
+            money(rec.paid_amount or Decimal(0)), money(item.row["at_stake"]),
+            day(rec.denial_date))
 
 
 def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int) -> None:

@@ -96,6 +96,8 @@ lines = Table(
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
     Column("source_sha", String(64), nullable=False),
     Column("location", String(200), nullable=False),
+    # Of a denial, or of a payment that decided a case; empty for the other lines (it is what tells
+    # a repeat denial from the same report seen again, and only cases need that).
     Column("fingerprint", String(64), nullable=False),
     Column("case_id", Integer, ForeignKey("cases.id")),
     Column("recorded_on", Date, nullable=False),  # the run's as-of day: weeks are counted by it

@@ -309,3 +309,54 @@ def test_a_bad_code_table_row_names_the_file_the_row_and_the_field(tmp_path: Pat
                      "CARC,50,meaning,not_a_category,appeal,clinician,1\n", encoding="utf-8")
     with pytest.raises(RulesError, match=r"codes.csv: row 2 \(CARC 50\): field 'category'"):
         load_code_table(table)
+
+
+def test_an_authorization_covering_the_date_is_no_fix_when_the_payer_says_it_was_exceeded(
+        tmp_path) -> None:
+    """CO-198 "Authorized visits exceeded" with an authorization on file for the date: more
+    visits must be approved and the denial appealed (with its deadline), not the auth number
+    added to a corrected claim. Without the exceeded wording, adding the number is the fix."""
+    from appeals.classify import classify, load_rules
+    from appeals.models import DenialRecord
+
+    base = {"claim_id": "X1", "payer_name": "Blue Ridge Health", "plan_type": "employer_group",
+            "service_date": "2026-05-04", "cpt_code": "90837", "billed_amount": "200",
+            "paid_amount": "0", "denial_date": "2026-06-10", "auth_number": "A123",
+            "auth_start": "2026-04-01", "auth_end": "2026-06-30"}
+    rules = load_rules()
+    for codes, reason in ((["CO-198"], "Authorized visits exceeded"),
+                          (["CO-198"], ""),
+                          (["CO-197"], "auth visits used - no visits remaining")):
+        result = classify(DenialRecord(**base, adjustment_codes=codes, denial_reason=reason),
+                          rules)
+        assert (result.category.value, result.action.value) == ("authorization", "appeal"), (
+            codes, reason, result.evidence)
+        assert any("were exceeded: ask for more" in e for e in result.evidence)
+        assert not any("add it to the claim" in e for e in result.evidence)
+    missing = classify(DenialRecord(**base, adjustment_codes=["CO-197"],
+                                    denial_reason="No authorization on file"), rules)
+    assert missing.action.value == "correct_and_resubmit"
+    assert any("add it to the claim and resubmit" in e for e in missing.evidence)
+
+
+def test_the_exceeded_authorization_letter_asks_for_more_not_to_apply_it() -> None:
+    """The letter for CO-198 with an authorization covering the date asks for the extra care to
+    be approved; it never says "please apply the authorization" (the payer already did)."""
+    from datetime import date
+
+    from appeals.models import DenialRecord
+    from appeals.packet import Settings, build
+
+    for codes, reason in ((["CO-198"], "Authorized visits exceeded"),
+                          (["CO-197"], "auth visits used - no visits remaining")):
+        record = DenialRecord(claim_id="X1", payer_name="Blue Ridge Health",
+                              plan_type="employer_group", service_date="2026-05-04",
+                              cpt_code="90837", billed_amount="200", paid_amount="0",
+                              denial_date="2026-06-10", auth_number="A123",
+                              auth_start="2026-04-01", auth_end="2026-06-30",
+                              adjustment_codes=codes, denial_reason=reason)
+        packet = build(record, Settings.load(as_of=date(2026, 6, 15)))
+        letter = next(d for d in packet.composed.documents if d.kind == "appeal_letter").text()
+        assert "approve the additional care retroactively" in letter, reason
+        assert "please apply the authorization" not in letter
+        assert packet.summary["deadlines"][0]["file_by"]  # an appeal with its deadline

@@ -153,6 +153,13 @@ def _fact_holds(rule: FactRule, record: DenialRecord, carcs: set[str], signalled
         return False
     if w.auth is not None and w.auth not in auth:
         return False
+    if not w.carc_not_set.isdisjoint(carcs):
+        return False
+    reason = record.denial_reason or ""
+    if w.text_regex is not None and not w.text_regex.search(reason):
+        return False
+    if w.text_not_regex is not None and w.text_not_regex.search(reason):
+        return False
     return w.payer_regex is None or bool(w.payer_regex.search(record.payer_name or ""))
 
 

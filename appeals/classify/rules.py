@@ -95,13 +95,28 @@ class FactCondition(BaseModel):
     auth: Literal["on_file_covering_service", "expired_before_service", "units_exceeded"] | None \
         = None
     payer: str | None = None  # regular expression on the payer name, as in text rules
+    carc_not: list[str] | None = None  # none of these CARCs on the line
+    text: str | None = None  # regular expression the payer's reason text must match
+    text_not: str | None = None  # ... and must not match
 
-    _compiles = field_validator("payer")(lambda cls, v: _regex_or_none(v))
+    _compiles = field_validator("payer", "text", "text_not")(lambda cls, v: _regex_or_none(v))
 
     # Looked up for every record: built once.
     @cached_property
     def carc_set(self) -> frozenset[str] | None:
         return frozenset(self.carc) if self.carc is not None else None
+
+    @cached_property
+    def carc_not_set(self) -> frozenset[str]:
+        return frozenset(self.carc_not or ())
+
+    @cached_property
+    def text_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.text, re.IGNORECASE) if self.text else None
+
+    @cached_property
+    def text_not_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.text_not, re.IGNORECASE) if self.text_not else None
 
     @cached_property
     def cpt_set(self) -> frozenset[str] | None:

@@ -200,9 +200,17 @@ def standard_for(record: DenialRecord, as_of: date) -> str | None:
     return "LOCUS"
 
 
-def authorization_status(record: DenialRecord) -> str:
+#: The rules (appeals/data/rules.yaml) that find an exceeded authorization in the payer's words.
+EXCEEDED_RULE = "auth_covering_but_exceeded"
+
+
+def authorization_status(record: DenialRecord,
+                         classification: Classification | None = None) -> str:
     """What the record's own dates say about its authorization: none, undated, covers,
-    not_started (service before the first authorized day) or expired (after the last)."""
+    not_started (service before the first authorized day) or expired (after the last); and
+    exceeded when it covers the date but the payer says the approved units, visits or days ran
+    out (CARC 198, more units billed than authorized, or a rule of rules.yaml whose id starts
+    with EXCEEDED_RULE said so from the payer's words)."""
     if not record.auth_number:
         return "none"
     day = record.service_date
@@ -212,7 +220,12 @@ def authorization_status(record: DenialRecord) -> str:
         return "not_started"
     if record.auth_end and day > record.auth_end:
         return "expired"
-    return "covers"
+    exceeded = (any(c.endswith("-198") for c in record.adjustment_codes)
+                or (record.auth_units is not None and record.units is not None
+                    and record.units > record.auth_units)
+                or (classification is not None and any(
+                    f"[rule {EXCEEDED_RULE}" in e for e in classification.evidence)))
+    return "exceeded" if exceeded else "covers"
 
 
 @dataclass(frozen=True)
@@ -375,7 +388,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "codes": code_meanings(record, codes), "nqtl": nqtl,
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
-        "age": age, "auth": authorization_status(record), "filing": filing,
+        "age": age, "auth": authorization_status(record, classification), "filing": filing,
         "route": route, "network": network, "specialty": reviewer_specialty(record, age),
         "own_right": law.own_right or route == "ma_contract_dispute" or (
             law.plan == "medicare_advantage" and network == "non_contracted"),

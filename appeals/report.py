@@ -154,7 +154,7 @@ def _history(history: dict | None) -> dict:
     """The case store's section (appeals.store.history), with its charts; none without a store."""
     if not history:
         return {"history": None}
-    won = [(_words(g["name"]), g["rate"] * 100) for g in history["outcomes"]["payer"][:8]]
+    won = [(g["name"], g["rate"] * 100) for g in history["outcomes"]["payer"][:8]]
     return {"history": history, "history_charts": {
         "aging": Markup(bar_chart("Unworked denials by days since the denial",
                                   [(b["label"], b["count"]) for b in history["aging"]])),

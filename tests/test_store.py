@@ -551,3 +551,19 @@ def test_an_835_reversal_and_readjudication_overturns_the_case(tmp_path: Path) -
     assert case["events"][-1]["on"] == "2026-07-20" and case["events"][-1]["who"] == "remittance"
     assert count(db, cases) == 1
     engine.dispose()
+
+
+def test_the_report_names_payers_as_they_are_written(tmp_path: Path) -> None:
+    """Categories are put in words in the history section; payer names are not (a capitalize
+    would print "Blue ridge health")."""
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    run_week(tmp_path, db, "w1", [line("A1")], date(2026, 6, 1))
+    engine = open_store(db)
+    mark(engine, "A1-1", "sent", on=date(2026, 6, 2))
+    record_outcome(engine, "A1-1", "overturned", on=date(2026, 6, 30))
+    run_week(tmp_path, db, "w2", [line("B1", denied_on="2026-06-20")], date(2026, 7, 1))
+    html = (tmp_path / "out-w2" / "triage.html").read_text(encoding="utf-8")
+    section = html[html.index("What the case store remembers"):]
+    assert "<td>Blue Ridge Health</td>" in section and "Blue ridge health" not in section
+    assert "<td>Medical necessity</td>" in section
+    engine.dispose()

@@ -149,8 +149,9 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
     classification = classification or classify(record, settings.rules)
     law = law or law_for(record, settings.registry, as_of=settings.as_of)
     payer = settings.payer_for(record)
+    facts = settings.facts_for(record)
     composed = compose(record, classification, law, as_of=settings.as_of, org=settings.org,
-                       payer=payer, facts=settings.facts_for(record),
+                       payer=payer, facts=facts,
                        templates=settings.templates, checklists=settings.checklists,
                        registry=settings.registry, codes=settings.rules.table)
     lap("compose")
@@ -174,7 +175,7 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
         "deadlines": [d.model_dump(mode="json") for d in law.deadlines],
         "checklist_items": [i.id for i in composed.checklist_items],
         "checklist_open": [i.id for i in composed.checklist_items
-                           if not (settings.facts_for(record).get(i.id) or "").strip()],
+                           if not (facts.get(i.id) or "").strip()],
         "checklist_due": composed.checklist_due.isoformat() if composed.checklist_due else None,
         "billing_tasks": [i.id for i in composed.billing_items],
         "placeholders": composed.placeholders,

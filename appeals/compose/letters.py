@@ -224,7 +224,7 @@ def authorization_status(record: DenialRecord,
                 or (record.auth_units is not None and record.units is not None
                     and record.units > record.auth_units)
                 or (classification is not None and any(
-                    f"[rule {EXCEEDED_RULE}" in e for e in classification.evidence)))
+                    r.startswith(EXCEEDED_RULE) for r in classification.rules)))
     return "exceeded" if exceeded else "covers"
 
 
@@ -352,8 +352,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             return fact(item_id, label)
         used.add(stand_ins.get(item_id, item_id))
         lines = ["", "", "| Measure | Score | Date |", "|---|---|---|"]
-        lines += [f"| {md_escape(r.measure)} | {md_escape(r.score)} | "
-                  f"{r.day:%B} {r.day.day}, {r.day.year} |" for r in rows]
+        lines += [f"| {md_escape(r.measure)} | {md_escape(r.score)} | {when(r.day)} |"
+                  for r in rows]
         return Md("\n".join(lines) + "\n\n")
 
     def answer(item_id: str) -> Md | None:

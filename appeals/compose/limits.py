@@ -9,7 +9,6 @@ then the payer's words, then the reason code, then the category.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
@@ -18,8 +17,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from appeals.models import Category, Classification, DenialRecord, validation_problem
-
-_RULE_IN_EVIDENCE = re.compile(r"\[rule ([\w.-]+)\]")
 
 
 class LimitTypesError(ValueError):
@@ -78,7 +75,7 @@ def limit_at_issue(record: DenialRecord, classification: Classification) -> Limi
     table = limit_types()
     if classification.category not in table.by_category:
         return None
-    matched = {m for e in classification.evidence for m in _RULE_IN_EVIDENCE.findall(e)}
+    matched = classification.rules
     carcs = {code.partition("-")[2] for code in record.adjustment_codes}
     text = (record.denial_reason or "").lower()
     for says in (lambda t: matched.intersection(t.rules),

@@ -20,6 +20,10 @@ import re
 from datetime import date
 from pathlib import Path
 
+from docx import Document
+
+from appeals.compose.letters import when
+
 PLACEHOLDER = re.compile(r"\[(CLINICIAN|BILLER):[^\]]*\]")
 CITATION = re.compile(r"\b\d+\s+(?:C\.\s?F\.\s?R\.|U\.\s?S\.\s?C\.)\s*(?:§§?|Part|Parts)\s*"
                       r"[\w.\-–()]+|\bPub\.\s?L\.\s?(?:No\.\s?)?\d+-\d+")
@@ -33,11 +37,8 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def docx_text(data: bytes) -> str:
-    """Every paragraph of a DOCX: header, body, tables and footer, in that order."""
-    from docx import Document
-
-    doc = Document(io.BytesIO(data))
+def docx_text(doc) -> str:
+    """Every paragraph of a DOCX (python-docx Document): header, body, tables and footer."""
     section = doc.sections[0]
     parts = [p.text for p in section.first_page_header.paragraphs]
     parts += [p.text for p in section.header.paragraphs]
@@ -47,11 +48,9 @@ def docx_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
-def docx_patient(data: bytes) -> str | None:
+def docx_patient(doc) -> str | None:
     """The patient a letter names: its facts table's "Patient" row, if it has one."""
-    from docx import Document
-
-    for table in Document(io.BytesIO(data)).tables:
+    for table in doc.tables:
         for row in table.rows:
             cells = row.cells
             if len(cells) >= 2 and cells[0].text.strip() == "Patient":
@@ -109,10 +108,6 @@ def _attestation(summary: dict) -> list[str]:
     return []
 
 
-def _day(d: date) -> str:
-    return f"{d:%B} {d.day}, {d.year}"
-
-
 def lint_packet(folder: Path, *, as_of: date, other_claims: frozenset[str] = frozenset()
                 ) -> list[str]:
     """Every problem of one packet folder, one line each ("<file>: <what>"); [] means ready."""
@@ -133,9 +128,9 @@ def lint_packet(folder: Path, *, as_of: date, other_claims: frozenset[str] = fro
             problems.append(f"{folder / kind}: only one of the DOCX and the PDF is there")
             continue
         try:
-            words_docx = docx_text(docx_path.read_bytes())
+            doc = Document(io.BytesIO(docx_path.read_bytes()))  # parsed once, read twice
+            words_docx, patient = docx_text(doc), docx_patient(doc)
             pages = pdf_pages(pdf_path.read_bytes())
-            patient = docx_patient(docx_path.read_bytes())
         except Exception as exc:  # noqa: BLE001 (a damaged file is a problem to report)
             problems.append(f"{folder / kind}: cannot be read ({type(exc).__name__})")
             continue
@@ -178,10 +173,10 @@ def _deadline(summary: dict, texts: dict[str, str], as_of: date) -> list[str]:
         return []
     day = date.fromisoformat(first["file_by"])
     out = []
-    if _day(day) not in _squash(texts["appeal_letter"]):
-        out.append(f"appeal_letter: the filing deadline {_day(day)} is not printed")
+    if when(day) not in _squash(texts["appeal_letter"]):
+        out.append(f"appeal_letter: the filing deadline {when(day)} is not printed")
     if day < as_of:
-        out.append(f"the filing deadline {_day(day)} has passed (as of {_day(as_of)}): send it "
+        out.append(f"the filing deadline {when(day)} has passed (as of {when(as_of)}): send it "
                    "with the good-cause request, or close the case")
     return out
 

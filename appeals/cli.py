@@ -88,11 +88,7 @@ def classify_cmd(
     from appeals.classify import RulesError, classify, load_rules
     from appeals.classify import explain as explain_record
 
-    try:
-        rule_set = load_rules(rules)
-    except RulesError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    rule_set = _or_exit(lambda: load_rules(rules), RulesError)
     batch = _batch(paths, columns)
     found = False
     for record in batch:
@@ -114,14 +110,19 @@ RegistryOpt = Annotated[Path | None, typer.Option("--registry", help="Citation r
 DateOpt = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
+def _or_exit(call: Callable[[], Any], *errors: type[Exception]) -> Any:
+    """`call()`, or its refusal as one line on standard error and exit code 2."""
+    try:
+        return call()
+    except errors as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
 def _registry(path: Path | None):
     from appeals.law import RegistryError, load_registry
 
-    try:
-        return load_registry(path)
-    except RegistryError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    return _or_exit(lambda: load_registry(path), RegistryError)
 
 
 @app.command("law")
@@ -273,23 +274,16 @@ NoteOpt = Annotated[str | None, typer.Option("--note")]
 def _payers(path: Path | None) -> dict:
     from appeals.compose.settings import SettingsError, load_payers
 
-    try:
-        return load_payers(path)
-    except SettingsError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    return _or_exit(lambda: load_payers(path), SettingsError)
 
 
 def _settings(rules: Path | None, registry: Path | None, org: Path | None, payers: Path | None,
               facts: Path | None, templates: Path | None, as_of: datetime | None):
     from appeals.packet import SETTINGS_ERRORS, Settings
 
-    try:
-        return Settings.load(rules=rules, registry=registry, org=org, payers=payers, facts=facts,
-                             templates=templates, as_of=as_of.date() if as_of else None)
-    except SETTINGS_ERRORS as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    return _or_exit(lambda: Settings.load(
+        rules=rules, registry=registry, org=org, payers=payers, facts=facts, templates=templates,
+        as_of=as_of.date() if as_of else None), *SETTINGS_ERRORS)
 
 
 @app.command("packet")
@@ -421,10 +415,7 @@ def run_cmd(
     from appeals.store import StoreError, store_url
     from appeals.worklist import PriorityError
 
-    missing = [str(p) for p in inputs if not p.exists()]
-    if missing:
-        err(f"error: no such file or folder: {', '.join(missing)}")
-        raise typer.Exit(2)
+    _must_exist(inputs)
     for folder in (p for p in inputs if p.is_dir()):
         found = expand_inputs([folder])
         err(f"{folder}: reading {len(found)} input file(s) "
@@ -501,17 +492,22 @@ def _shown(url: str) -> str:
 def _store(db: str | None):
     from appeals.store import StoreError, open_store
 
-    try:
-        return open_store(db)
-    except StoreError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    return _or_exit(lambda: open_store(db), StoreError)
 
 
-def _case_errors():
+def _case_call(call: Callable[[], Any]) -> Any:
+    """A case-store call; its refusal (no such case, a move the lifecycle forbids, a bad value)
+    is one line and exit 2."""
     from appeals.store import CaseError, StoreError
 
-    return (CaseError, StoreError, ValueError)
+    return _or_exit(call, CaseError, StoreError, ValueError)
+
+
+def _must_exist(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        err(f"error: no such file or folder: {', '.join(missing)}")
+        raise typer.Exit(2)
 
 
 def _print_json(data: object) -> None:
@@ -569,12 +565,9 @@ def case_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case nu
     """One case's whole history: every event, and every input line recorded for it."""
     from appeals.store import case_history
 
-    try:
-        data = case_history(_store(db), ref, as_of=as_of.date() if as_of else None,
-                            redact=redact)
-    except _case_errors() as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    engine = _store(db)
+    data = _case_call(lambda: case_history(engine, ref, as_of=as_of.date() if as_of else None,
+                                           redact=redact))
     if fmt == "json":
         _print_json(data)
         return
@@ -608,12 +601,9 @@ def mark_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
     """Mark a case sent (how) or closed (why); the change is kept in its history."""
     from appeals.store import mark
 
-    try:
-        case = mark(_store(db), ref, to, on=on.date(), method=method, note=note, reason=reason,
-                    who=by)
-    except _case_errors() as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    engine = _store(db)
+    case = _case_call(lambda: mark(engine, ref, to, on=on.date(), method=method, note=note,
+                                   reason=reason, who=by))
     err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}")
 
 
@@ -627,22 +617,17 @@ def outcome_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
                 note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None,
                 registry: RegistryOpt = None) -> None:
     """Record the payer's decision; after upheld, the next level's deadline is put on the case."""
-    from decimal import Decimal, InvalidOperation
-
+    from appeals.models import parse_money
     from appeals.store import record_outcome
 
     try:
-        money = Decimal(amount.replace("$", "").replace(",", "")) if amount else None
-    except InvalidOperation:
-        err(f"error: --amount: {amount!r} is not an amount")
+        money = parse_money(amount)  # the readers' own amount rules ($, thousands commas)
+    except ValueError as exc:
+        err(f"error: --amount: {exc}")
         raise typer.Exit(2) from None
-    reg = _registry(registry)
-    try:
-        case = record_outcome(_store(db), ref, decision, on=on.date(), amount=money, note=note,
-                              who=by, registry=reg)
-    except _case_errors() as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+    reg, engine = _registry(registry), _store(db)
+    case = _case_call(lambda: record_outcome(engine, ref, decision, on=on.date(), amount=money,
+                                             note=note, who=by, registry=reg))
     line = f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}"
     if case["status"] == "upheld":
         line += (f"; next: {case['next_level']} by {case['next_deadline'] or 'a date the plan sets'}"
@@ -662,10 +647,7 @@ def lint_cmd(
     case's, the DOCX and the PDF saying the same words. One line per problem; exit 1 if any."""
     from appeals.lint import lint_folder
 
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        err(f"error: no such file or folder: {', '.join(missing)}")
-        raise typer.Exit(2)
+    _must_exist(paths)
     results = lint_folder(paths, as_of=as_of.date() if as_of else date.today())
     if not results:
         err("error: no packet (a folder with packet.json) found")
@@ -697,10 +679,7 @@ def facts_import_cmd(
     (a file with an invalid value is imported not at all). Exit 1 when a file had a problem."""
     from appeals.answers import import_answers
 
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        err(f"error: no such file or folder: {', '.join(missing)}")
-        raise typer.Exit(2)
+    _must_exist(paths)
     if to is None and db is None:
         err("error: say where the answers go: --to facts.yaml and/or --db URL")
         raise typer.Exit(2)
@@ -724,14 +703,10 @@ def facts_import_cmd(
 
 
 def _batch(paths: list[Path], columns: Path | None) -> Batch:
-    try:
-        if columns is not None:
-            from appeals.intake import load_column_map
+    if columns is not None:
+        from appeals.intake import load_column_map
 
-            load_column_map(columns)  # fail early, with the map's own message
-    except InputError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(2) from None
+        _or_exit(lambda: load_column_map(columns), InputError)  # fail early, its own message
     return Batch(paths, columns)
 
 

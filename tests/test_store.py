@@ -288,6 +288,9 @@ def test_case_commands_from_the_cli(tmp_path: Path) -> None:
     sent = cli.invoke(app, ["mark", "A1-1", "sent", "--on", "2026-06-20", "--method", "fax",
                             "--db", db])
     assert sent.exit_code == 0, sent.output
+    comma = cli.invoke(app, ["outcome", "A1-1", "partially_overturned", "--on", "2026-07-30",
+                             "--amount", "120,50", "--db", db])  # not read as $12,050
+    assert comma.exit_code == 2 and "decimal comma" in comma.output
     won = cli.invoke(app, ["outcome", "A1-1", "partially_overturned", "--on", "2026-07-30",
                            "--amount", "$120.50", "--db", db])
     assert won.exit_code == 0 and "partially_overturned" in won.output

@@ -21,6 +21,9 @@ from appeals.store.lifecycle import BEFORE_SENDING, DECIDED, WON
 from appeals.store.schema import cases, lines
 
 WEEKS_BEFORE = 4
+#: Cases won (overturned in full or in part), counted in a GROUP BY; the decided ones.
+_WON = func.sum(case((cases.c.status.in_([s.value for s in WON]), 1), else_=0))
+_DECIDED = cases.c.status.in_([s.value for s in DECIDED])
 AGING = ((0, 30, "0-30 days"), (31, 60, "31-60 days"), (61, 90, "61-90 days"),
          (91, None, "over 90 days"))
 TOP = 12
@@ -93,10 +96,9 @@ def _rates(conn, key, name=None) -> list[dict]:
 
 def _outcomes(conn, key, name=None) -> list[dict]:
     """Decided cases: won (overturned in full or in part) over decided, and dollars recovered."""
-    won = func.sum(case((cases.c.status.in_([s.value for s in WON]), 1), else_=0))
     shown = func.max(name) if name is not None else key
-    rows = conn.execute(select(shown, func.count(), won, func.sum(cases.c.recovered))
-                        .where(cases.c.status.in_([s.value for s in DECIDED]))
+    rows = conn.execute(select(shown, func.count(), _WON, func.sum(cases.c.recovered))
+                        .where(_DECIDED)
                         .group_by(key).order_by(func.count().desc(), shown).limit(TOP)).all()
     return [{"name": name or "(blank)", "decided": n, "won": int(w or 0),
              "rate": int(w or 0) / n, "recovered": Decimal(r or 0)} for name, n, w, r in rows]
@@ -117,9 +119,8 @@ def _decision_days(conn) -> dict:
 
 def outcome_counts(engine: Engine) -> dict[tuple[str, str], tuple[int, int]]:
     """(payer key, category) -> (won, decided) over every decided case in the store."""
-    won = func.sum(case((cases.c.status.in_([s.value for s in WON]), 1), else_=0))
     with engine.connect() as conn:
         return {(payer, category): (int(w or 0), n) for payer, category, w, n in conn.execute(
-            select(cases.c.payer, cases.c.category, won, func.count())
-            .where(cases.c.status.in_([s.value for s in DECIDED]))
+            select(cases.c.payer, cases.c.category, _WON, func.count())
+            .where(_DECIDED)
             .group_by(cases.c.payer, cases.c.category))}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 from appeals.models import DenialRecord, payer_key
 
-__all__ = ["adjudication", "case_key", "payer_key", "provider_key", "service_key"]
+__all__ = ["adjudication", "case_key", "payer_key", "provider_key", "service_key", "service_of"]
 
 
 def provider_key(record: DenialRecord) -> str:
@@ -22,12 +23,18 @@ def case_key(record: DenialRecord) -> str:
 
 def service_key(record: DenialRecord) -> tuple:
     """The same service under another claim number (reprocessed, corrected): member, date of
-    service, procedure code and provider at the same payer. Without a member id there is no
-    match: a guess would join two patients' cases."""
-    if not record.member_id or not record.service_date or not record.cpt_code:
+    service, procedure code and provider at the same payer."""
+    return service_of(payer_key(record.payer_name), record.member_id, record.service_date,
+                      record.cpt_code, provider_key(record))
+
+
+def service_of(payer: str, member: str | None, day: date | None, code: str | None,
+               provider: str) -> tuple:
+    """The service key from its parts (a record's, or a stored case's columns). Without a
+    member id there is no match: a guess would join two patients' cases."""
+    if not member or not day or not code:
         return ()
-    return (payer_key(record.payer_name), record.member_id, record.service_date,
-            record.cpt_code, provider_key(record))
+    return (payer, member, day, code, provider)
 
 
 def adjudication(record: DenialRecord) -> tuple[str, str]:

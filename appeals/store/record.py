@@ -17,14 +17,21 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, String, any_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from appeals import __version__
 from appeals.models import Action, Classification, DenialRecord
 from appeals.store.engine import write_lock
 from appeals.store.history import history, outcome_counts
-from appeals.store.keys import adjudication, case_key, payer_key, provider_key, service_key
+from appeals.store.keys import (
+    adjudication,
+    case_key,
+    payer_key,
+    provider_key,
+    service_key,
+    service_of,
+)
 from appeals.store.lifecycle import (
     AWAITING_MONEY,
     BEFORE_SENDING,
@@ -225,11 +232,11 @@ def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
     return len(fresh)
 
 
-def _among(conn, column, values: list[str]):
+def _among(conn, column, values: list):
     """`column IN values`; on PostgreSQL as `= ANY(one array parameter)`: psycopg parses a query
     of 2,000 parameters client-side on every chunk, which cost more than the rest of recording."""
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
 
@@ -246,10 +253,8 @@ def _cases_for(conn, items: list[_Line]) -> list[dict]:
     found = []
     for row in conn.execute(select(cases).where(where)).mappings():
         case = dict(row)
-        case["_service"] = ((case["payer"], case["member_id"], case["service_date"],
-                             case["cpt_code"], case["provider"])
-                            if case["member_id"] and case["service_date"] and case["cpt_code"]
-                            else ())
+        case["_service"] = service_of(case["payer"], case["member_id"], case["service_date"],
+                                      case["cpt_code"], case["provider"])
         found.append(case)
     return found
 
@@ -379,7 +384,7 @@ def _line_values(item: _Line, as_of: date, run_id: int, sqlite: bool) -> tuple:
 def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int) -> None:
     ids = [case_id for case_id, _ in todo]
     status = dict(conn.execute(select(cases.c.id, cases.c.status).where(
-        cases.c.id.in_(ids))).all())
+        _among(conn, cases.c.id, ids))).all())
     rows, notes = [], []
     for case_id, info in todo:
         before = status[case_id]

@@ -114,15 +114,13 @@ def _docx(path: Path) -> tuple[str, dict[str, Answer]]:
     answers: dict[str, Answer] = {}
     current = ""  # the item whose bookmark came last (LibreOffice keeps those, not the tags)
     for node in body.iter(f"{W}bookmarkStart", f"{W}sdt"):
+        # An item's bookmark stands before its check box, or inside it (LibreOffice moves it).
+        for mark in node.iter(f"{W}bookmarkStart"):
+            name = mark.get(f"{W}name") or ""
+            if name.startswith(ITEM_MARK):
+                current = name[len(ITEM_MARK):]
         if node.tag == f"{W}bookmarkStart":
-            mark = node.get(f"{W}name") or ""
-            if mark.startswith(ITEM_MARK):
-                current = mark[len(ITEM_MARK):]
             continue
-        for inner in node.iter(f"{W}bookmarkStart"):  # LibreOffice moves it into the box
-            mark = inner.get(f"{W}name") or ""
-            if mark.startswith(ITEM_MARK):
-                current = mark[len(ITEM_MARK):]
         tag = node.find(f"{W}sdtPr/{W}tag")
         name = tag.get(f"{W}val") or "" if tag is not None else ""
         box = node.find(f"{W}sdtPr/{W14}checkbox/{W14}checked")

@@ -142,7 +142,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
             if current is not None and current not in known:
                 raise StoreError(f"case store {name}: written by a newer appeals (schema "
                                  f"{current}); upgrade appeals to use it")
-        if migrate and current != head_revision():
+        if migrate and current != scripts.get_current_head():
             with engine.begin() as conn:  # under the lock: a second run finds it done
                 write_lock(conn)
                 command.upgrade(_alembic(conn), "head")

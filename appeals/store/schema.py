@@ -35,6 +35,17 @@ metadata = MetaData(naming_convention={
 
 MONEY = Numeric(14, 2, asdecimal=True)
 
+
+def _service_line() -> list[Column]:
+    """The columns that say which service line a case or a recorded line is (new Column objects
+    each time: a column belongs to one table)."""
+    return [Column("payer", String(200), nullable=False),  # casefolded, spaces collapsed
+            Column("payer_name", String(200), nullable=False),
+            Column("claim_id", String(100), nullable=False),
+            Column("line_number", Integer, nullable=False),
+            Column("service_date", Date),
+            Column("cpt_code", String(20), nullable=False)]
+
 runs = Table(
     "runs", metadata,
     Column("id", Integer, primary_key=True),
@@ -50,12 +61,7 @@ cases = Table(
     "cases", metadata,
     Column("id", Integer, primary_key=True),
     Column("case_key", String(400), nullable=False, unique=True),
-    Column("payer", String(200), nullable=False),  # casefolded, spaces collapsed: the match key
-    Column("payer_name", String(200), nullable=False),
-    Column("claim_id", String(100), nullable=False),
-    Column("line_number", Integer, nullable=False),
-    Column("service_date", Date),
-    Column("cpt_code", String(20), nullable=False),
+    *_service_line(),
     Column("member_id", String(100), nullable=False),
     Column("provider", String(200), nullable=False),  # NPI, else the name casefolded
     Column("category", String(40), nullable=False),
@@ -101,12 +107,7 @@ lines = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("case_id", Integer, ForeignKey("cases.id")),
     Column("recorded_on", Date, nullable=False),  # the run's as-of day: weeks are counted by it
-    Column("payer", String(200), nullable=False),
-    Column("payer_name", String(200), nullable=False),
-    Column("claim_id", String(100), nullable=False),
-    Column("line_number", Integer, nullable=False),
-    Column("service_date", Date),
-    Column("cpt_code", String(20), nullable=False),
+    *_service_line(),
     Column("provider_name", String(200), nullable=False),
     Column("denied", Boolean, nullable=False),
     Column("category", String(40), nullable=False),

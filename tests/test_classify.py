@@ -270,6 +270,69 @@ def test_cost_sharing_words_never_hide_a_stated_denial(text: str) -> None:
     assert alone.category == "not_a_denial" and alone.action == "no_action"
 
 
+SHORTHAND = json.loads((Path(__file__).parent / "data" / "shorthand_wording.json").read_text())
+
+
+@pytest.mark.parametrize(("category", "text"), [(c, t) for c, texts in SHORTHAND.items()
+                                                if not c.startswith("_") for t in texts])
+def test_payer_shorthand(category: str, text: str) -> None:
+    assert classify(rec(denial_reason=text), RULES).category == category
+
+
+def test_evidence_names_the_shorthand_a_decision_rested_on_and_no_other() -> None:
+    result = classify(rec(denial_reason="P2P UPHELD DENIAL - NMN"), RULES)
+    assert result.category == "medical_necessity"
+    said = " ".join(result.evidence)
+    assert '"NMN" read as "not medically necessary"' in said
+    # The peer-to-peer rule read "P2P"; an expansion outside every match is not claimed.
+    lone = classify(rec(denial_reason="TFL - CLM RCVD 12/01"), RULES)
+    assert lone.category == "timely_filing"
+    assert '"TFL" read as "timely filing limit"' in lone.evidence[0]
+    assert "RCVD" not in lone.evidence[0]
+
+
+@pytest.mark.parametrize(("text", "expanded"), [
+    ("MBR TERM'D", "member terminated"),
+    ("Long-term care not covered", "Long-term care not covered"),  # a word, not shorthand
+    ("term of the policy", "term of the policy"),  # caps_only: only TERM is shorthand
+    ("Denied per policy BH-7", "Denied per policy BH-7"),  # a payer's code stays whole
+    ("DX INCONSISTENT W/ PROC", "diagnosis INCONSISTENT with procedure"),
+    ("nmn", "not medically necessary"),  # not a word in any case: read in any case
+    ("", ""),
+])
+def test_shorthand_is_read_as_whole_words_and_only_in_capitals_where_it_is_also_a_word(
+        text: str, expanded: str) -> None:
+    assert RULES.reading.expand(text)[0] == expanded
+
+
+def test_a_practice_adds_and_replaces_shorthand_and_a_bad_entry_is_named(tmp_path: Path) -> None:
+    user = tmp_path / "rules.yaml"
+    user.write_text("shorthand:\n  - {short: [XNC], means: not medically necessary}\n"
+                    "  - {short: [TFL], means: total family limit}\n")
+    rules = load_rules(user)
+    assert classify(rec(denial_reason="XNC"), rules).category == "medical_necessity"
+    assert rules.reading.expand("TFL")[0] == "total family limit"
+    assert RULES.reading.expand("TFL")[0] == "timely filing limit"  # the built-in is untouched
+    user.write_text("shorthand:\n  - {short: [], means: nothing}\n")
+    with pytest.raises(RulesError, match=r"shorthand.*short"):
+        load_rules(user)
+
+
+def test_a_practice_rule_reads_the_payer_text_as_written_unless_it_says_not(
+        tmp_path: Path) -> None:
+    """Built-in rules read spelled-out words; a practice's pattern aimed at the payer's literal
+    text ("MH 12", which the table would read as "mental health 12") still matches."""
+    user = tmp_path / "rules.yaml"
+    rule = ("text:\n  - id: acme_mh12\n    category: parity_nqtl\n    weight: 2\n"
+            "    pattern: 'policy MH 12'\n    evidence: 'Acme visit cap'\n")
+    user.write_text(rule)
+    assert classify(rec(denial_reason="Per policy MH 12"), load_rules(user)).category \
+        == "parity_nqtl"
+    user.write_text(rule + "    as_written: false\n")
+    assert classify(rec(denial_reason="Per policy MH 12"), load_rules(user)).category \
+        == "other"
+
+
 CODED_WORDING = list(csv.DictReader((Path(__file__).parent / "data" / "coded_wording.csv").open()))
 
 

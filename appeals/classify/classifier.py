@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from appeals.classify.rules import NON_DENIAL, FactRule, Rules
+from appeals.classify.shorthand import Expansion
 from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner, Secondary
 
 REVERSAL_STATUS = "22"
@@ -97,29 +98,49 @@ def _text_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
     return list(cached)
 
 
-def _match_text(text: str, payer: str | None, rules: Rules) -> list[Signal]:
+def _read_as(expansions: tuple[Expansion, ...], spans: list[tuple[int, int]]) -> str:
+    """The shorthand inside the matched spans, said in the evidence."""
+    used = [str(e) for e in expansions if any(e.start < end and start < e.end
+                                             for start, end in spans)]
+    return f"; shorthand {', '.join(used)}" if used else ""
+
+
+def _readings(text: str, rules: Rules) -> list[tuple[str, tuple[Expansion, ...]]]:
+    """The payer's words with their shorthand spelled out (what the rules are written for), then
+    as written, for a rule aimed at the payer's own text (`as_written`)."""
+    expanded, expansions = rules.reading.expand(text)
+    return [(expanded, expansions), (text, ())] if expansions else [(text, ())]
+
+
+def _match_text(original: str, payer: str | None, rules: Rules) -> list[Signal]:
     """Signals of the regular text rules; of the fallback word lists only when none matched."""
     out: list[Signal] = []
+    readings = _readings(original, rules)
     for fallback in (False, True):
         for rule in rules.text:
             if rule.fallback is not fallback or (
                     rule.payer_regex and not rule.payer_regex.search(payer or "")):
                 continue
-            if fallback:  # a word list: each further distinct word adds a little
-                words = list({m.group(0).lower(): m.group(0)
-                              for m in rule.regex.finditer(text)}.values())
-                if words:
+            for text, expansions in readings[:1 + rule.as_written]:
+                if fallback:  # a word list: each further distinct word adds a little
+                    matches = list(rule.regex.finditer(text))
+                    if not matches:
+                        continue
+                    words = list({m.group(0).lower(): m.group(0) for m in matches}.values())
                     weight = rule.weight + FALLBACK_WORD_BONUS * min(len(words) - 1, 3)
                     quoted = ", ".join(f'"{w}"' for w in words)
+                    read = _read_as(expansions, [m.span() for m in matches])
                     out.append(Signal(rule.category.value, round(weight, 2),
-                                      f"text: {quoted} ({rule.evidence}) [rule {rule.id}]",
+                                      f"text: {quoted} ({rule.evidence}) [rule {rule.id}]{read}",
                                       "fallback"))
-                continue
-            match = rule.regex.search(text)
-            if match:
-                out.append(Signal(rule.category.value, rule.weight,
-                                  f'text: "{match.group(0)}" ({rule.evidence}) [rule {rule.id}]',
-                                  "text"))
+                    break
+                match = rule.regex.search(text)
+                if match:
+                    read = _read_as(expansions, [match.span()])
+                    out.append(Signal(rule.category.value, rule.weight,
+                                      f'text: "{match.group(0)}" ({rule.evidence}) '
+                                      f"[rule {rule.id}]{read}", "text"))
+                    break
         if out:
             break
     return out
@@ -141,7 +162,7 @@ def _auth_state(record: DenialRecord) -> set[str]:
 
 
 def _fact_holds(rule: FactRule, record: DenialRecord, carcs: set[str], signalled: set[str],
-                auth: set[str]) -> bool:
+                auth: set[str], reasons: list[str]) -> bool:
     w = rule.when
     if w.carc_set is not None and w.carc_set.isdisjoint(carcs):
         return False
@@ -155,10 +176,9 @@ def _fact_holds(rule: FactRule, record: DenialRecord, carcs: set[str], signalled
         return False
     if not w.carc_not_set.isdisjoint(carcs):
         return False
-    reason = record.denial_reason or ""
-    if w.text_regex is not None and not w.text_regex.search(reason):
+    if w.text_regex is not None and not any(w.text_regex.search(r) for r in reasons):
         return False
-    if w.text_not_regex is not None and w.text_not_regex.search(reason):
+    if w.text_not_regex is not None and any(w.text_not_regex.search(r) for r in reasons):
         return False
     return w.payer_regex is None or bool(w.payer_regex.search(record.payer_name or ""))
 
@@ -168,8 +188,9 @@ def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
     signalled = {s.category for s in signals if s.weight > 0}
     auth = _auth_state(record)
     carcs = {c.split("-", 1)[1] for c in record.adjustment_codes}
+    reasons = [t for t, _ in _readings(record.denial_reason or "", rules)]
     for rule in rules.facts:
-        if _fact_holds(rule, record, carcs, signalled, auth):
+        if _fact_holds(rule, record, carcs, signalled, auth, reasons):
             signals.append(Signal(rule.category.value, rule.weight, f"fact: {rule.evidence} "
                                   f"[rule {rule.id}]", "fact",
                                   rule.action.value if rule.action else None,

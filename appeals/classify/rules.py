@@ -17,6 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from appeals.classify.shorthand import Abbreviation, Shorthand
 from appeals.models import Action, Category, LevelOfCare, Owner, validation_problem
 
 NON_DENIAL = {"contractual", "patient_responsibility", "informational"}
@@ -74,6 +75,9 @@ class TextRule(BaseModel):
     payer: str | None = None
     # A fallback rule (a broad word list) is read only when no regular rule matched the text.
     fallback: bool = False
+    # Rules read the reason with the payer's shorthand spelled out; a rule that also reads it as
+    # written (a payer's own codes, "MH-12") says so. A user file's rules do unless they say not.
+    as_written: bool = False
 
     _compiles = field_validator("pattern", "payer")(lambda cls, v: _regex_or_none(v))
 
@@ -148,6 +152,9 @@ class Rules(BaseModel):
     facts: list[FactRule] = Field(default_factory=list)
     codes: list[CodeRow] = Field(default_factory=list)
     table: dict[tuple[str, str], CodeRow] = Field(default_factory=dict, exclude=True)
+    # A user file's own abbreviations; `reading` is the built-in table with them laid over it.
+    shorthand: list[Abbreviation] = Field(default_factory=list)
+    reading: Shorthand = Field(default_factory=Shorthand, exclude=True)
     # Payers repeat the same few reason texts and code sets; reading each once keeps a batch fast.
     _text_cache: dict = PrivateAttr(default_factory=dict)
     _code_cache: dict = PrivateAttr(default_factory=dict)
@@ -204,6 +211,20 @@ def load_code_table(path: Path | None = None) -> dict[tuple[str, str], CodeRow]:
     return table
 
 
+@lru_cache(maxsize=1)
+def load_shorthand() -> Shorthand:
+    """The built-in payer shorthand table (appeals/data/shorthand.yaml)."""
+    name = "appeals/data/shorthand.yaml"
+    data = yaml.safe_load(resources.files("appeals.data").joinpath("shorthand.yaml")
+                          .read_text(encoding="utf-8")) or {}
+    wrapped = {"entries": data.get("shorthand", [])}
+    try:
+        return Shorthand.model_validate(wrapped)
+    except ValidationError as exc:
+        where = _location(exc, wrapped).removeprefix("entries")
+        raise RulesError(f"{name}: shorthand{where}") from None
+
+
 def _merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
@@ -242,11 +263,15 @@ def load_rules(user_file: Path | None = None) -> Rules:
             raise RulesError(f"{user_file}: cannot read rules: {exc}") from None
         if not isinstance(user, dict):
             raise RulesError(f"{user_file}: a rules file is a mapping (text:, facts:, ...)")
+        for entry in user.get("text") or []:
+            if isinstance(entry, dict):
+                entry.setdefault("as_written", True)
         data = _merge(base, user)
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
         raise RulesError(f"{name}: {_location(exc, data)}") from None
+    rules.reading = load_shorthand().merged(rules.shorthand)
     rules.table = dict(load_code_table())
     for row in rules.codes:
         rules.table[(row.code_type, row.code)] = row

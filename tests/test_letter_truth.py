@@ -154,6 +154,29 @@ def test_an_erisa_plan_is_asked_for_the_comparative_analysis_and_copies_the_admi
     assert "Copy to: Plan administrator" in docs[DOC_REQUEST]
 
 
+VISIT_LIMIT = {"denial_reason": "Annual visit limit of 20 reached", "adjustment_codes": "CO-119"}
+FAIL_FIRST = {"denial_reason": "Requires failure of outpatient care first",
+              "adjustment_codes": "CO-50"}
+
+
+@pytest.mark.parametrize("fields,provision", [
+    ({"plan_type": "medicaid_mco", **VISIT_LIMIT}, "42 C.F.R. § 438.910)"),
+    ({"plan_type": "medicaid_mco", **FAIL_FIRST}, "42 C.F.R. § 438.910(d)"),
+    ({"plan_type": "individual", **VISIT_LIMIT}, "45 C.F.R. § 146.136(c)(2)(i), (c)(3)(i)"),
+    ({"plan_type": "individual", **FAIL_FIRST}, "45 C.F.R. § 146.136(c)(4)"),
+    ({"employer_size": 30, **VISIT_LIMIT}, "45 C.F.R. § 146.136(c)(2)(i), (c)(3)(i)"),
+])
+def test_the_parity_argument_cites_the_provision_it_rests_on_not_a_subpart(
+        fields, provision) -> None:
+    """Issue 17: Medicaid's argument cited "Part 438, Subpart K (§§ 438.900-438.930)" and, for a
+    visit limit, nothing narrower; individual and small-group visit limits cited no provision."""
+    _, law, _, docs = letters(Category.parity_nqtl, **fields)
+    assert law.parity.applies is True
+    argument = sentence_with(docs[APPEAL_LETTER], "federal parity law that reaches this plan")
+    assert provision in argument
+    assert "Subpart" not in argument and "§§" not in argument
+
+
 def test_the_opt_out_is_reasoned_not_cited_as_parity_law() -> None:
     _, _, _, docs = letters(plan_type="government_group", plan_funding="self_funded",
                             employer_size=1200)

@@ -106,6 +106,11 @@ class CitationGate:
                                      "registry")
         return [cid for cid, c in self._allowed.items() if claim in c.supports]
 
+    def provisions(self, ids: list[str]) -> list[str]:
+        """`ids` without whole subparts or section ranges: an argument cites the provision it
+        rests on (Medicaid's § 438.910, not "Subpart K, §§ 438.900-438.930")."""
+        return [cid for cid in ids if not (cid in self._allowed and self._allowed[cid].span)]
+
     def _backing(self, claim: str) -> list[str]:
         """`supporting(claim)`, recorded in `claimed` as printed behind that claim."""
         ids = self.supporting(claim)
@@ -401,7 +406,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             gate.supporting("php_coverage")),
         "level_words": CARE_WORDS.get(record.level_of_care, ""),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
-        "cite_ids": gate.cite_ids, "parity_ids": [c.id for c in law.parity.citations],
+        "cite_ids": gate.cite_ids, "parity_ids": gate.provisions([c.id for c in law.parity.citations]),
         "fact": fact, "scores": scores, "answer": answer, "other_facts": other_facts, "blank": blank,
         "article": article,
         "money": money, "when": when, "box": lambda item_id: Md(f"[ ] ({item_id}) "),

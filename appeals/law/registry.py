@@ -55,6 +55,9 @@ class Citation(_Strict):
     verified_via: str = ""
     supports: tuple[str, ...] = ()  # the claims (sentences) of a letter this entry may back
     letter_text: str = ""  # where a letter states what the entry provides: the sentence, our words
+    # A whole subpart or a range of sections: a letter's argument cites the provision it rests
+    # on (a `supports` entry) instead; the plan's explanation may still name the span.
+    span: bool = False
 
 
     @field_validator("applies_to")

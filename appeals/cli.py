@@ -23,6 +23,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 ColumnsOpt = Annotated[Path | None, typer.Option("--columns", help="YAML map of export "
                                                     "headers to canonical field names.")]
+LetterPlanOpt = Annotated[str | None, typer.Option(
+    "--plan-type", help="Plan type of the denial letters (PDF or text) among the inputs, as in a "
+    "record's plan_type column (employer_group, medicaid_mco, ...): a letter's words never decide "
+    "it; without it, the payer directory (--payers) may")]
 RejectsOpt = Annotated[Path | None, typer.Option("--rejects", help="Write rejected records "
                                                     "(CSV: source, location, field, message, raw, level).")]
 
@@ -46,8 +50,10 @@ def safe_reject_line(r: Reject) -> str:
 class Batch(intake_batch):
     """The intake batch for commands: unusable inputs and rejects go to standard error."""
 
-    def __init__(self, paths: list[Path], columns: Path | None) -> None:
-        super().__init__(paths, columns, on_error=lambda message: err(f"error: {message}"))
+    def __init__(self, paths: list[Path], columns: Path | None,
+                 plan_type: str | None = None) -> None:
+        super().__init__(paths, columns, on_error=lambda message: err(f"error: {message}"),
+                         plan_type=plan_type)
 
     def __iter__(self) -> Iterator[DenialRecord]:
         yield from super().__iter__()
@@ -64,10 +70,13 @@ class Batch(intake_batch):
 
 
 @app.command()
-def intake(paths: Annotated[list[Path], typer.Argument(help="835, CSV, JSON or JSONL files.")],
-           columns: ColumnsOpt = None, rejects: RejectsOpt = None) -> None:
+def intake(paths: Annotated[list[Path], typer.Argument(
+                help="835, CSV, JSON or JSONL files, and denial letters (PDF, scanned or not, "
+                     "or text).")],
+           columns: ColumnsOpt = None, rejects: RejectsOpt = None,
+           plan_type: LetterPlanOpt = None) -> None:
     """Read denial records and print them as JSON Lines with the canonical field names."""
-    batch = _batch(paths, columns)
+    batch = _batch(paths, columns, plan_type)
     out = sys.stdout
     for record in batch:
         out.write(record.model_dump_json() + "\n")
@@ -295,7 +304,7 @@ def packet_cmd(
     facts: FactsOpt = None, org: OrgOpt = None, templates: TemplatesOpt = None,
     payers: PayersOpt = None, as_of: AsOfOpt = None, columns: ColumnsOpt = None,
     rules: Annotated[Path | None, typer.Option("--rules")] = None,
-    registry: RegistryOpt = None,
+    registry: RegistryOpt = None, plan_type: LetterPlanOpt = None,
 ) -> None:
     """Write a packet folder (letters and checklist as DOCX and PDF, packet.json) per denial that
     can be appealed or corrected."""
@@ -304,7 +313,7 @@ def packet_cmd(
     from appeals.packet import build, needs_packet, write
 
     settings = _settings(rules, registry, org, payers, facts, templates, as_of)
-    batch = _batch([path], columns)
+    batch = _batch([path], columns, plan_type)
     written = failed = 0
     for record in batch:
         if claim is not None and record.claim_id != claim:
@@ -380,7 +389,8 @@ class _Reporter:
 
 @app.command("run")
 def run_cmd(
-    inputs: Annotated[list[Path], typer.Argument(help="835, CSV, JSON or JSONL files.")],
+    inputs: Annotated[list[Path], typer.Argument(help="835, CSV, JSON or JSONL files, denial "
+                                                 "letters (PDF or text), or folders of them.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for packets, worklist, report, "
                                       "rejects and manifest.")],
     workers: Annotated[int | None, typer.Option(
@@ -400,6 +410,7 @@ def run_cmd(
     db: DbOpt = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Record nothing in the case store.")
                      ] = False,
+    plan_type: LetterPlanOpt = None,
 ) -> None:
     """The week's work: packets per denial, worklist.csv, triage.html/pdf, rejects.csv and
     manifest.json in OUT; every line, case and packet recorded in the case store (--db).
@@ -423,13 +434,14 @@ def run_cmd(
         if not found:
             raise typer.Exit(2)
     inputs = expand_inputs(inputs)
-    if columns is not None:
-        _batch([], columns)  # a malformed column map ends the run before anything is written
+    if columns is not None or plan_type is not None:
+        _batch([], columns, plan_type)  # a bad column map or plan type ends the run first
     config = RunConfig(inputs=inputs, out=out, workers=workers or os.cpu_count() or 1,
                        facts=facts, org=org, templates=templates, rules=rules, columns=columns,
                        payers=payers, registry=registry, priority=priority,
                        as_of=as_of.date() if as_of else date.today(), force=force,
-                       redact=redact, db=None if no_db else store_url(db))
+                       redact=redact, db=None if no_db else store_url(db),
+                       letter_plan_type=plan_type)
     with _Reporter() as reporter:
         try:
             result = run(config, progress=reporter, log=reporter.log)
@@ -455,9 +467,9 @@ def run_cmd(
 def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo output.")] = Path(
         "out/demo"),
          workers: Annotated[int | None, typer.Option("--workers", min=1)] = None) -> None:
-    """`appeals run` on the bundled samples (the practice CSV, the public 835s and a synthetic
-    behavioral-health 835), letters dated 2026-07-01, with a sample practice and payer
-    directory."""
+    """`appeals run` on the bundled samples (the practice CSV, the public 835s, a synthetic
+    behavioral-health 835 and synthetic payer denial letters, one of them a scan when Tesseract
+    is installed), letters dated 2026-07-01, with a sample practice and payer directory."""
     import os
     from importlib import resources
 
@@ -467,7 +479,7 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
     out.mkdir(parents=True, exist_ok=True)
     synthetic = out / "synthetic_bh.835"
     write_835(synthetic, claims=40, lines_per_claim=3, seed=7)
-    inputs = [samples / "denials.csv", synthetic] + sorted(
+    inputs = [samples / "denials.csv", synthetic, *_demo_letters(out / "letters")] + sorted(
         p for p in samples.iterdir() if p.suffix in (".835", ".txt"))
 
     def here(path: Path) -> Path:
@@ -481,6 +493,41 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
     run_cmd([here(p) for p in inputs], out, workers=workers or os.cpu_count(),
             org=here(samples / "org.yaml"), payers=here(samples / "payers.yaml"),
             as_of=datetime(2026, 7, 1), db=f"sqlite:///{here(out / 'appeals.db')}")
+
+
+def _demo_letters(folder: Path) -> list[Path]:
+    """Two utilization-review denials of care under way: a Medicaid plan's residential stay (a
+    text-layer PDF) and an employer plan's intensive outpatient program (a scanned page, read by
+    OCR; left out, and said so, where Tesseract is not installed)."""
+    from datetime import date
+
+    from appeals.intake.pdf import tesseract_available
+    from appeals.synthetic_letters import LetterFacts, write_letter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    medicaid = LetterFacts(payer="Tar Heel Medicaid Plan", member="Avery Sample",
+                           member_id="THM000417", dob=date(2001, 5, 9),
+                           reference="UM-2026-061901", admitted=date(2026, 6, 18),
+                           denied_from=date(2026, 6, 30), letter_date=date(2026, 6, 29))
+    letters = [write_letter(folder / "tar_heel_residential_denial.pdf", medicaid, "labels")]
+    if tesseract_available():
+        iop = LetterFacts(payer="Rushmore Life", member="Quinn Example", member_id="RL7730021",
+                          dob=date(1986, 11, 2), reference="RL-CR-88213",
+                          service="Intensive outpatient program (S9480)",
+                          level_words="intensive outpatient treatment",
+                          review="Concurrent review", admitted=date(2026, 6, 8),
+                          denied_from=date(2026, 6, 29), letter_date=date(2026, 6, 26),
+                          reason="The member attends all program hours and reports no cravings "
+                                 "for three weeks. Symptoms do not require nine hours a week; "
+                                 "weekly outpatient therapy meets the member's needs.",
+                          criteria="MCG Behavioral Health Care Guidelines, 29th edition",
+                          window_days=180)
+        letters.append(write_letter(folder / "rushmore_iop_denial_scan.pdf", iop, "table",
+                                    scanned=True))
+    else:
+        err("demo: the scanned denial letter is left out (Tesseract, Debian package "
+            "tesseract-ocr, is not installed)")
+    return letters
 
 
 def _shown(url: str) -> str:
@@ -702,12 +749,16 @@ def facts_import_cmd(
     raise typer.Exit(0 if good == len(results) else 1)
 
 
-def _batch(paths: list[Path], columns: Path | None) -> Batch:
+def _batch(paths: list[Path], columns: Path | None, plan_type: str | None = None) -> Batch:
     if columns is not None:
         from appeals.intake import load_column_map
 
         _or_exit(lambda: load_column_map(columns), InputError)  # fail early, its own message
-    return Batch(paths, columns)
+    if plan_type is not None:
+        from appeals.models import plan_type_value
+
+        plan_type = _or_exit(lambda: plan_type_value(plan_type).value, ValueError)
+    return Batch(paths, columns, plan_type)
 
 
 def main() -> None:

@@ -86,6 +86,8 @@ class RunConfig:
     redact: bool = False
     #: Case store URL (appeals.store): every line, case and packet is recorded there; None: not.
     db: str | None = None
+    #: Plan type of the denial letters among the inputs (their own words never decide it).
+    letter_plan_type: str | None = None
 
     def settings(self) -> Settings:
         return Settings.load(rules=self.rules, registry=self.registry, org=self.org,
@@ -270,7 +272,8 @@ def _run(config: RunConfig, progress: Progress | None,
     clock["setup"] = time.perf_counter() - started
 
     try:
-        batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"))
+        batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"),
+                      plan_type=config.letter_plan_type)
         if recorder is not None:
             recorder.start(batch.digests)
         packets_done: list[tuple[int, dict]] = []  # (row index, packet) for the store

@@ -104,6 +104,7 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
     owners = _group(work, lambda r: _words(r["owner"]))
     fix_now = _group(work, lambda r: r["fix_now"])
 
+    urgent = [r for r in work if r.get("urgent")]  # in worklist order: already first
     due = [r for r in work if r["days_left"] is not None and 0 <= r["days_left"] <= DEADLINE_WINDOW]
     due.sort(key=lambda r: (r["days_left"], -r["at_stake"], r["claim_id"], r["line_number"]))
     late = [r for r in work if r["days_left"] is not None and r["days_left"] < 0]
@@ -124,6 +125,7 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
             "packets": status.get("packet written", 0) + status.get("unchanged", 0),
             "failed": status.get("failed", 0), "rejects": meta.get("rejects", 0),
             "due_soon": len(due), "late": len(late), "parity": len(parity),
+            "urgent": len(urgent),
         },
         "top_reasons": top_grouped,
         "fix_now": fix_now, "owners": owners, "causes": causes,
@@ -133,7 +135,7 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
         "by_provider": _group(denied, lambda r: r["provider_name"], TOP_GROUPS),
         "by_level": _group(denied, lambda r: _words(r["level_of_care"]) if r["level_of_care"]
                            else "(not given)"),
-        "due": due, "late": late[:25], "late_count": len(late),
+        "urgent": urgent, "due": due, "late": late[:25], "late_count": len(late),
         "parity": parity, "parity_types": parity_types,
         "failures": failures,
         "charts": {

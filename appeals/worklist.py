@@ -31,7 +31,7 @@ from appeals.models import Action, Classification, DenialRecord, payer_key, vali
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
-    "priority", "score", "score_basis", "status", "readiness", "claim_id", "line_number",
+    "priority", "urgent", "score", "score_basis", "status", "readiness", "claim_id", "line_number",
     "patient_name",
     "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
     "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
@@ -192,7 +192,8 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
         (payer_key(record.payer_name), classification.category.value), (0, 0))
     total, basis = score(classification, days_left, stake, priority, learned)
     return {
-        **_line_fields(record), "score": total, "score_basis": basis, "status": "",
+        **_line_fields(record), "urgent": "yes" if actionable and law.expedited else "",
+        "score": total, "score_basis": basis, "status": "",
         "plan": law.plan, "plan_label": short_label(law.parity.plan_label),
         "parity_applies": {True: "yes", False: "no"}.get(law.parity.applies, "unresolved"),
         "service_date": record.service_date.isoformat() if record.service_date else "",
@@ -234,9 +235,10 @@ def failed_row(record: DenialRecord, error: str) -> dict:
 
 
 def order_key(row: dict) -> tuple:
-    """Highest score first; ties by nearest deadline, then claim and line (any input order)."""
+    """Urgent care first (an expedited appeal is decided in hours: no score outranks it), then
+    highest score; ties by nearest deadline, then claim and line (any input order)."""
     days = row["days_left"]
-    return (-row["score"], days is None, days if days is not None else 0,
+    return (not row["urgent"], -row["score"], days is None, days if days is not None else 0,
             row["claim_id"], row["line_number"], row["source"], row["location"])
 
 

@@ -129,7 +129,7 @@ def test_missing_required_column_is_an_input_error(tmp_path: Path) -> None:
 def test_text_and_empty_files_are_input_errors(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("Dear colleague\nplease see attached\n")
-    with pytest.raises(InputError, match="not a CSV, JSON or X12 835"):
+    with pytest.raises(InputError, match="not a CSV, JSON, X12 835 or denial letter"):
         list(read(text))
     empty = tmp_path / "empty.csv"
     empty.write_text("")

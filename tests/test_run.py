@@ -400,7 +400,7 @@ def test_row_store_keeps_settled_rows_on_disk_and_gives_them_back_in_worklist_or
     from appeals.worklist import RowStore
 
     store = RowStore(tmp_path)
-    base = {"days_left": None, "source": "s", "location": "l", "line_number": 1}
+    base = {"urgent": "", "days_left": None, "source": "s", "location": "l", "line_number": 1}
     low = store.append({**base, "score": 1, "claim_id": "LOW"})
     high = store.append({**base, "score": 9, "claim_id": "HIGH"})
     store.settle(low)
@@ -422,8 +422,9 @@ def test_row_store_sorts_through_run_files_when_keys_overflow(tmp_path: Path,
     store = RowStore(tmp_path)
     scores = [5, 1, 9, 3, 7, 2, 8, 9]
     for n, points in enumerate(scores):
-        store.settle(store.append({"days_left": None, "source": "s", "location": f"l{n}",
-                                   "line_number": 1, "score": points, "claim_id": f"C{n}"}))
+        store.settle(store.append({"urgent": "", "days_left": None, "source": "s",
+                                   "location": f"l{n}", "line_number": 1, "score": points,
+                                   "claim_id": f"C{n}"}))
     assert len(list(tmp_path.glob(".rows.tmp-*.keys*"))) == 2
     got = [(r["score"], r["location"]) for r in store.ordered()]
     assert got == sorted(((s, f"l{n}") for n, s in enumerate(scores)), key=lambda x: (-x[0], x[1]))

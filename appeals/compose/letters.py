@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -519,4 +520,40 @@ def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, route: s
     if law.expedited is not None:
         notes.append("Urgent: file the expedited appeal now (it may be made by phone) and have the "
                      "treating clinician certify the urgency.")
+    return notes + letter_notes(record, law)
+
+
+def letter_notes(record: DenialRecord, law: LawResult) -> list[str]:
+    """What the payer's denial letter stated (appeals.intake.letter), set against the law stage:
+    its own appeal window, the criteria and the reviewer it names."""
+    extra, notes = record.extra, []
+    found = dict(part.split(" ", 1) for part in extra.get("found_at", "").split("; ")
+                 if " " in part)  # field -> "p1 l39"
+    stated = re.match(r"(\d+) (calendar |business |working )?days", extra.get("appeal_window", ""))
+    first = law.first_deadline
+    if stated and record.denial_date:
+        days = int(stated[1])
+        by = record.denial_date + timedelta(days=days)
+        kind = "" if not stated[2] or stated[2].startswith("calendar") else \
+            f" ({stated[2].strip()} days: count them on the calendar)"
+        where = f" ({found['appeal_window']})" if "appeal_window" in found else ""
+        if first is None or first.file_by is None:
+            notes.append(f"The denial letter gives {days} days to appeal{where}: by "
+                         f"{by.isoformat()} counted from its date{kind}. No registry rule dates "
+                         "this appeal; file within the letter's window.")
+        elif by < first.file_by:
+            notes.append(f"The denial letter gives {days} days to appeal{where}: by "
+                         f"{by.isoformat()} counted from its date{kind}, earlier than the "
+                         f"{first.file_by.isoformat()} the law stage computed "
+                         f"({first.citation or 'registry'}). File by the earlier date.")
+    if extra.get("criteria"):
+        notes.append(f"The denial letter names the criteria it applied: {extra['criteria']}. The "
+                     "appeal asks for the guideline itself and its edition; have the clinician "
+                     "answer it point by point.")
+    if extra.get("reviewer"):
+        notes.append(f"Reviewer named in the denial letter: {extra['reviewer']}. The appeal asks "
+                     "for a reviewer in the same or a similar specialty and a peer-to-peer.")
+    elif "found_at" in extra and record.level_of_care not in (None, LevelOfCare.outpatient):
+        notes.append("The denial letter names no reviewer or credentials; ask for them at the "
+                     "peer-to-peer.")
     return notes

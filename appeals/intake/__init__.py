@@ -19,6 +19,7 @@ from pathlib import Path
 from appeals.intake.columns import ColumnMap, load_column_map
 from appeals.intake.errors import InputError
 from appeals.intake.jsonfile import read_json, read_jsonl
+from appeals.intake.letter import read_letter
 from appeals.intake.source import detect_format
 from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
@@ -43,8 +44,10 @@ REJECT_COLUMNS = ("source", "location", "field", "message", "raw", "level")
 
 
 def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
-         fmt: str | None = None) -> Iterator[DenialRecord | Reject]:
-    """Records and rejects of one input file, lazily, in file order."""
+         fmt: str | None = None, plan_type: str | None = None
+         ) -> Iterator[DenialRecord | Reject]:
+    """Records and rejects of one input file, lazily, in file order. `plan_type` is the plan
+    type of a denial letter (its words never decide it); tables and 835s carry their own."""
     path = Path(path)
     if columns is not None and not isinstance(columns, ColumnMap):
         columns = load_column_map(Path(columns))
@@ -63,6 +66,8 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
             yield from read_json(path, columns)
         elif fmt == "jsonl":
             yield from read_jsonl(path, columns)
+        elif fmt in ("pdf", "letter"):
+            yield from read_letter(path, plan_type)
         else:
             raise InputError(f"unknown format {fmt!r}")
     except InputError as exc:
@@ -72,7 +77,7 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
 
 
 #: What a folder given as input stands for: its files with these endings, sorted by name.
-INPUT_SUFFIXES = (".835", ".x12", ".edi", ".txt", ".dat", ".csv", ".json", ".jsonl")
+INPUT_SUFFIXES = (".835", ".x12", ".edi", ".txt", ".dat", ".csv", ".json", ".jsonl", ".pdf")
 
 
 def expand_inputs(paths: Iterable[Path | str]) -> list[Path]:
@@ -98,9 +103,11 @@ class Batch:
     """
 
     def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None,
+                 plan_type: str | None = None) -> None:
         self.paths = expand_inputs(paths)
         self.columns = columns
+        self.plan_type = plan_type  # of denial letters
         self.on_error = on_error
         self.rejects: list[Reject] = []
         self.records = 0
@@ -126,7 +133,7 @@ class Batch:
                 files[digest] = path
             before, errors_before = self.records, self.errors
             try:
-                for item in read(path, self.columns):
+                for item in read(path, self.columns, plan_type=self.plan_type):
                     if isinstance(item, Reject):
                         self.rejects.append(item)
                         continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from pathlib import Path
 
 from appeals.intake.errors import InputError
@@ -37,8 +38,26 @@ def _first_line_is_json(path: Path) -> bool:
     return True
 
 
+#: A denial letter in plain text: it denies, it speaks of an appeal and it reads as a letter.
+_LETTER_WORDS = (re.compile(r"\bden(ied|ial|y)\b|adverse (benefit )?determination|not (been )?"
+                            r"(approved|authori[sz]ed|certified|medically necessary)|"
+                            r"non-?certif", re.IGNORECASE),
+                 re.compile(r"\bappeal", re.IGNORECASE),
+                 re.compile(r"\b(dear|sincerely|this (letter|notice)|we (have )?reviewed|"
+                            r"your (request|provider)|notice of)\b", re.IGNORECASE))
+
+
+def looks_like_letter(text: str) -> bool:
+    """A denial letter's words, and a first line that is not a header row of columns."""
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if max(first.count(sep) for sep in ",;\t|") >= 3:
+        return False
+    return all(words.search(text) for words in _LETTER_WORDS)
+
+
 def detect_format(path: Path) -> str:
-    """One of `x12`, `json`, `jsonl`, `csv`; InputError for anything else."""
+    """One of `x12`, `json`, `jsonl`, `csv`, `pdf`, `letter` (a denial letter in plain text);
+    InputError for anything else."""
     try:
         head = path.open("rb").read(SNIFF_BYTES)
     except OSError as exc:
@@ -48,13 +67,19 @@ def detect_format(path: Path) -> str:
         raise InputError("the file is empty")
     if text.startswith("ISA"):
         return "x12"
+    if text.startswith("%PDF-") or path.suffix.lower() == ".pdf":
+        return "pdf"  # the PDF reader says what is wrong with a .pdf that is not one
     if text.startswith("["):
         return "json"
     if text.startswith("{"):
         return "jsonl" if _first_line_is_json(path) else "json"
     if b"\x00" in head:
-        raise InputError("binary file: not a CSV, JSON or X12 835")
+        raise InputError("binary file: not a CSV, JSON, X12 835, PDF or denial letter")
+    if looks_like_letter(head.removeprefix(codecs.BOM_UTF8).decode(detect_encoding(path),
+                                                                   errors="replace")):
+        return "letter"
     first_line = text.splitlines()[0]
     if any(sep in first_line for sep in ",;\t|"):
         return "csv"
-    raise InputError("not a CSV, JSON or X12 835 file (no header row, no ISA, no JSON)")
+    raise InputError("not a CSV, JSON, X12 835 or denial letter (no header row, no ISA, no "
+                     "JSON, no denial and appeal wording)")

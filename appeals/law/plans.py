@@ -66,6 +66,7 @@ class PlanFacts:
     level_of_care: LevelOfCare | None = None
     review_type: str | None = None  # pre_service | concurrent | post_service, when the input says
     unknowns: tuple[str, ...] = field(default=())
+    said_urgent: bool = False  # the input (a denial letter, an export's `urgent` column) says so
 
     @property
     def post_service(self) -> bool | None:
@@ -78,8 +79,13 @@ class PlanFacts:
 
     @property
     def urgent(self) -> bool:
-        """Pre-service or concurrent residential, inpatient or PHP care: expedited review applies."""
-        return self.level_of_care in URGENT_LEVELS and self.post_service is not True
+        """Care not yet given (pre-service or concurrent) that is residential, inpatient or PHP,
+        an intensive outpatient program under concurrent review (a course of treatment being
+        cut short), or that the payer's own notice calls urgent: expedited review applies."""
+        if self.post_service is True:
+            return False
+        return (self.level_of_care in URGENT_LEVELS or self.said_urgent
+                or (self.review_type == "concurrent" and self.level_of_care is LevelOfCare.iop))
 
 
 def _flag(extra: dict[str, str], *names: str) -> bool:
@@ -114,7 +120,7 @@ def resolve_plan(plan_type: PlanType | str, *, funding: str | None = None,
 
 def plan_facts(record: DenialRecord) -> PlanFacts:
     """Law-relevant facts of a record. Flags from the export: grandfathered, retiree_only,
-    review_type (pre_service, concurrent, post_service)."""
+    urgent, review_type (pre_service, concurrent, post_service)."""
     extra = record.extra
     funding = record.plan_funding.value if record.plan_funding else None
     plan, unknowns = resolve_plan(record.plan_type, funding=funding,
@@ -125,7 +131,7 @@ def plan_facts(record: DenialRecord) -> PlanFacts:
     return PlanFacts(plan=plan, funding=funding, state=record.plan_state,
                      employer_size=record.employer_size, denial_date=record.denial_date,
                      service_date=record.service_date, level_of_care=record.level_of_care,
-                     review_type=review, unknowns=unknowns)
+                     review_type=review, unknowns=unknowns, said_urgent=_flag(extra, "urgent"))
 
 
 class CitationRef(BaseModel):

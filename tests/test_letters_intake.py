@@ -1,0 +1,336 @@
+"""Issue 17: denial letters (utilization-review notices) as input, text layer, plain text and
+scans through OCR; every PDF a user may hand over gives one clear line, never a traceback; an
+urgent concurrent denial becomes an expedited appeal at the top of the worklist."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import needs
+from pypdf import PdfReader, PdfWriter
+
+from appeals.intake import Batch, InputError, detect_format, read
+from appeals.intake.letter import dates_in
+from appeals.law import law_for
+from appeals.models import DenialRecord, Reject
+from appeals.synthetic_letters import LetterFacts, write_letter
+
+
+def letter(tmp_path: Path, layout: str = "labels", suffix: str = ".pdf", scanned: bool = False,
+           facts: LetterFacts | None = None, name: str = "letter") -> Path:
+    return write_letter(tmp_path / f"{name}_{layout}{suffix}", facts, layout, scanned)
+
+
+def parsed(path: Path, plan_type: str | None = None) -> tuple[DenialRecord, list[Reject]]:
+    items = list(read(path, plan_type=plan_type))
+    records = [i for i in items if isinstance(i, DenialRecord)]
+    assert len(records) == 1, items
+    return records[0], [i for i in items if isinstance(i, Reject)]
+
+
+def appeals(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "appeals.cli", *map(str, args)], check=False,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def with_plan(record: DenialRecord, **fields) -> DenialRecord:
+    return DenialRecord.model_validate({**record.model_dump(), **fields})
+
+
+def where(record: DenialRecord) -> dict[str, str]:
+    return dict(part.split(" ", 1) for part in record.extra["found_at"].split("; "))
+
+
+@pytest.mark.parametrize("suffix", [".pdf", ".txt"])
+@pytest.mark.parametrize("layout", ["labels", "table"])
+def test_a_letter_s_facts_are_read_with_the_page_and_line_of_each(tmp_path, layout, suffix):
+    rec, warnings = parsed(letter(tmp_path, layout, suffix), plan_type="employer_group")
+    assert (rec.claim_id, rec.member_id, rec.patient_name) == (
+        "UM-2026-118842", "BRB123456789", "Jordan Sample")
+    assert rec.patient_dob == date(1990, 3, 14) and rec.denial_date == date(2026, 11, 6)
+    assert rec.service_date == date(2026, 11, 7)  # the first day denied, not the admission
+    assert rec.level_of_care == "residential" and rec.cpt_code == "H0018"
+    assert rec.payer_name == "Blue Ridge Behavioral Health"
+    assert rec.provider_name == "Lakeside Recovery Center" and rec.plan_type == "employer_group"
+    assert rec.denial_reason.startswith("The clinical information provided does not show")
+    assert "right to appeal" not in rec.denial_reason and "72 hours" not in rec.denial_reason
+    assert rec.extra["review_type"] == "concurrent" and rec.extra["urgent"] == "yes"
+    assert rec.extra["criteria"] == "ASAM Criteria (3rd edition)"
+    assert rec.extra["reviewer"].startswith("Alex Reviewer, MD, board certified in psychiatry")
+    assert rec.extra["appeal_window"] == "180 days"
+    at = where(rec)
+    assert all(at[f].startswith("p1 l") for f in ("member_id", "patient_dob", "denial_reason",
+                                                  "criteria", "reviewer", "appeal_window"))
+    lines = letter_lines_text(tmp_path, layout, suffix)
+    assert "BRB123456789" in lines[int(at["member_id"].split(" l")[1]) - 1]
+    assert "180 days" in lines[int(at["appeal_window"].split(" l")[1]) - 1]
+    assert rec.location == at["denial_reason"] and warnings == []
+
+
+def letter_lines_text(tmp_path: Path, layout: str, suffix: str) -> list[str]:
+    from appeals.intake.letter import letter_lines
+
+    return [line.text for line in letter_lines(tmp_path / f"letter_{layout}{suffix}")[0]]
+
+
+def test_a_prose_letter_yields_what_it_states_and_names_what_it_does_not(tmp_path):
+    rec, warnings = parsed(letter(tmp_path, "prose"))
+    assert (rec.member_id, rec.patient_dob, rec.claim_id) == (
+        "BRB123456789", date(1990, 3, 14), "UM-2026-118842")
+    assert rec.service_date == date(2026, 11, 7) and rec.level_of_care == "residential"
+    assert rec.extra["reviewer"].startswith("Alex Reviewer, MD")
+    assert rec.patient_name is None and rec.plan_type == "unknown"  # never guessed
+    said = {w.field: w.message for w in warnings}
+    assert "patient_name" in said and "plan_type" in said and "--plan-type" in said["plan_type"]
+    # No "type of review" line: the dates decide (the days denied follow the letter's date).
+    assert rec.extra["review_type"] == "concurrent" and "from its dates" in said["review_type"]
+    assert all(w.level == "warning" and w.source.endswith(".pdf") for w in warnings)
+
+
+def test_a_scanned_letter_is_read_through_ocr(tmp_path):
+    if shutil.which("tesseract") is None:
+        needs("Tesseract OCR (Debian package tesseract-ocr)")
+    rec, _ = parsed(letter(tmp_path, "labels", scanned=True), plan_type="medicaid_mco")
+    assert PdfReader(tmp_path / "letter_labels.pdf").pages[0].extract_text().strip() == ""
+    assert rec.extra["letter_ocr_pages"] == "1"
+    assert (rec.claim_id, rec.member_id, rec.patient_dob) == (
+        "UM-2026-118842", "BRB123456789", date(1990, 3, 14))
+    assert rec.level_of_care == "residential" and rec.extra["urgent"] == "yes"
+    assert "24-hour residential care" in rec.denial_reason
+    assert rec.extra["appeal_window"] == "180 days"
+
+
+def test_only_the_letter_s_own_words_make_a_review_urgent_never_its_appeal_rights(tmp_path):
+    """Every letter offers "an expedited appeal" in its rights paragraph; that is no urgency."""
+    post = LetterFacts(review="Retrospective review of services already provided",
+                       level_words="intensive outpatient treatment",
+                       service="Intensive outpatient program (S9480)",
+                       admitted=date(2026, 9, 1), denied_from=date(2026, 9, 1))
+    rec, _ = parsed(letter(tmp_path, "labels", facts=post), plan_type="employer_group")
+    assert rec.extra["review_type"] == "post_service" and "urgent" not in rec.extra
+    assert rec.level_of_care == "iop"
+    iop = LetterFacts(review="Concurrent review", level_words="intensive outpatient treatment",
+                      service="Intensive outpatient program (S9480)")
+    rec, _ = parsed(letter(tmp_path, "labels", facts=iop, name="iop"),
+                    plan_type="employer_group")
+    assert rec.extra["review_type"] == "concurrent" and "urgent" not in rec.extra
+    rec = with_plan(rec, plan_funding="self_funded", employer_size=500)
+    law = law_for(rec, as_of=date(2026, 11, 6))
+    assert law.urgent and law.expedited is not None  # a course of IOP being cut short
+
+
+@pytest.mark.parametrize("plan_type", ["medicaid_mco", "chip", "employer_group", "individual"])
+def test_an_urgent_concurrent_denial_is_an_expedited_appeal_with_a_peer_to_peer(tmp_path,
+                                                                               plan_type):
+    """Medicaid managed care and CHIP had no expedited level: a residential stay cut short got
+    a 60-day standard letter."""
+    from test_letter_truth import ORG, cls
+
+    from appeals.compose.letters import APPEAL_LETTER, compose
+    from appeals.models import Category
+
+    rec, _ = parsed(letter(tmp_path), plan_type=plan_type)
+    rec = with_plan(rec, plan_funding="fully_insured", employer_size=300, plan_state="NC")
+    law = law_for(rec, as_of=date(2026, 11, 6))
+    assert law.expedited is not None, plan_type
+    out = compose(rec, cls(rec, Category.medical_necessity), law, as_of=date(2026, 11, 6),
+                  org=ORG)
+    text = next(d.text() for d in out.documents if d.kind == APPEAL_LETTER)
+    assert "EXPEDITED" in text and "peer-to-peer" in text
+    assert "expedited timeline" in text
+    assert "The denial notice names ASAM Criteria (3rd edition)." in text
+    assert "Payer reference" in text and "Billed" not in text
+
+
+def test_the_letter_s_own_appeal_window_is_set_against_the_law_s(tmp_path):
+    from test_letter_truth import ORG, cls
+
+    from appeals.compose.letters import compose
+    from appeals.models import Category
+
+    short = LetterFacts(window_days=30, review="Pre-service review", admitted=date(2026, 11, 20),
+                        denied_from=date(2026, 11, 20))
+    rec, _ = parsed(letter(tmp_path, facts=short), plan_type="employer_group")
+    rec = with_plan(rec, plan_funding="self_funded", employer_size=500)
+    law = law_for(rec, as_of=date(2026, 11, 6))
+    notes = compose(rec, cls(rec, Category.medical_necessity), law, as_of=date(2026, 11, 6),
+                    org=ORG).notes
+    said = next(n for n in notes if n.startswith("The denial letter gives 30 days"))
+    assert "2026-12-06" in said and "File by the earlier date" in said
+    assert f"({where(rec)['appeal_window']})" in said
+
+
+HOSTILE = "Denied: {{ config }} <script>alert(1)</script> & {% raw %} does not meet criteria."
+
+
+def test_hostile_words_in_a_letter_reach_the_packet_as_words(tmp_path):
+    from docx import Document
+
+    facts = LetterFacts(reason=HOSTILE)
+    path = letter(tmp_path, facts=facts)
+    rec, _ = parsed(path)
+    assert rec.denial_reason == HOSTILE
+    out = tmp_path / "out"
+    done = appeals("packet", path, "--out", out, "--as-of", "2026-11-06", "--plan-type",
+                   "medicaid_mco")
+    assert done.returncode == 0, done.stderr
+    folder = next(out.iterdir())
+    words = "\n".join(p.text for p in Document(str(folder / "appeal_letter.docx")).paragraphs)
+    assert HOSTILE in words
+    pdf = "".join(p.extract_text() for p in PdfReader(folder / "appeal_letter.pdf").pages)
+    assert "<script>alert(1)</script>" in pdf and "{{ config }}" in pdf
+
+
+def _pdfs(tmp_path: Path) -> dict[str, Path]:
+    good = letter(tmp_path)
+    source = PdfReader(good)
+    made = {}
+
+    def write(name: str, fill) -> None:
+        w = PdfWriter()
+        fill(w)
+        made[name] = tmp_path / f"{name}.pdf"
+        with made[name].open("wb") as fh:
+            w.write(fh)
+
+    write("encrypted", lambda w: (w.append(source), w.encrypt("secret")))
+    write("zero_pages", lambda w: None)
+    write("five_hundred_pages", lambda w: [w.add_page(source.pages[0]) for _ in range(500)])
+    write("no_denial", lambda w: w.add_blank_page(612, 792))
+    made["not_a_pdf"] = tmp_path / "not_a_pdf.pdf"
+    made["not_a_pdf"].write_text("claim_id,payer\nC1,Acme\n")
+    made["truncated"] = tmp_path / "truncated.pdf"
+    made["truncated"].write_bytes(good.read_bytes()[:2000])
+    made["empty"] = tmp_path / "empty.pdf"
+    made["empty"].write_bytes(b"")
+    return made
+
+
+EXPECTED = {
+    "encrypted": "encrypted with a password", "zero_pages": "a PDF with no pages",
+    "five_hundred_pages": "a PDF of 500 pages", "not_a_pdf": "not a PDF",
+    "truncated": "a damaged PDF", "empty": "the file is empty",
+    "no_denial": "scanned image" if shutil.which("tesseract") is None else "not a denial letter",
+}
+
+
+def test_every_unusable_pdf_is_one_clear_line_and_exit_2(tmp_path):
+    made = _pdfs(tmp_path)
+    for name, path in made.items():
+        with pytest.raises(InputError, match=EXPECTED[name]):
+            list(read(path))
+        done = appeals("intake", path, timeout=120)
+        assert done.returncode == 2 and done.stdout == "", name
+        assert "Traceback" not in done.stderr, done.stderr
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and EXPECTED[name] in errors[0] and path.name in errors[0]
+
+
+def test_a_run_over_good_and_unusable_letters_writes_the_good_and_names_the_rest(tmp_path):
+    made = _pdfs(tmp_path)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for path in [*made.values(), tmp_path / "letter_labels.pdf"]:
+        shutil.copy(path, folder / path.name)
+    out = tmp_path / "out"
+    done = appeals("run", folder, "--out", out, "--as-of", "2026-11-06", "--plan-type",
+                   "medicaid_mco", "--no-db", "--workers", "1")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    rows = list(csv.DictReader((out / "worklist.csv").open()))
+    assert [r["claim_id"] for r in rows] == ["UM-2026-118842"]
+    assert rows[0]["urgent"] == "yes" and rows[0]["status"] == "packet written"
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]  # nothing half-written
+    for name in made:
+        assert f"{name}.pdf" in done.stderr
+
+
+def test_urgent_rows_lead_the_worklist_and_the_triage_report(tmp_path):
+    from appeals.synthetic import write_835
+
+    remit = tmp_path / "remit.835"
+    write_835(remit, claims=30, lines_per_claim=2, seed=3)
+    path = letter(tmp_path)
+    out = tmp_path / "out"
+    done = appeals("run", remit, path, "--out", out, "--as-of", "2026-11-06", "--plan-type",
+                   "medicaid_mco", "--no-db", "--workers", "1")
+    assert done.returncode in (0, 1), done.stderr
+    rows = list(csv.DictReader((out / "worklist.csv").open()))
+    assert rows[0]["claim_id"] == "UM-2026-118842" and rows[0]["urgent"] == "yes"
+    assert float(rows[0]["score"]) < max(float(r["score"]) for r in rows)  # first all the same
+    assert all(r["urgent"] == "" for r in rows[1:])
+    html = (out / "triage.html").read_text()
+    assert "Urgent: expedited appeals to file now" in html
+    assert html.index("UM-2026-118842") < html.index("Appeal deadlines in the next 14 days")
+
+
+def test_a_text_letter_is_known_by_its_words_and_a_table_is_not_taken_for_one(tmp_path):
+    text = letter(tmp_path, suffix=".txt")
+    assert detect_format(text) == "letter"
+    table = tmp_path / "export.csv"
+    table.write_text("claim_id,payer_name,denial_reason,notes\n"
+                     "C1,Acme,Denied: not medically necessary,Dear appeal team see notes\n")
+    assert detect_format(table) == "csv"
+
+
+def test_the_same_letter_gives_the_same_record_and_an_unnamed_one_a_stable_id(tmp_path):
+    nameless = replace(LetterFacts(), reference="")
+    first = parsed(letter(tmp_path, "prose", facts=nameless, name="a"))[0]
+    again = parsed(letter(tmp_path, "prose", facts=nameless, name="b"))[0]
+    assert first.claim_id.startswith("LTR-") and first.claim_id == again.claim_id
+    assert first.model_dump(exclude={"source"}) == again.model_dump(exclude={"source"})
+
+
+def test_dates_in_the_ways_letters_write_them() -> None:
+    assert dates_in("November 6, 2026; 11/07/2026; 2026-11-08; 9 Nov 2026; 02/30/2026") == [
+        date(2026, 11, 6), date(2026, 11, 7), date(2026, 11, 8), date(2026, 11, 9)]
+    assert dates_in("born 03/14/90") == [date(1990, 3, 14)]  # fixed pivot, not today's year
+
+
+def test_a_batch_reads_letters_beside_tables_with_their_plan_type(tmp_path):
+    batch = Batch([letter(tmp_path)], plan_type="chip")
+    records = list(batch)
+    assert [r.plan_type for r in records] == ["chip"]
+    assert batch.rejects == [] and not batch.failed
+
+
+FORMS = Path(__file__).parent / "data" / "letters"
+
+
+def test_the_federal_model_notice_filled_in_by_a_plan_is_read(tmp_path):
+    """DOL/HHS Model Notice of Adverse Benefit Determination (public domain), with two labels
+    to a line, the reason after its label, a guideline named by its title."""
+    rec, warnings = parsed(FORMS / "dol_hhs_model_notice.txt", plan_type="employer_group")
+    assert (rec.payer_name, rec.patient_name, rec.member_id, rec.claim_id) == (
+        "Piedmont Employee Health Plan", "Riley Example", "PEH-44021937", "PEH-2026-0917-0042")
+    assert rec.service_date == date(2026, 9, 22) and rec.denial_date == date(2026, 10, 14)
+    assert rec.level_of_care == "php" and rec.cpt_code == "H0035"
+    assert rec.denial_reason.startswith("Partial hospitalization is not medically necessary.")
+    assert "Description of Service" not in rec.denial_reason
+    assert rec.extra["criteria"] == "Piedmont Behavioral Health Level of Care Guidelines (2026)"
+    assert rec.extra["reviewer"] == "Morgan Doe, MD, board certified in psychiatry"
+    assert rec.extra["appeal_window"] == "180 days"
+    assert {w.field for w in warnings} == {"patient_dob", "review_type"}  # the form has neither
+
+
+def test_the_cms_integrated_denial_notice_is_read(tmp_path):
+    """CMS's Notice of Denial of Medical Coverage (public domain): no letterhead (the plan is
+    named in its first sentence), a pre-service request, the plan's own 65 days."""
+    rec, warnings = parsed(FORMS / "cms_integrated_denial_notice.txt",
+                           plan_type="medicare_advantage")
+    assert (rec.payer_name, rec.member_id, rec.patient_name) == (
+        "Golden Years Advantage", "GYA-5550291", "Casey Sample")
+    assert rec.service_date == date(2026, 8, 10) and rec.level_of_care == "iop"
+    assert rec.extra["review_type"] == "pre_service"
+    assert rec.denial_reason.startswith("the information from your provider does not show")
+    assert "made by" not in rec.denial_reason
+    assert rec.extra["reviewer"] == "Jordan Roe, DO, a physician who specializes in addiction " \
+        "medicine"
+    assert rec.extra["appeal_window"] == "65 days"
+    assert {w.field for w in warnings} == {"patient_dob", "criteria"}

@@ -121,3 +121,26 @@ def test_stands_for_must_name_an_item(tmp_path: Path) -> None:
     with pytest.raises(ChecklistError, match="extra.yaml: item 'mine': stands_for "
                                              "'nothing_like_it' is not an item id"):
         load_items(tmp_path)
+
+
+@pytest.mark.parametrize(("fields", "asked"), [
+    ({"adjustment_codes": "CO-198", "auth_number": "A1", "auth_start": "2026-05-01",
+      "auth_end": "2026-05-31"}, True),  # covers the date, approved amount used up
+    ({"adjustment_codes": "CO-197", "auth_number": "A1", "auth_start": "2026-04-01",
+      "auth_end": "2026-04-30"}, True),  # ended before the date
+    ({"adjustment_codes": "CO-197"}, False),  # none on file: the clinical urgency item instead
+    ({"adjustment_codes": "CO-197", "auth_number": "A1", "auth_start": "2026-05-01",
+      "auth_end": "2026-05-31"}, False),  # covers it, nothing exceeded: billing adds it
+])
+def test_care_past_the_authorization_is_asked_of_the_clinician_as_the_letter_needs(
+        fields, asked) -> None:
+    """The letter's exceeded and expired branches ask for `authorization_gap`; no checklist
+    item collected it, so its placeholder could never be filled."""
+    out = composed(Category.authorization, **fields)
+    assert ("authorization_gap" in [i.id for i in out.checklist_items]) is asked
+    if asked:
+        answered = composed(Category.authorization, facts={
+            "authorization_gap": "New suicidal ideation at the last approved visit."}, **fields)
+        letter = next(d.text() for d in answered.documents if d.kind == "appeal_letter")
+        assert "New suicidal ideation at the last approved visit." in letter
+        assert "why care continued past" not in letter

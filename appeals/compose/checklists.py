@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -38,6 +38,10 @@ class When(BaseModel):
     modifiers: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
     places_of_service: list[Annotated[str, BeforeValidator(str)]] = Field(default_factory=list)
     plan_types: list[PlanType] = Field(default_factory=list)  # the record's plan_type column
+    # What the authorization on file says of the date of service (compose.letters.
+    # authorization_status): none, undated, covers, not_started, expired, exceeded.
+    authorization: list[Literal["none", "undated", "covers", "not_started", "expired",
+                                "exceeded"]] = Field(default_factory=list)
 
 
 class Item(BaseModel):
@@ -67,9 +71,12 @@ def age_on(record: DenialRecord, day: date) -> int | None:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
-def matches(item: Item, record: DenialRecord, category: Category) -> bool:
+def matches(item: Item, record: DenialRecord, category: Category,
+            authorization: str | None = None) -> bool:
     w = item.when
     if w.categories and category not in w.categories:
+        return False
+    if w.authorization and authorization not in w.authorization:
         return False
     if w.levels_of_care and record.level_of_care not in w.levels_of_care:
         return False
@@ -138,8 +145,10 @@ def load_items(user_folder: Path | None = None) -> tuple[Item, ...]:
 
 
 def select(record: DenialRecord, category: Category, items: tuple[Item, ...] | None = None,
-           owner: Owner | None = Owner.clinician) -> list[Item]:
-    """The items this denial needs, in file order; `owner=None` returns every owner's items."""
+           owner: Owner | None = Owner.clinician, authorization: str | None = None
+           ) -> list[Item]:
+    """The items this denial needs, in file order; `owner=None` returns every owner's items.
+    `authorization` is what the authorization on file says of the date (for `when.authorization`)."""
     pool = items if items is not None else load_items()
     return [i for i in pool if (owner is None or i.owner == owner)
-            and matches(i, record, category)]
+            and matches(i, record, category, authorization)]

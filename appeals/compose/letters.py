@@ -326,7 +326,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
                         record.service_date or record.denial_date or as_of, as_of)
     types = letter_types(classification, law)
     items = load_items(checklists)
-    needed = select(record, category, items, owner=None) if types else []
+    auth = authorization_status(record, classification)
+    needed = select(record, category, items, owner=None, authorization=auth) if types else []
     clinician_items = [i for i in needed if i.owner is Owner.clinician]
     billing_items = [i for i in needed if i.owner is not Owner.clinician]
     due = checklist_due(law, as_of, org.checklist_lead_days)
@@ -394,7 +395,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "codes": code_meanings(record, codes), "nqtl": nqtl,
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
-        "age": age, "auth": authorization_status(record, classification), "filing": filing,
+        "age": age, "auth": auth, "filing": filing,
         "route": route, "network": network, "specialty": reviewer_specialty(record, age),
         "own_right": law.own_right or route == "ma_contract_dispute" or (
             law.plan == "medicare_advantage" and network == "non_contracted"),

@@ -6,9 +6,10 @@ which name claim ids and file positions, never patient names, member ids or birt
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -164,7 +165,6 @@ def law_cmd(
     appeals law --plan-type employer_group --funding self_funded --employer-size 40 \
         --denial-date 2026-03-02
     """
-    import json
 
     from appeals.compose.settings import payer_for, with_plan_facts
     from appeals.law import PlanFacts, law_for, plan_facts, resolve_plan
@@ -558,7 +558,6 @@ def _must_exist(paths: list[Path]) -> None:
 
 
 def _print_json(data: object) -> None:
-    import json
 
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
@@ -705,6 +704,99 @@ def lint_cmd(
     drafts = sum(bool(p) for p in results.values())
     err(f"{len(results) - drafts} of {len(results)} packets ready, {drafts} draft")
     raise typer.Exit(1 if drafts else 0)
+
+
+RosterOpt = Annotated[Path | None, typer.Option("--roster", help="Clinician roster CSV "
+                                               "(provider_npi, payer_name, effective_from, "
+                                               "effective_to, license_type, license_expires).")]
+AuthsOpt = Annotated[Path | None, typer.Option("--auths", help="Authorizations CSV (member_id, "
+                                               "payer_name, auth_number, cpt_codes, start, end, "
+                                               "units, units_used, next_review).")]
+
+
+@app.command("scrub")
+def scrub_cmd(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Claims about to be sent: 837P files, CSV or JSON with the canonical columns, or "
+             "folders of them; or the word `suggest` to propose rules from the case store.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for scrub.csv, scrub.html "
+                                             "and rejects.csv.")] = None,
+    payers: PayersOpt = None, roster: RosterOpt = None, auths: AuthsOpt = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Scrub rules YAML laid over "
+                                               "appeals/data/scrub_rules.yaml.")] = None,
+    columns: ColumnsOpt = None, as_of: AsOfOpt = None, db: DbOpt = None,
+    minimum: Annotated[int, typer.Option("--min", min=1, help="suggest: denials a pattern "
+                                         "needs to be proposed.")] = 3,
+) -> None:
+    """Check claims before they go out, with the edits a payer would otherwise make by denying
+    them. Exit 0: clean; 1: an error finding; 2: an input or settings file unusable.
+
+    `appeals scrub suggest [--db URL]` proposes edits from the case store's repeated denials (a
+    person accepts them into payers.yaml or a rules file; nothing is applied by itself)."""
+    if [str(p) for p in paths] == ["suggest"]:
+        from appeals.scrub.suggest import suggest
+        from appeals.store import store_url
+
+        found = suggest(_store(db), minimum)
+        for s in found:
+            typer.echo(json.dumps(s.row(), sort_keys=True))
+        err(f"{len(found)} suggestion(s) from {_shown(store_url(db))}; none applied")
+        raise typer.Exit(0)
+    from appeals.compose.settings import SettingsError
+    from appeals.scrub import ScrubRulesError, scrub
+
+    if out is None:
+        err("error: --out FOLDER is needed for scrub.csv and scrub.html")
+        raise typer.Exit(2)
+    _must_exist(paths + [p for p in (payers, roster, auths, rules) if p is not None])
+    result = _or_exit(lambda: scrub(
+        paths, out, payers=payers, roster=roster, auths=auths, rules=rules, columns=columns,
+        as_of=as_of.date() if as_of else None, on_error=lambda m: err(f"error: {m}")),
+        ScrubRulesError, SettingsError, InputError)
+    for r in result.rejects:
+        err(safe_reject_line(r))
+    err(f"{result.lines} lines checked: {result.errors} errors, {result.warnings} warnings, "
+        f"{len(result.rejects)} rejected rows; {out / 'scrub.csv'}, {out / 'scrub.html'}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("watch")
+def watch_cmd(
+    auths: AuthsOpt = None, roster: RosterOpt = None, db: DbOpt = None,
+    as_of: AsOfOpt = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="How far ahead to look.")] = 14,
+    ics: Annotated[Path | None, typer.Option("--ics", help="Also write the items as an "
+                                             "iCalendar file (Outlook, Google Calendar).")] = None,
+    no_db: Annotated[bool, typer.Option("--no-db", help="Leave the case store out.")] = False,
+    output: FormatOpt = "table",
+) -> None:
+    """What comes due: authorizations ending or running out of units, concurrent reviews,
+    enrolments and licences ending, open appeal deadlines and clinician checklists."""
+    from appeals.scrub.files import read_auths, read_roster
+    from appeals.scrub.watch import from_files, from_store, ordered, to_ics
+
+    day = as_of.date() if as_of else date.today()
+    _must_exist([p for p in (auths, roster) if p is not None])
+    auth_rows, bad = _or_exit(lambda: read_auths(auths), InputError) if auths else ([], [])
+    roster_rows, bad_roster = _or_exit(lambda: read_roster(roster), InputError) if roster \
+        else ([], [])
+    for r in [*bad, *bad_roster]:
+        err(safe_reject_line(r))
+    items = from_files(auth_rows, roster_rows, day, days)
+    if not no_db:
+        items += from_store(_store(db), day, days)
+    items = ordered(items)
+    if output == "json":
+        for item in items:
+            typer.echo(json.dumps(item.row(), sort_keys=True))
+    else:
+        for item in items:
+            typer.echo(f"{item.due.isoformat()}  {item.kind:<18} {item.title}: {item.detail}")
+    if ics is not None:
+        ics.write_bytes(to_ics(items, day))
+    err(f"{len(items)} item(s) due by {(day + timedelta(days=days)).isoformat()}"
+        + (f"; calendar: {ics}" if ics else ""))
+    raise typer.Exit(1 if bad or bad_roster else 0)
 
 
 facts_app = typer.Typer(no_args_is_help=True, help="The clinicians' answers.")

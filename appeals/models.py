@@ -578,6 +578,7 @@ class DenialRecord(BaseModel):
         return row
 
 
+@lru_cache(maxsize=4096)  # a batch names the same few payers on every line
 def payer_key(name: str | None) -> str:
     """"BLUE RIDGE HEALTH" in the 835 and "Blue Ridge  Health" in the export are one payer."""
     return " ".join((name or "").split()).casefold()

@@ -148,9 +148,9 @@ def test_bad_header_date_falls_back_to_production_date() -> None:
 
 
 def test_837_is_refused_with_a_reason() -> None:
-    records, rejects = split(list(read(X12 / "837p_5010_lfh_example1_commercial.837")))
-    assert not records
-    assert "not an 835" in rejects[0].message
+    """A claim file is not a remittance: one clear line pointing at the command that reads it."""
+    with pytest.raises(InputError, match="an 837 claim file, not a remittance.*appeals scrub"):
+        list(read(X12 / "837p_5010_lfh_example1_commercial.837"))
 
 
 @pytest.fixture

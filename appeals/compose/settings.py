@@ -50,6 +50,8 @@ class Payer(BaseModel):
     network: Literal["contracted", "non_contracted"] | None = None
     plan: PlanDetails | None = None  # every plan of this payer unless a group says otherwise
     groups: dict[str, PlanDetails] = Field(default_factory=dict)  # by group or policy number
+    # The payer's own claim edits (appeals.scrub validates them): modifiers, limits, filing days.
+    scrub: dict = Field(default_factory=dict)
 
     @field_validator("groups")
     @classmethod

@@ -20,9 +20,10 @@ from appeals.intake.columns import ColumnMap, load_column_map
 from appeals.intake.errors import InputError
 from appeals.intake.jsonfile import read_json, read_jsonl
 from appeals.intake.letter import read_letter
-from appeals.intake.source import detect_format
+from appeals.intake.source import detect_format, x12_kind
 from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
+from appeals.intake.x837 import read_837
 from appeals.models import CANONICAL_FIELDS, PHI_FIELDS, DenialRecord, Reject
 
 __all__ = [
@@ -44,10 +45,12 @@ REJECT_COLUMNS = ("source", "location", "field", "message", "raw", "level")
 
 
 def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
-         fmt: str | None = None, plan_type: str | None = None
+         fmt: str | None = None, plan_type: str | None = None, claims: bool = False
          ) -> Iterator[DenialRecord | Reject]:
     """Records and rejects of one input file, lazily, in file order. `plan_type` is the plan
-    type of a denial letter (its words never decide it); tables and 835s carry their own."""
+    type of a denial letter (its words never decide it); tables and 835s carry their own.
+    `claims`: the file holds claims about to be sent (an 837P, or a table without denial
+    columns), for `appeals scrub`."""
     path = Path(path)
     if columns is not None and not isinstance(columns, ColumnMap):
         columns = load_column_map(Path(columns))
@@ -59,14 +62,21 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
     try:
         fmt = fmt or detect_format(path)
         if fmt == "x12":
-            yield from read_835(path)
+            kind = x12_kind(path)
+            if claims and kind != "837":
+                raise InputError(f"an X12 {kind or 'file'} and not an 837 claim file: scrub "
+                                 "reads claims about to be sent (837P, CSV or JSON)")
+            if kind == "837" and not claims:
+                raise InputError("an 837 claim file, not a remittance: check it before it goes "
+                                 "out with `appeals scrub`")
+            yield from read_837(path) if claims else read_835(path)
         elif fmt == "csv":
-            yield from read_csv(path, columns)
+            yield from read_csv(path, columns, require_reason=not claims)
         elif fmt == "json":
-            yield from read_json(path, columns)
+            yield from read_json(path, columns, require_reason=not claims)
         elif fmt == "jsonl":
-            yield from read_jsonl(path, columns)
-        elif fmt in ("pdf", "letter"):
+            yield from read_jsonl(path, columns, require_reason=not claims)
+        elif fmt in ("pdf", "letter") and not claims:
             yield from read_letter(path, plan_type)
         else:
             raise InputError(f"unknown format {fmt!r}")
@@ -77,7 +87,8 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
 
 
 #: What a folder given as input stands for: its files with these endings, sorted by name.
-INPUT_SUFFIXES = (".835", ".x12", ".edi", ".txt", ".dat", ".csv", ".json", ".jsonl", ".pdf")
+INPUT_SUFFIXES = (".835", ".837", ".x12", ".edi", ".txt", ".dat", ".csv", ".json", ".jsonl",
+                  ".pdf")
 
 
 def expand_inputs(paths: Iterable[Path | str]) -> list[Path]:
@@ -104,10 +115,11 @@ class Batch:
 
     def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
                  on_error: Callable[[str], None] | None = None,
-                 plan_type: str | None = None) -> None:
+                 plan_type: str | None = None, claims: bool = False) -> None:
         self.paths = expand_inputs(paths)
         self.columns = columns
         self.plan_type = plan_type  # of denial letters
+        self.claims = claims  # claims about to be sent (appeals scrub), not denials
         self.on_error = on_error
         self.rejects: list[Reject] = []
         self.records = 0
@@ -133,12 +145,14 @@ class Batch:
                 files[digest] = path
             before, errors_before = self.records, self.errors
             try:
-                for item in read(path, self.columns, plan_type=self.plan_type):
+                for item in read(path, self.columns, plan_type=self.plan_type,
+                                 claims=self.claims):
                     if isinstance(item, Reject):
                         self.rejects.append(item)
                         continue
-                    key = _fingerprint(item)
-                    if key in seen:
+                    # A claims batch keeps its repeats: the scrub reports them as duplicates.
+                    key = None if self.claims else _fingerprint(item)
+                    if key is not None and key in seen:
                         self.rejects.append(Reject(
                             source=item.source or str(path), location=item.location or "",
                             field="record", level="warning",

@@ -13,7 +13,8 @@ from appeals.intake.tabular import to_record
 from appeals.models import DenialRecord, Reject
 
 
-def read_json(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRecord | Reject]:
+def read_json(path: Path, columns: ColumnMap | None = None,
+              require_reason: bool = True) -> Iterator[DenialRecord | Reject]:
     source = str(path)
     try:
         data = json.loads(path.read_text(encoding=detect_encoding(path)))
@@ -29,10 +30,11 @@ def read_json(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRe
             yield Reject(source=source, location=location, field="record",
                          message="not a JSON object", raw=json.dumps(obj)[:500])
             continue
-        yield to_record(obj, columns, source, location, json.dumps(obj)[:500])
+        yield to_record(obj, columns, source, location, json.dumps(obj)[:500], require_reason)
 
 
-def read_jsonl(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRecord | Reject]:
+def read_jsonl(path: Path, columns: ColumnMap | None = None,
+               require_reason: bool = True) -> Iterator[DenialRecord | Reject]:
     source = str(path)
     with path.open(encoding=detect_encoding(path)) as fh:
         for number, line in enumerate(fh, start=1):
@@ -49,4 +51,4 @@ def read_jsonl(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialR
                 yield Reject(source=source, location=location, field="record",
                              message="not a JSON object", raw=line[:500])
                 continue
-            yield to_record(obj, columns, source, location, line.strip()[:500])
+            yield to_record(obj, columns, source, location, line.strip()[:500], require_reason)

@@ -83,3 +83,11 @@ def detect_format(path: Path) -> str:
         return "csv"
     raise InputError("not a CSV, JSON, X12 835 or denial letter (no header row, no ISA, no "
                      "JSON, no denial and appeal wording)")
+
+
+def x12_kind(path: Path) -> str:
+    """The transaction set of an X12 file's first ST ("835", "837"; "" when none is in sight)."""
+    head = path.open("rb").read(SNIFF_BYTES).decode("latin-1").lstrip()
+    sep = head[3:4] if head.startswith("ISA") else "*"
+    match = re.search(r"(?:^|[^A-Za-z0-9])ST" + re.escape(sep) + r"(\d{3})", head)
+    return match[1] if match else ""

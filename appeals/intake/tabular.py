@@ -20,18 +20,19 @@ REQUIRED = ("claim_id",)
 ANY_OF = ("adjustment_codes", "remark_codes", "denial_reason")
 
 
-def check_columns(headers: list[str], where: str) -> None:
+def check_columns(headers: list[str], where: str, require_reason: bool = True) -> None:
     missing = [c for c in REQUIRED if c not in headers]
     if missing:
         raise InputError(f"{where}: missing required column {', '.join(missing)}"
                          " (use --columns MAP to rename an export's headers)")
-    if not any(c in headers for c in ANY_OF):
+    if require_reason and not any(c in headers for c in ANY_OF):
         raise InputError(f"{where}: needs at least one of the columns {', '.join(ANY_OF)}")
 
 
 def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
-              raw: str) -> DenialRecord | Reject:
-    """Map one row (renamed, unknown columns kept in `extra`) to a record or a reject."""
+              raw: str, require_reason: bool = True) -> DenialRecord | Reject:
+    """Map one row (renamed, unknown columns kept in `extra`) to a record or a reject; a claim
+    about to be sent (`require_reason=False`) needs no denial statement."""
     data: dict = dict(columns.defaults) if columns else {}
     extra: dict[str, str] = {}
     for key, value in row.items():
@@ -48,7 +49,7 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
             continue
         elif value not in (None, ""):
             extra[name] = value if isinstance(value, str) else str(value)
-    if not any(str(data.get(name) or "").strip() for name in ANY_OF):
+    if require_reason and not any(str(data.get(name) or "").strip() for name in ANY_OF):
         return Reject(source=source, location=location, field=ANY_OF[0],
                       message=f"{', '.join(ANY_OF)} are all empty: a denial needs at least one",
                       raw=raw[:500])
@@ -123,7 +124,8 @@ class _Lines:
         self._replay.extendleft(reversed(row[1:]))
 
 
-def read_csv(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRecord | Reject]:
+def read_csv(path: Path, columns: ColumnMap | None = None,
+             require_reason: bool = True) -> Iterator[DenialRecord | Reject]:
     """Every data row ends as one record or one reject, in file order.
 
     Raw rows are kept whole in rejects (for the rejects file); a row with more cells than headers
@@ -143,7 +145,7 @@ def read_csv(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRec
         if not any(headers):
             raise InputError("the file is empty")
         present = headers + (list(columns.defaults) if columns else [])
-        check_columns(present, "header row")
+        check_columns(present, "header row", require_reason)
         lines = _Lines(fh, delimiter, len(fieldnames), lines_before=1)
         while True:
             reader = csv.reader(lines, delimiter=delimiter)
@@ -156,7 +158,7 @@ def read_csv(path: Path, columns: ColumnMap | None = None) -> Iterator[DenialRec
                         f"rows {row[0][0]}-{row[-1][0]}"
                     raw = "".join(text for _, text in row).rstrip("\r\n")
                     yield to_record(dict(_pairs(fieldnames, cells)), columns, source, location,
-                                    raw)
+                                    raw, require_reason)
             except (_RowOverrun, csv.Error) as exc:
                 row = lines.take_row()
                 reason = exc.reason if isinstance(exc, _RowOverrun) else f"unreadable row: {exc}"

@@ -1,0 +1,132 @@
+"""What comes due before denials happen: authorizations ending or running out of units,
+concurrent reviews, enrolments and licences ending (from the practice's files), and open appeal
+deadlines and clinician checklists (from the case store); as a list and as an iCalendar file.
+
+Calendar entries name authorization numbers, case and claim ids and clinicians, never patients
+or member ids: a calendar is often synced to a cloud service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from appeals.scrub.files import Authorization, Enrollment
+
+#: Units left at or under this share of the authorized units is "running out".
+LOW_SHARE = Decimal("0.2")
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    due: date
+    kind: str  # authorization_ends, units_low, review_due, enrolment_ends, license_expires,
+    # appeal_deadline, checklist_due
+    title: str
+    detail: str
+    key: str  # what the item is about, stable across runs (for the calendar's UID)
+
+    def row(self) -> dict[str, str]:
+        return {"due": self.due.isoformat(), "kind": self.kind, "title": self.title,
+                "detail": self.detail}
+
+    @property
+    def uid(self) -> str:
+        digest = hashlib.sha256(f"{self.kind}|{self.key}".encode()).hexdigest()[:24]
+        return f"{digest}@appeals"
+
+
+def from_files(auths: list[Authorization], roster: list[Enrollment], as_of: date,
+               days: int) -> list[WatchItem]:
+    until = as_of + timedelta(days=days)
+    items: list[WatchItem] = []
+    for a in auths:
+        codes = ", ".join(a.cpt_codes)
+        if as_of <= a.end <= until:
+            items.append(WatchItem(a.end, "authorization_ends",
+                                   f"Authorization {a.auth_number} ends ({codes})",
+                                   f"{a.payer_name}: last authorized day {a.end.isoformat()}; "
+                                   "request the extension by concurrent review before it",
+                                   a.auth_number))
+        left = a.left
+        if left is not None and a.units and a.end >= as_of and (
+                left <= 0 or left <= a.units * LOW_SHARE):
+            items.append(WatchItem(as_of, "units_low",
+                                   f"Authorization {a.auth_number}: {left:g} of {a.units:g} "
+                                   "units left", f"{a.payer_name} ({codes}): ask for more units "
+                                   "before the next visit", a.auth_number))
+        if a.next_review and as_of <= a.next_review <= until:
+            items.append(WatchItem(a.next_review, "review_due",
+                                   f"Concurrent review due: {a.auth_number}",
+                                   f"{a.payer_name} ({codes}): send the clinical update",
+                                   f"{a.auth_number}|{a.next_review.isoformat()}"))
+    for r in roster:
+        who = r.provider_name or r.provider_npi
+        if r.effective_to and as_of <= r.effective_to <= until:
+            items.append(WatchItem(r.effective_to, "enrolment_ends",
+                                   f"{who}: enrolment with {r.payer_name} ends",
+                                   "renew or re-credential before the last day",
+                                   f"{r.provider_npi}|{r.payer_name}|{r.effective_to}"))
+        if r.license_expires and as_of <= r.license_expires <= until:
+            items.append(WatchItem(r.license_expires, "license_expires",
+                                   f"{who}: {r.license_type or 'license'} expires",
+                                   "send the renewal to every payer's credentialing",
+                                   f"{r.provider_npi}|{r.license_type}|{r.license_expires}"))
+    return items
+
+
+def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
+    """Open appeal deadlines and clinician checklists due within `days`, from the case store."""
+    from appeals.store.cases import list_cases
+    from appeals.store.lifecycle import Status
+    from appeals.store.schema import cases
+
+    items = [WatchItem(date.fromisoformat(c["deadline"]), "appeal_deadline",
+                       f"Appeal due: case {c['case_id']} (claim {c['claim_id']})",
+                       f"{c['payer_name']}, {c['category'].replace('_', ' ')}, status "
+                       f"{c['status'].replace('_', ' ')}", f"case {c['case_id']}")
+             for c in list_cases(engine, due_within=days, as_of=as_of, redact=True)
+             if c["days_left"] is not None and c["days_left"] >= 0]
+    query = select(cases.c.id, cases.c.claim_id, cases.c.payer_name, cases.c.checklist_due).where(
+        cases.c.status == Status.waiting_on_clinician.value,
+        cases.c.checklist_due >= as_of, cases.c.checklist_due <= as_of + timedelta(days=days))
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            items.append(WatchItem(row.checklist_due, "checklist_due",
+                                   f"Clinician checklist due: case {row.id} (claim {row.claim_id})",
+                                   f"{row.payer_name}: the answers the appeal waits on",
+                                   f"case {row.id} checklist"))
+    return items
+
+
+def ordered(items: list[WatchItem]) -> list[WatchItem]:
+    return sorted(items, key=lambda i: (i.due, i.kind, i.key))
+
+
+def to_ics(items: list[WatchItem], as_of: date) -> bytes:
+    """One all-day event per item; the UID comes from what the item is about, so importing a
+    later file updates the same events instead of adding copies. Byte-stable for the same
+    items and day (the stamp is the as-of day, not the clock)."""
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//appeals//watch//EN")
+    cal.add("version", "2.0")
+    stamp = datetime.combine(as_of, time(0, 0), tzinfo=UTC)
+    for item in ordered(items):
+        event = Event()
+        event.add("uid", item.uid)
+        event.add("dtstamp", stamp)
+        event.add("dtstart", item.due)
+        event.add("dtend", item.due + timedelta(days=1))
+        event.add("summary", item.title)
+        event.add("description", item.detail)
+        event.add("categories", [item.kind])
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    return cal.to_ical()

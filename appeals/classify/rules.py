@@ -14,11 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from appeals.classify.shorthand import Abbreviation, Shorthand
 from appeals.models import Action, Category, LevelOfCare, Owner, validation_problem
+from appeals.overlay import builtin, by_id
+from appeals.overlay import user_file as read_user_file
 
 NON_DENIAL = {"contractual", "patient_responsibility", "informational"}
 CODE_CATEGORIES = {c.value for c in Category} - {"not_a_denial"} | NON_DENIAL
@@ -215,8 +216,7 @@ def load_code_table(path: Path | None = None) -> dict[tuple[str, str], CodeRow]:
 def load_shorthand() -> Shorthand:
     """The built-in payer shorthand table (appeals/data/shorthand.yaml)."""
     name = "appeals/data/shorthand.yaml"
-    data = yaml.safe_load(resources.files("appeals.data").joinpath("shorthand.yaml")
-                          .read_text(encoding="utf-8")) or {}
+    data = builtin("shorthand.yaml")
     wrapped = {"entries": data.get("shorthand", [])}
     try:
         return Shorthand.model_validate(wrapped)
@@ -229,14 +229,7 @@ def _merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
         if key in ("text", "facts"):
-            by_id = {e["id"]: e for e in merged.get(key, []) if isinstance(e, dict)}
-            for entry in value or []:
-                if isinstance(entry, dict) and entry.get("id") in by_id:
-                    by_id[entry["id"]] = {**by_id[entry["id"]], **entry}
-                else:
-                    by_id[entry.get("id", f"user-{len(by_id)}") if isinstance(entry, dict)
-                          else f"user-{len(by_id)}"] = entry
-            merged[key] = list(by_id.values())
+            merged[key] = by_id(merged.get(key, []), value)
         elif key == "categories":
             cats = dict(merged.get("categories", {}))
             for name, entry in (value or {}).items():
@@ -251,22 +244,16 @@ def _merge(base: dict, override: dict) -> dict:
 
 def load_rules(user_file: Path | None = None) -> Rules:
     """The built-in rules, with a user file's entries laid over them."""
-    base = yaml.safe_load(resources.files("appeals.data").joinpath("rules.yaml")
-                          .read_text(encoding="utf-8"))
+    data = builtin("rules.yaml")
     name = "appeals/data/rules.yaml"
-    data = base
     if user_file is not None:
         name = str(user_file)
-        try:
-            user = yaml.safe_load(Path(user_file).read_text(encoding="utf-8-sig")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise RulesError(f"{user_file}: cannot read rules: {exc}") from None
-        if not isinstance(user, dict):
-            raise RulesError(f"{user_file}: a rules file is a mapping (text:, facts:, ...)")
+        user = read_user_file(user_file, RulesError, "a rules file is a mapping (text:, facts:, "
+                                                     "...)")
         for entry in user.get("text") or []:
             if isinstance(entry, dict):
                 entry.setdefault("as_written", True)
-        data = _merge(base, user)
+        data = _merge(data, user)
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:

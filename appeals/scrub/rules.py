@@ -5,14 +5,14 @@ naming the file, the entry and the field."""
 from __future__ import annotations
 
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.models import Category, validation_problem
+from appeals.overlay import builtin, by_id
+from appeals.overlay import user_file as read_user_file
 
 
 class ScrubRulesError(ValueError):
@@ -78,13 +78,7 @@ def _merge(base: dict, user: dict) -> dict:
     merged = dict(base)
     for key, value in user.items():
         if key == "rules":
-            by_id = {r["id"]: r for r in merged.get("rules", [])}
-            for entry in value or []:
-                if isinstance(entry, dict) and entry.get("id") in by_id:
-                    by_id[entry["id"]] = {**by_id[entry["id"]], **entry}
-                elif isinstance(entry, dict):
-                    by_id[entry.get("id", f"user-{len(by_id)}")] = entry
-            merged["rules"] = list(by_id.values())
+            merged["rules"] = by_id(merged.get("rules", []), value)
         elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
         else:
@@ -94,18 +88,12 @@ def _merge(base: dict, user: dict) -> dict:
 
 def load_scrub_rules(user_file: Path | None = None) -> ScrubRules:
     """The built-in edits, with a reviewer's file laid over them."""
-    data = yaml.safe_load(resources.files("appeals.data").joinpath("scrub_rules.yaml")
-                          .read_text(encoding="utf-8"))
+    data = builtin("scrub_rules.yaml")
     name = "appeals/data/scrub_rules.yaml"
     if user_file is not None:
         name = str(user_file)
-        try:
-            user = yaml.safe_load(Path(user_file).read_text(encoding="utf-8-sig")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ScrubRulesError(f"{user_file}: cannot read scrub rules: {exc}") from None
-        if not isinstance(user, dict):
-            raise ScrubRulesError(f"{user_file}: a scrub rules file is a mapping (rules:, ...)")
-        data = _merge(data, user)
+        data = _merge(data, read_user_file(user_file, ScrubRulesError,
+                                           "a scrub rules file is a mapping (rules:, ...)"))
     try:
         rules = ScrubRules.model_validate(data)
     except ValidationError as exc:

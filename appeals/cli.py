@@ -653,6 +653,87 @@ def mark_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
     err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}")
 
 
+@app.command("approve")
+def approve_cmd(
+    case_id: Annotated[str, typer.Argument(help="Case number, or CLAIM-LINE.")],
+    on: OnOpt, by: ByOpt = None, note: NoteOpt = None, db: DbOpt = None,
+) -> None:
+    """A compliance reviewer approves the case's letter (a parity letter is sent only after)."""
+    from appeals.store import approve
+    from appeals.store.cases import who_am_i
+
+    case = _case_call(lambda: approve(_store(db), case_id, on=on.date(), who=by or who_am_i(),
+                                      note=note))
+    err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): approved")
+
+
+@app.command("serve")
+def serve_cmd(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. The default "
+                                      "serves this machine only.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    facts: Annotated[Path | None, typer.Option("--facts", help="The runs' facts YAML: the "
+                                               "clinician form saves answers there.")] = None,
+    org: OrgOpt = None, payers: PayersOpt = None, templates: TemplatesOpt = None,
+    rules: Annotated[Path | None, typer.Option("--rules")] = None, registry: RegistryOpt = None,
+) -> None:
+    """The review desk: the worklist, cases and their packets, approve, mark sent, record the
+    decision, in the browser. Sign in with a user made by `appeals users add`. Run it from the
+    folder `appeals run` ran in (packets are found where the run wrote them)."""
+    import os
+
+    import uvicorn
+
+    from appeals.store import store_url
+    from appeals.web import create_app
+
+    files = {"org": org, "payers": payers, "templates": templates, "rules": rules,
+             "registry": registry}
+    _settings(rules, registry, org, payers, facts if facts and facts.exists() else None,
+              templates, None)  # a broken settings file stops the desk before it starts
+    engine = _store(db)
+    secret = os.environ.get("APPEALS_SECRET")
+    where = "this machine only" if host in ("127.0.0.1", "localhost", "::1") else \
+        "the network: anyone who can reach this address sees the sign-in page"
+    err(f"review desk on http://{host}:{port}/ for {where}; case store {_shown(store_url(db))}"
+        + ("" if secret else "; sessions end when it stops (set APPEALS_SECRET to keep them)"))
+    uvicorn.run(create_app(engine, secret, facts=facts, settings=files), host=host, port=port,
+                log_level="warning")
+
+
+users_app = typer.Typer(no_args_is_help=True, help="The review desk's users.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add_cmd(
+    name: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option("--role", help="biller, clinician, compliance or admin.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
+                                                 "from standard input (else asked).")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Add a user of `appeals serve` (the password is stored as an argon2id hash)."""
+    from appeals.store.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _case_call(lambda: add_user(_store(db), name, role, password))
+    err(f"user {name} ({role}) added")
+
+
+@users_app.command("token")
+def users_token_cmd(name: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
+    """A new API token for NAME (printed once; only its hash is kept): send it as
+    `Authorization: Bearer TOKEN` to /api/cases."""
+    from appeals.store.users import make_token
+
+    typer.echo(_case_call(lambda: make_token(_store(db), name)))
+
+
 @app.command("outcome")
 def outcome_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
                 decision: Annotated[str, typer.Argument(

@@ -6,6 +6,7 @@ it; `appeals run --db` and the case commands use it.
 
 from appeals.store.cases import (
     CaseError,
+    approve,
     case_history,
     list_cases,
     mark,
@@ -15,6 +16,20 @@ from appeals.store.engine import DEFAULT_URL, ENV_VAR, StoreError, open_store, s
 from appeals.store.lifecycle import CloseReason, Status
 from appeals.store.record import Recorder
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "CaseError", "CloseReason", "Recorder", "Status",
-           "StoreError", "case_history", "list_cases", "mark", "open_store", "record_outcome",
-           "shown", "store_url"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_VAR",
+    "CaseError",
+    "CloseReason",
+    "Recorder",
+    "Status",
+    "StoreError",
+    "approve",
+    "case_history",
+    "list_cases",
+    "mark",
+    "open_store",
+    "record_outcome",
+    "shown",
+    "store_url",
+]

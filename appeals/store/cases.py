@@ -131,7 +131,9 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
                                       .order_by(lines.c.id)).mappings()]
         linked = [c for (c,) in conn.execute(select(cases.c.id).where(
             cases.c.linked_case_id == case["id"]))]
+    said = None if redact else json.loads(case["record"]).get("denial_reason")
     return {**case_row(case, as_of or date.today(), redact), "reason": case["reason"],
+            "denial_reason": said or "",
             "plan": case["plan"], "deadline_rule": case["deadline_rule"] or "",
             "packet_version": case["packet_version"] or "",
             "packet_hashes": json.loads(case["packet_hashes"] or "{}"),
@@ -162,6 +164,10 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
         write_lock(conn)
         case = _find(conn, ref)
         allowed = MARKS[to]
+        if to is Status.sent and case["category"] in NEEDS_APPROVAL and not _approved(
+                conn, case["id"]):
+            raise CaseError(f"case {case['id']}: a parity letter is sent only after a compliance "
+                            "reviewer approves it (`appeals approve`, or the review desk)")
         if case["status"] not in allowed:
             raise CaseError(f"case {case['id']} ({case['claim_id']}-{case['line_number']}) is "
                             f"{case['status']}: it cannot become {to.value} (only from "
@@ -172,6 +178,28 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
                                    before=case["status"], after=to.value, amount=amount,
                                    method=method, note=note)])
         case.update(values)
+    return case
+
+
+#: Categories whose letter a compliance reviewer approves before it goes out (the parity
+#: argument: a claim of rights the plan must owe).
+NEEDS_APPROVAL = ("parity_nqtl",)
+
+
+def _approved(conn, case_id: int) -> bool:
+    return conn.execute(select(events.c.id).where(
+        events.c.case_id == case_id, events.c.kind == "approved")).first() is not None
+
+
+def approve(engine: Engine, ref: str, *, on: date, who: str, note: str | None = None) -> dict:
+    """A compliance reviewer's approval of the case's letter, in its history (no status move)."""
+    with engine.begin() as conn:
+        write_lock(conn)
+        case = _find(conn, ref)
+        if case["status"] not in (Status.to_work, Status.waiting_on_clinician,
+                                  Status.ready_to_send, Status.upheld):
+            raise CaseError(f"case {case['id']} is {case['status']}: nothing to approve")
+        insert_events(conn, [event(case["id"], "approved", on, who, note=note)])
     return case
 
 

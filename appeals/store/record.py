@@ -381,7 +381,16 @@ def _line_values(item: _Line, as_of: date, run_id: int, sqlite: bool) -> tuple:
             day(rec.denial_date))
 
 
-def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int) -> None:
+def packet_rebuilt(engine: Engine, case_id: int, info: dict, *, on: date, who: str) -> None:
+    """A packet built again outside a run (the review desk, after the clinician's answers): its
+    path, hashes and the status it earns, as a run would record them, the event by `who`."""
+    with engine.begin() as conn:
+        write_lock(conn)
+        _packets(conn, [(case_id, info)], on, None, who)
+
+
+def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None,
+             who: str = RUN) -> None:
     ids = [case_id for case_id, _ in todo]
     status = dict(conn.execute(select(cases.c.id, cases.c.status).where(
         _among(conn, cases.c.id, ids))).all())
@@ -393,7 +402,7 @@ def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int) -> No
             after = (Status.ready_to_send if info["ready"] else Status.waiting_on_clinician
                      if info["checklist_open"] else Status.to_work).value
         if after != before:
-            notes.append(event(case_id, "packet", as_of, RUN, before=before, after=after,
+            notes.append(event(case_id, "packet", as_of, who, before=before, after=after,
                                run_id=run_id, note=info["path"]))
         rows.append({"_id": case_id, "status": after, "packet_path": info["path"],
                      "packet_hashes": json.dumps(info["hashes"], sort_keys=True),

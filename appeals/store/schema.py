@@ -137,3 +137,14 @@ events = Table(
     Column("run_id", Integer, ForeignKey("runs.id")),
     Index(None, "case_id"),
 )
+
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # biller | clinician | compliance | admin
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("token_hash", String(64)),  # sha256 of the API token; the token is shown once
+    Column("created_at", String(32), nullable=False),
+)

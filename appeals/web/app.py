@@ -1,0 +1,357 @@
+"""The review desk: a server-rendered Starlette app over the case store.
+
+Pages for people (a login form, the worklist, a case, its files, approve, mark, outcome) and a
+small JSON API for scripts, calling the same store functions as the CLI. Every form carries the
+session's CSRF token; roles decide who may mark, approve or answer; every change is an event in
+the case's history with the user's name. Files are served only when the case recorded them and
+their bytes still have the recorded sha256: no path from a request reaches the file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
+from appeals.store.cases import NEEDS_APPROVAL
+from appeals.store.lifecycle import Status
+from appeals.store.users import CAN, Role, check_password, user_for_token
+
+#: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
+MAX_BODY = 1 << 20
+PAGE = 200  # worklist rows a page
+SESSION_HOURS = 8
+SOON = 14  # days left at or under which a deadline is highlighted
+
+
+class BodyLimit:
+    """413 for a body over MAX_BODY, whether it says its length or streams it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            await _too_large(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": b"request body too large"})
+
+
+def _templates() -> Environment:
+    env = Environment(loader=PackageLoader("appeals.web", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["words"] = lambda v: str(v or "").replace("_", " ")
+    return env
+
+
+class Desk:
+    """The app's state and handlers (one store, one template environment)."""
+
+    def __init__(self, engine: Engine, as_of: date | None = None, facts: Path | None = None,
+                 settings: dict | None = None) -> None:
+        self.engine = engine
+        self.fixed_day = as_of
+        self.env = _templates()
+        self.facts = facts  # where the clinician's answers are kept (the runs' --facts file)
+        self.settings = settings or {}  # the runs' other files: org, payers, templates, ...
+
+    @property
+    def today(self) -> date:
+        return self.fixed_day or date.today()
+
+    # --- who is asking ------------------------------------------------------------------------
+
+    def user(self, request: Request) -> tuple[str, Role] | None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return user_for_token(self.engine, auth[7:].strip())
+        name, role = request.session.get("user"), request.session.get("role")
+        return (name, Role(role)) if name and role in Role.__members__ else None
+
+    def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        user = self.user(request)
+        html = self.env.get_template(name).render(
+            user=user[0] if user else None, role=user[1].value if user else None,
+            csrf=_csrf(request), can={k: user is not None and user[1] in v
+                                      for k, v in CAN.items()}, **context)
+        return HTMLResponse(html, status_code=status)
+
+    # --- pages --------------------------------------------------------------------------------
+
+    async def login_form(self, request: Request) -> Response:
+        return self.page(request, "login.html.j2", error="")
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        if not _csrf_ok(request, form.get("csrf")):
+            return self.page(request, "login.html.j2", 403, error="The form expired: try again.")
+        found = check_password(self.engine, str(form.get("username", "")),
+                               str(form.get("password", "")))
+        if found is None:
+            return self.page(request, "login.html.j2", 401,
+                             error="That name and password do not match.")
+        request.session.clear()
+        request.session.update(user=found[0], role=found[1].value,
+                               csrf=secrets.token_urlsafe(32))
+        return RedirectResponse("/", status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        if _csrf_ok(request, form.get("csrf")):
+            request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    async def worklist(self, request: Request) -> Response:
+        q = request.query_params
+        status = q.get("status") or None
+        if status and status not in Status.__members__:
+            status = None
+        due = int(q["due"]) if q.get("due", "").isdigit() else None
+        rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
+                          category=q.get("category") or None, due_within=due, as_of=self.today)
+        if not status:  # the work: open cases (what is sent or decided is a filter away)
+            rows = [r for r in rows if r["status"] in OPEN]
+        start = max(int(q["page"]) if q.get("page", "").isdigit() else 0, 0) * PAGE
+        return self.page(request, "worklist.html.j2", rows=rows[start:start + PAGE],
+                         total=len(rows), start=start, page_size=PAGE, filters=dict(q),
+                         statuses=[s.value for s in Status], soon=SOON, today=self.today)
+
+    async def case(self, request: Request) -> Response:
+        case = self._case(request)
+        if case is None:
+            return self.page(request, "error.html.j2", 404, message="No such case.")
+        summary = _packet_summary(case)
+        approved = any(e["kind"] == "approved" for e in case["events"])
+        return self.page(request, "case.html.j2", case=case, packet=summary,
+                         needs_approval=case["category"] in NEEDS_APPROVAL, approved=approved,
+                         files=sorted(case["packet_hashes"]), today=self.today)
+
+    async def file(self, request: Request) -> Response:
+        case = self._case(request)
+        name = request.path_params["name"]
+        if case is None or name not in case["packet_hashes"] or not case["packet"]:
+            return Response("not a file of this case", status_code=404)
+        path = Path(case["packet"]) / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return Response("the file is no longer where the run wrote it", status_code=404)
+        if hashlib.sha256(data).hexdigest() != case["packet_hashes"][name]:
+            return Response("the file changed since the run recorded it", status_code=409)
+        kind = {".pdf": "application/pdf", ".json": "application/json"}.get(
+            path.suffix, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        shown = "inline" if path.suffix == ".pdf" else "attachment"
+        return Response(data, media_type=kind, headers={
+            "content-disposition": f'{shown}; filename="{name}"',
+            "x-content-type-options": "nosniff"})
+
+    async def act(self, request: Request) -> Response:
+        """approve, mark (sent, closed) or outcome: a form post, checked, then the store."""
+        who = self.user(request)
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            return self.page(request, "error.html.j2", 404, message="No such action.")
+        form = await request.form()
+        if not _csrf_ok(request, form.get("csrf")):
+            return self.page(request, "error.html.j2", 403,
+                             message="The form expired or did not come from this desk.")
+        needed = ACTIONS[action]
+        if who[1] not in CAN[needed]:
+            return self.page(request, "error.html.j2", 403,
+                             message=f"A {who[1].value} may not {action} a case.")
+        ref = str(request.path_params["case_id"])
+        note = str(form.get("note") or "")[:2000] or None
+        try:
+            if action == "approve":
+                approve(self.engine, ref, on=self.today, who=who[0], note=note)
+            elif action == "mark":
+                mark(self.engine, ref, str(form.get("to", "")), on=self.today,
+                     method=form.get("method") or None, reason=form.get("reason") or None,
+                     note=note, who=who[0])
+            else:
+                record_outcome(self.engine, ref, str(form.get("decision", "")), on=self.today,
+                               amount=_amount(form.get("amount")), note=note, who=who[0])
+        except (CaseError, ValueError) as exc:
+            return self.page(request, "error.html.j2", 400, message=str(exc))
+        return RedirectResponse(f"/cases/{ref}", status_code=303)
+
+    async def checklist(self, request: Request) -> Response:
+        """The clinician's form: GET shows it, POST checks, saves and rebuilds the letter."""
+        from appeals.packet import Settings
+        from appeals.web.checklist import check, fields, save, stored_record
+
+        case = self._case(request)
+        if case is None:
+            return self.page(request, "error.html.j2", 404, message="No such case.")
+        who = self.user(request)
+        record = stored_record(self.engine, case["case_id"])
+        summary = _packet_summary(case)
+        settings = Settings.load(**self.settings, facts=self.facts if self.facts and
+                                 self.facts.exists() else None, as_of=self.today)
+        items = fields(case, summary, settings, record)
+        errors: list[str] = []
+        if request.method == "POST":
+            form = await request.form()
+            if not _csrf_ok(request, form.get("csrf")):
+                return self.page(request, "error.html.j2", 403,
+                                 message="The form expired or did not come from this desk.")
+            if who[1] not in CAN["answer"]:
+                return self.page(request, "error.html.j2", 403, message=(
+                    f"A {who[1].value} may not answer or sign for the treating clinician."))
+            if self.facts is None:
+                return self.page(request, "error.html.j2", 400, message=(
+                    "The desk keeps answers in the runs' facts file: start it with --facts."))
+            answers = {f.item.id: str(form.get(f.item.id) or "").strip() for f in items}
+            errors = check(record, answers, self.today)
+            if not errors:
+                save(self.engine, case, record, answers, facts_file=self.facts,
+                     settings_files=self.settings, as_of=self.today, who=who[0])
+                return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+            items = [type(f)(f.item, answers.get(f.item.id, "")) for f in items]
+        return self.page(request, "checklist.html.j2", 400 if errors else 200, case=case,
+                         items=items, errors=errors, saving=self.facts is not None)
+
+    # --- the API ------------------------------------------------------------------------------
+
+    async def api_cases(self, request: Request) -> Response:
+        q = request.query_params
+        status = q.get("status") if q.get("status") in Status.__members__ else None
+        return JSONResponse(list_cases(self.engine, status=status, payer=q.get("payer") or None,
+                                       category=q.get("category") or None, as_of=self.today))
+
+    async def api_case(self, request: Request) -> Response:
+        case = self._case(request)
+        if case is None:
+            return JSONResponse({"error": "no such case"}, status_code=404)
+        return JSONResponse(json.loads(json.dumps(case, default=str)))
+
+    def _case(self, request: Request) -> dict | None:
+        try:
+            return case_history(self.engine, str(request.path_params["case_id"]),
+                                as_of=self.today)
+        except CaseError:
+            return None
+
+
+#: Form actions on a case, and the permission each needs (appeals.store.users.CAN).
+ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark"}
+OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
+        Status.upheld.value}
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok(request: Request, sent: object) -> bool:
+    token = request.session.get("csrf")
+    return bool(token) and isinstance(sent, str) and secrets.compare_digest(token, sent)
+
+
+def _amount(value: object) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"amount: {value!r} is not a number") from None
+
+
+def _packet_summary(case: dict) -> dict:
+    """packet.json of the case's packet (its classification evidence, deadlines, citations),
+    read from where the store says the run wrote it, when its hash still matches."""
+    path, expected = case.get("packet"), case["packet_hashes"].get("packet.json")
+    if not path or not expected:
+        return {}
+    try:
+        data = (Path(path) / "packet.json").read_bytes()
+    except OSError:
+        return {}
+    if hashlib.sha256(data).hexdigest() != expected:
+        return {}
+    return json.loads(data)
+
+
+def _guarded(desk: Desk, handler, api: bool = False):
+    """The handler for a signed-in user; others get 401 (API) or the login page."""
+    async def endpoint(request: Request) -> Response:
+        if desk.user(request) is None:
+            if api:
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+            return RedirectResponse("/login", status_code=303)
+        return await handler(request)
+    return endpoint
+
+
+def create_app(engine: Engine, secret: str | None = None, as_of: date | None = None,
+               facts: Path | None = None, settings: dict | None = None) -> Starlette:
+    """The desk over `engine` (an open case store). `secret` signs the session cookie; without
+    one a random key is made, so sessions end when the server stops. `facts` is the runs'
+    facts file, where the clinician's answers go; `settings` the runs' other files (org,
+    payers, templates, rules, registry: the keyword arguments of packet.Settings.load)."""
+    desk = Desk(engine, as_of, facts, settings)
+    routes = [
+        Route("/login", desk.login_form, methods=["GET"]),
+        Route("/login", desk.login, methods=["POST"]),
+        Route("/logout", desk.logout, methods=["POST"]),
+        Route("/", _guarded(desk, desk.worklist)),
+        Route("/cases/{case_id:int}", _guarded(desk, desk.case)),
+        Route("/cases/{case_id:int}/files/{name}", _guarded(desk, desk.file)),
+        Route("/cases/{case_id:int}/checklist", _guarded(desk, desk.checklist),
+              methods=["GET", "POST"]),
+        Route("/cases/{case_id:int}/{action:str}", _guarded(desk, desk.act), methods=["POST"]),
+        Route("/api/cases", _guarded(desk, desk.api_cases, api=True)),
+        Route("/api/cases/{case_id:int}", _guarded(desk, desk.api_case, api=True)),
+    ]
+    middleware = [Middleware(BodyLimit),
+                  Middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32),
+                             session_cookie="appeals_session", max_age=SESSION_HOURS * 3600,
+                             same_site="strict", https_only=False)]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.desk = desk
+    return app

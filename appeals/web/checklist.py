@@ -1,0 +1,92 @@
+"""The clinician's part in a form instead of a PDF: the packet's checklist items, the same checks
+as `appeals facts import` (measures in range, levels among their levels, no date in the future
+or after a post-service denial, the signed attestation), the answers merged into the desk's
+facts file, and the packet built again with them, recorded on the case as a run would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from appeals.answers.checks import problems
+from appeals.answers.importer import SIGNER, merge_facts
+from appeals.answers.read import Answer, Returned
+from appeals.classify import classify
+from appeals.compose.checklists import Item, load_items
+from appeals.models import DenialRecord
+from appeals.packet import Settings, build, state, write
+from appeals.store.cases import note_facts
+from appeals.store.record import packet_rebuilt
+
+#: The most a clinician's answer to one item may hold (a long progress summary fits).
+MAX_ANSWER = 8000
+
+
+@dataclass(frozen=True)
+class Field:
+    item: Item
+    value: str
+
+
+def fields(case: dict, summary: dict, settings: Settings, record: DenialRecord) -> list[Field]:
+    """The packet's checklist items with what the facts file already holds for the case."""
+    known = {i.id: i for i in load_items(settings.checklists)}
+    have = settings.facts_for(record)
+    return [Field(known[i], have.get(i, "")) for i in summary.get("checklist_items", [])
+            if i in known]
+
+
+def check(record: DenialRecord, answers: dict[str, str], as_of: date) -> list[str]:
+    """What `appeals facts import` would refuse in these answers, one line an item."""
+    found = [f"{item}: longer than {MAX_ANSWER} characters" for item, text in answers.items()
+             if len(text) > MAX_ANSWER]
+    returned = Returned(
+        path=Path("review desk"), sha256="", claim_id=record.claim_id,
+        line_number=record.line_number,
+        service_date=record.service_date.isoformat() if record.service_date else "",
+        items_digest="", denial_date=record.denial_date.isoformat() if record.denial_date
+        else "", answers={k: Answer(ticked=bool(v), text=v) for k, v in answers.items()})
+    found += problems(returned, as_of)
+    if answers and not answers.get(SIGNER, "").strip():
+        found.append(f"{SIGNER}: the clinician's name, credentials and license number sign the "
+                     "answers")
+    return found
+
+
+def save(engine, case: dict, record: DenialRecord, answers: dict[str, str], *,
+         facts_file: Path, settings_files: dict, as_of: date, who: str) -> Path:
+    """Merge the answers into the facts file, note them on the case, build the packet again in
+    its folder and record it. Returns the packet folder."""
+    key = f"{record.claim_id}-{record.line_number}"
+    given = {k: v for k, v in answers.items() if v.strip()}
+    merge_facts(facts_file, {key: given})
+    note_facts(engine, str(case["case_id"]), on=as_of, who=who,
+               note=f"{len(given)} answers on the review desk: {', '.join(sorted(given))}")
+    settings = Settings.load(**settings_files, facts=facts_file, as_of=as_of)
+    record = settings.enrich(record)
+    packet = build(record, settings, classify(record, settings.rules))
+    folder = Path(case["packet"])
+    written = write(packet, folder.parent, folder.name)
+    hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
+    hashes["packet.json"] = hashlib.sha256((written / "packet.json").read_bytes()).hexdigest()
+    built = state(packet.summary)
+    packet_rebuilt(engine, case["case_id"], {
+        "path": str(written.resolve()), "hashes": hashes,
+        "version": f"appeals {packet.summary['versions']['appeals']}, registry "
+                   f"{packet.summary['versions']['registry']}",
+        "checklist_due": built["checklist_due"], "checklist_open": built["checklist_open"],
+        "ready": not built["readiness"]}, on=as_of, who=who)
+    return written
+
+
+def stored_record(engine, case_id: int) -> DenialRecord:
+    from sqlalchemy import select
+
+    from appeals.store.schema import cases
+
+    with engine.connect() as conn:
+        raw = conn.execute(select(cases.c.record).where(cases.c.id == case_id)).scalar_one()
+    return DenialRecord.model_validate(json.loads(raw))

@@ -1,0 +1,351 @@
+"""Issue 19: the review desk. Every route for every role (allowed and refused) through the ASGI
+test client, the security refusals (no login, wrong role, no CSRF token, another case's file, a
+<script> in a payer's reason, a 10 MB post: never a 500), and a flow in a real browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import needs
+from starlette.testclient import TestClient
+
+from appeals.store import open_store
+from appeals.store.users import add_user, make_token
+from appeals.web import create_app
+
+AS_OF = date(2026, 7, 1)
+PASSWORD = "correct horse battery"
+HOSTILE = "<script>alert(1)</script> & {{ 7*7 }}"
+ROWS = [
+    # claim, codes, reason, plan columns
+    ("P1", "CO-119", "Annual visit limit of 20 reached", "employer_group,self_funded,500"),
+    ("M1", "CO-50", f"Not medically necessary {HOSTILE}", "employer_group,self_funded,500"),
+    ("A1", "CO-197", "No authorization on file", "employer_group,self_funded,500"),
+]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> tuple[Path, Path]:
+    """A run's output and its case store (built once; each test works on a copy of the store)."""
+    from appeals.pipeline import RunConfig, run
+
+    base = tmp_path_factory.mktemp("desk")
+    table = base / "denials.csv"
+    lines = [("claim_id,line_number,payer_name,plan_type,plan_funding,employer_size,plan_state,"
+             "member_id,patient_name,patient_dob,provider_name,service_date,cpt_code,"
+             "diagnosis_codes,billed_amount,paid_amount,denial_date,adjustment_codes,"
+             "denial_reason")]
+    for claim, code, reason, plan in ROWS:
+        lines.append(f'{claim},1,Blue Ridge,{plan},NC,MEM-{claim},Pat {claim},1980-01-02,'
+                     f'Dr Lee,2026-05-04,90837,F33.1,200,0,2026-06-10,{code},"{reason}"')
+    table.write_text("\n".join(lines) + "\n")
+    db = base / "appeals.db"
+    result = run(RunConfig(inputs=[table], out=base / "out", workers=1, as_of=AS_OF,
+                           db=f"sqlite:///{db}"))
+    assert result.packets_written == 3
+    engine = open_store(f"sqlite:///{db}")
+    for role in ("admin", "biller", "clinician", "compliance"):
+        add_user(engine, role, role, PASSWORD)
+    engine.dispose()
+    return base, db
+
+
+@pytest.fixture
+def client(built, tmp_path) -> TestClient:
+    """The desk over a copy of the store and its packets (a test may rebuild a packet)."""
+    import sqlite3
+
+    base, _ = built
+    shutil.copytree(base, tmp_path / "desk")
+    db = tmp_path / "desk" / "appeals.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE cases SET packet_path = replace(packet_path, ?, ?)",
+                     (str(base), str(tmp_path / "desk")))
+    app = create_app(open_store(f"sqlite:///{db}"), secret="test", as_of=AS_OF,
+                     facts=tmp_path / "facts.yaml")
+    return TestClient(app, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html)[1]
+
+
+def login(client: TestClient, name: str) -> str:
+    token = csrf_of(client.get("/login").text)
+    done = client.post("/login", data={"username": name, "password": PASSWORD, "csrf": token})
+    assert done.status_code == 303, done.text
+    return csrf_of(client.get("/").text)
+
+
+def case_id(client: TestClient, claim: str) -> int:
+    return next(c["case_id"] for c in client.get("/api/cases").json() if c["claim_id"] == claim)
+
+
+# --- who may come in ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/", "/cases/1", "/cases/1/files/appeal_letter.pdf"])
+def test_pages_send_strangers_to_the_login_page(client, path):
+    done = client.get(path)
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+
+
+@pytest.mark.parametrize("path", ["/api/cases", "/api/cases/1"])
+def test_the_api_answers_strangers_401(client, path):
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers={"authorization": "Bearer nope"}).status_code == 401
+
+
+def test_a_post_without_login_is_not_acted_on(client):
+    done = client.post("/cases/1/mark", data={"to": "sent", "csrf": "x"})
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+
+
+def test_login_needs_the_right_password_and_the_form_s_token(client):
+    first = client.get("/login")
+    cookie = first.headers.get("set-cookie", "").lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    token = csrf_of(first.text)
+    wrong = client.post("/login", data={"username": "biller", "password": "nope nope nope",
+                                         "csrf": token})
+    assert wrong.status_code == 401 and "do not match" in wrong.text
+    forged = client.post("/login", data={"username": "biller", "password": PASSWORD})
+    assert forged.status_code == 403
+
+
+def test_a_token_made_for_a_script_reads_the_api(client, built, tmp_path):
+    engine = client.app.state.desk.engine
+    token = make_token(engine, "biller")
+    cases = client.get("/api/cases", headers={"authorization": f"Bearer {token}"})
+    assert cases.status_code == 200 and {c["claim_id"] for c in cases.json()} == {"P1", "M1", "A1"}
+    one = client.get(f"/api/cases/{cases.json()[0]['case_id']}",
+                     headers={"authorization": f"Bearer {token}"}).json()
+    assert {"events", "lines", "packet_hashes", "status"} <= set(one)
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+def test_the_worklist_filters_and_the_case_page_escapes_the_payer_s_words(client):
+    login(client, "biller")
+    page = client.get("/").text
+    assert "3 cases" in page
+    only = client.get("/", params={"category": "parity_nqtl"}).text
+    assert "P1 / 1" in only and "M1 / 1" not in only
+    case = client.get(f"/cases/{case_id(client, 'M1')}").text
+    assert "<script>alert(1)</script>" not in case
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; {{ 7*7 }}" in case
+    assert "Why this category" in case and "appeal_letter.pdf" in case
+
+
+def test_only_the_case_s_recorded_files_are_served_and_only_unchanged(client, built):
+    login(client, "biller")
+    cid = case_id(client, "A1")
+    pdf = client.get(f"/cases/{cid}/files/appeal_letter.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"].startswith("inline")
+    for name in ("..%2F..%2Fappeals.db", "../packet.json", "nope.pdf", "%2Fetc%2Fpasswd"):
+        refused = client.get(f"/cases/{cid}/files/{name}")
+        assert refused.status_code in (404, 405) and b"claim_id" not in refused.content
+    other = case_id(client, "M1")
+    assert client.get("/cases/999/files/appeal_letter.pdf").status_code == 404
+    # A file of the case, changed on disk since the run recorded its hash, is refused.
+    folder = Path(client.get(f"/api/cases/{other}").json()["packet"])
+    letter = folder / "biller_cover.docx"
+    kept = letter.read_bytes()
+    try:
+        letter.write_bytes(kept + b"tampered")
+        assert client.get(f"/cases/{other}/files/biller_cover.docx").status_code == 409
+    finally:
+        letter.write_bytes(kept)
+
+
+# --- roles and the history ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("role", "action", "allowed"), [
+    ("clinician", "mark", False), ("clinician", "approve", False),
+    ("biller", "approve", False), ("compliance", "mark", False),
+    ("compliance", "approve", True), ("biller", "mark", True), ("admin", "approve", True),
+])
+def test_what_each_role_may_do(client, role, action, allowed):
+    token = login(client, role)
+    cid = case_id(client, "P1")
+    data = {"csrf": token, "to": "closed", "reason": "written_off"}
+    done = client.post(f"/cases/{cid}/{action}", data=data)
+    assert done.status_code == (303 if allowed else 403), done.text
+    events = client.get(f"/api/cases/{cid}").json()["events"]
+    assert any(e["who"] == role for e in events) is allowed
+
+
+def test_a_parity_letter_is_sent_only_after_compliance_approves_it(client):
+    cid = case_id_logged(client, "compliance", "P1")
+    biller = TestClient(client.app, follow_redirects=False)
+    token = login(biller, "biller")
+    refused = biller.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent",
+                                                      "method": "fax"})
+    assert refused.status_code == 400 and "approves" in refused.text
+    approve_token = csrf_of(client.get(f"/cases/{cid}").text)
+    assert client.post(f"/cases/{cid}/approve", data={"csrf": approve_token,
+                                                     "note": "parity argument checked"}
+                       ).status_code == 303
+    sent = biller.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent", "method": "fax"})
+    assert sent.status_code == 303
+    history = [(e["who"], e["kind"], e["to"]) for e in biller.get(
+        f"/api/cases/{cid}").json()["events"]]
+    assert ("compliance", "approved", "") in history and ("biller", "mark", "sent") in history
+
+
+def case_id_logged(client: TestClient, role: str, claim: str) -> int:
+    login(client, role)
+    return case_id(client, claim)
+
+
+def test_forms_without_the_session_s_token_are_refused(client):
+    login(client, "admin")
+    cid = case_id(client, "A1")
+    for data in ({}, {"csrf": "forged"}):
+        done = client.post(f"/cases/{cid}/mark", data={**data, "to": "sent"})
+        assert done.status_code == 403
+    assert client.get(f"/api/cases/{cid}").json()["status"] != "sent"
+
+
+def test_a_bad_value_or_action_is_a_refusal_not_a_500(client):
+    token = login(client, "admin")
+    cid = case_id(client, "A1")
+    assert client.post(f"/cases/{cid}/outcome", data={"csrf": token, "decision": "won",
+                                                      "amount": "12"}).status_code == 400
+    assert client.post(f"/cases/{cid}/outcome", data={"csrf": token, "decision": "upheld",
+                                                      "amount": "lots"}).status_code == 400
+    assert client.post(f"/cases/{cid}/explode", data={"csrf": token}).status_code == 404
+    assert client.get("/cases/424242").status_code == 404
+
+
+def test_a_10_mb_post_is_refused_whole(client):
+    token = login(client, "admin")
+    cid = case_id(client, "A1")
+    big = client.post(f"/cases/{cid}/mark", data={"csrf": token, "note": "x" * (10 << 20)})
+    assert big.status_code == 413
+
+
+# --- the clinician's form ------------------------------------------------------------------------
+
+def test_the_clinician_answers_in_a_form_and_the_letter_is_built_again(client, tmp_path):
+    token = login(client, "clinician")
+    cid = case_id(client, "M1")
+    form = client.get(f"/cases/{cid}/checklist").text
+    ids = re.findall(r'<textarea id="([a-z0-9_]+)"', form)
+    assert "clinician_credentials" in ids and len(ids) >= 3
+    assert all(f'<label for="{i}">' in form for i in ids)
+    answers = {i: f"Answer for {i} <b>&</b>" for i in ids}
+    answers["clinician_credentials"] = "Dr Lee, LCSW, license NC-12345"
+    bad = client.post(f"/cases/{cid}/checklist", data={**answers, "csrf": token,
+                                                       ids[0]: "PHQ-9 score 31 on 2026-05-01"})
+    assert bad.status_code == 400 and "outside its range" in bad.text
+    unsigned = client.post(f"/cases/{cid}/checklist",
+                           data={**answers, "clinician_credentials": "", "csrf": token})
+    assert unsigned.status_code == 400 and "sign the answers" in unsigned.text
+    assert not (tmp_path / "facts.yaml").exists()  # nothing half-saved
+    done = client.post(f"/cases/{cid}/checklist", data={**answers, "csrf": token})
+    assert done.status_code == 303, done.text
+    assert "NC-12345" in (tmp_path / "facts.yaml").read_text()
+    case = client.get(f"/api/cases/{cid}").json()
+    kinds = [(e["who"], e["kind"]) for e in case["events"]]
+    assert ("clinician", "facts") in kinds
+    letter = client.get(f"/cases/{cid}/files/medical_necessity_letter.docx")
+    assert letter.status_code == 200  # the rebuilt file, with its new hash recorded
+    from io import BytesIO
+
+    from docx import Document
+
+    words = "\n".join(p.text for p in Document(BytesIO(letter.content)).paragraphs)
+    assert "Dr Lee, LCSW, license NC-12345" in words and "<b>&</b>" in words
+
+
+def test_a_biller_may_read_the_checklist_but_not_answer_it(client):
+    token = login(client, "biller")
+    cid = case_id(client, "M1")
+    assert client.get(f"/cases/{cid}/checklist").status_code == 200
+    done = client.post(f"/cases/{cid}/checklist", data={"csrf": token,
+                                                        "clinician_credentials": "Biller"})
+    assert done.status_code == 403
+
+
+# --- in a real browser ----------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(client):
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(client.app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_compliance_reviewer_and_a_biller_work_a_parity_case_in_the_browser(served, tmp_path,
+                                                                                request):
+    """Keyboard only: sign in, filter the worklist, open the case, approve; then the biller
+    marks it sent. Screenshots are kept in the test's folder when a step fails."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        needs("Chromium (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        needs("Playwright (pip package playwright)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        try:
+            for who in ("compliance", "biller"):
+                page.goto(f"{served}/login")
+                for _ in range(5):  # the name field has the focus, or is the first tab stop
+                    if page.evaluate("document.activeElement.id") == "username":
+                        break
+                    page.keyboard.press("Tab")
+                page.keyboard.type(who)
+                page.keyboard.press("Tab")
+                page.keyboard.type(PASSWORD)
+                page.keyboard.press("Enter")
+                page.wait_for_url(f"{served}/")
+                page.get_by_label("Category").fill("parity_nqtl")
+                page.get_by_label("Category").press("Enter")
+                page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
+                assert page.get_by_text("The payer's reason").is_visible()
+                if who == "compliance":
+                    page.get_by_label("Note").fill("parity argument checked")
+                    page.get_by_role("button", name="Approve").click()
+                    page.wait_for_selector("text=A compliance reviewer approved")
+                else:
+                    page.get_by_label("How").select_option("fax")
+                    page.get_by_role("button", name="Mark").click()
+                    page.wait_for_selector("text=sent")
+                    assert "compliance" in page.content() and "biller" in page.content()
+                for field in page.locator("input:not([type=hidden]), select").all():
+                    name = field.get_attribute("id")
+                    assert name and page.locator(f"label[for='{name}']").count() == 1
+                page.get_by_role("button", name="Sign out").click()
+        except Exception:
+            page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

@@ -148,11 +148,11 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
                 ((o["name"], o["count"]) for o in owners), key=lambda kv: (-kv[1], kv[0])))),
         },
         "as_of_text": f"{as_of:%B} {as_of.day}, {as_of.year}",
-        **_history(meta.get("history")),
+        **history_section(meta.get("history")),
     }
 
 
-def _history(history: dict | None) -> dict:
+def history_section(history: dict | None) -> dict:
     """The case store's section (appeals.store.history), with its charts; none without a store."""
     if not history:
         return {"history": None}
@@ -189,3 +189,9 @@ def write_report(rows: Iterable[dict], meta: dict,
     html = render_html(report, templates)
     return {"triage.html": html.encode("utf-8"),
             "triage.pdf": html_to_pdf(html, "triage.css", templates)}
+
+
+def render_history(history: dict, templates: Path | None = None) -> str:
+    """The history section alone, as HTML (the review desk's report page)."""
+    return environment(templates).get_template("parts/history.html.j2").render(
+        report=history_section(history))

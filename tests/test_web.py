@@ -143,6 +143,25 @@ def test_the_worklist_filters_and_the_case_page_escapes_the_payer_s_words(client
     assert "Why this category" in case and "appeal_letter.pdf" in case
 
 
+def test_the_worklist_filters_by_owner_and_orders_by_what_is_at_stake(client):
+    login(client, "biller")
+    owners = {c["owner"] for c in client.get("/api/cases").json()}
+    owner = sorted(owners)[0]
+    page = client.get("/", params={"owner": owner}).text
+    assert all(f"<td>{o.replace('_', ' ')}</td>" not in page for o in owners - {owner})
+    assert f"<td>{owner.replace('_', ' ')}</td>" in page
+    ordered = client.get("/", params={"sort": "at_stake"})
+    assert ordered.status_code == 200 and 'value="at_stake" selected' in ordered.text
+
+
+def test_the_weekly_report_page_shows_the_store_s_history_with_its_charts(client):
+    assert client.get("/report").status_code == 303  # a stranger goes to the login page
+    login(client, "compliance")
+    page = client.get("/report").text
+    assert "What the case store remembers" in page and "<svg" in page
+    assert 'href="/?status=' in page
+
+
 def test_only_the_case_s_recorded_files_are_served_and_only_unchanged(client, built):
     login(client, "biller")
     cid = case_id(client, "A1")

@@ -74,7 +74,8 @@ def case_row(case: dict, as_of: date, redact: bool = False) -> dict:
     row = {
         "case_id": case["id"], "claim_id": case["claim_id"], "line_number": case["line_number"],
         "payer_name": case["payer_name"], "service_date": _iso(case["service_date"]),
-        "cpt_code": case["cpt_code"], "category": case["category"], "status": case["status"],
+        "cpt_code": case["cpt_code"], "category": case["category"], "owner": case["owner"],
+        "status": case["status"],
         "closed_reason": case["closed_reason"] or "", "deadline": _iso(deadline),
         "days_left": (deadline - as_of).days if deadline else None,
         "next_level": case["next_level"] or "",

@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from appeals.models import Owner
 from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
 from appeals.store.cases import NEEDS_APPROVAL
 from appeals.store.lifecycle import Status
@@ -153,10 +154,17 @@ class Desk:
                           category=q.get("category") or None, due_within=due, as_of=self.today)
         if not status:  # the work: open cases (what is sent or decided is a filter away)
             rows = [r for r in rows if r["status"] in OPEN]
+        if q.get("owner"):
+            rows = [r for r in rows if r["owner"] == q["owner"]]
+        if q.get("sort") == "at_stake":  # else the store's order: nearest deadline first
+            rows.sort(key=lambda r: (-Decimal(r["at_stake"]), r["case_id"]))
+        elif q.get("sort") == "status":
+            rows.sort(key=lambda r: (r["status"], r["case_id"]))
         start = max(int(q["page"]) if q.get("page", "").isdigit() else 0, 0) * PAGE
         return self.page(request, "worklist.html.j2", rows=rows[start:start + PAGE],
                          total=len(rows), start=start, page_size=PAGE, filters=dict(q),
-                         statuses=[s.value for s in Status], soon=SOON, today=self.today)
+                         statuses=[s.value for s in Status], owners=[o.value for o in Owner],
+                         soon=SOON, today=self.today)
 
     async def case(self, request: Request) -> Response:
         case = self._case(request)
@@ -253,6 +261,23 @@ class Desk:
         return self.page(request, "checklist.html.j2", 400 if errors else 200, case=case,
                          items=items, errors=errors, saving=self.facts is not None)
 
+    async def report(self, request: Request) -> Response:
+        """The weekly view from the case store: cases by status and what history tells (this
+        week's reasons against the four before, aging, denial and overturn rates, charts)."""
+        from markupsafe import Markup
+
+        from appeals.compose.markup import template_file
+        from appeals.report import render_history
+        from appeals.store.history import history
+
+        counts: dict[str, int] = {}
+        for row in list_cases(self.engine, as_of=self.today, redact=True):
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        css = template_file("triage.css").read_text(encoding="utf-8")
+        return self.page(request, "report.html.j2", counts=counts, today=self.today,
+                         history=Markup(render_history(history(self.engine, self.today))),
+                         css=Markup(css.replace("</", "<\\/")))
+
     # --- the API ------------------------------------------------------------------------------
 
     async def api_cases(self, request: Request) -> Response:
@@ -340,6 +365,7 @@ def create_app(engine: Engine, secret: str | None = None, as_of: date | None = N
         Route("/login", desk.login, methods=["POST"]),
         Route("/logout", desk.logout, methods=["POST"]),
         Route("/", _guarded(desk, desk.worklist)),
+        Route("/report", _guarded(desk, desk.report)),
         Route("/cases/{case_id:int}", _guarded(desk, desk.case)),
         Route("/cases/{case_id:int}/files/{name}", _guarded(desk, desk.file)),
         Route("/cases/{case_id:int}/checklist", _guarded(desk, desk.checklist),

@@ -146,7 +146,7 @@ def test_the_worklist_filters_and_the_case_page_escapes_the_payer_s_words(client
 def test_the_worklist_filters_by_owner_and_orders_by_what_is_at_stake(client):
     login(client, "biller")
     owners = {c["owner"] for c in client.get("/api/cases").json()}
-    owner = sorted(owners)[0]
+    owner = min(owners)
     page = client.get("/", params={"owner": owner}).text
     assert all(f"<td>{o.replace('_', ' ')}</td>" not in page for o in owners - {owner})
     assert f"<td>{owner.replace('_', ' ')}</td>" in page
@@ -217,6 +217,40 @@ def test_a_parity_letter_is_sent_only_after_compliance_approves_it(client):
     history = [(e["who"], e["kind"], e["to"]) for e in biller.get(
         f"/api/cases/{cid}").json()["events"]]
     assert ("compliance", "approved", "") in history and ("biller", "mark", "sent") in history
+
+
+def test_a_parity_packet_is_ready_to_send_only_once_approved(client):
+    """The run (or the desk's rebuild) keeps a ready parity packet out of ready_to_send until a
+    compliance reviewer approves it; the approval then moves it there."""
+    from appeals.store import approve
+    from appeals.store.record import packet_rebuilt
+
+    engine = client.app.state.desk.engine
+    login(client, "admin")
+    cid = case_id(client, "P1")
+    before = client.get(f"/api/cases/{cid}").json()
+    info = {"path": before["packet"], "hashes": before["packet_hashes"], "version": "v",
+            "checklist_due": None, "checklist_open": 0, "ready": True}
+    packet_rebuilt(engine, cid, info, on=AS_OF, who="admin")
+    assert client.get(f"/api/cases/{cid}").json()["status"] == "to_work"
+    approve(engine, str(cid), on=AS_OF, who="compliance")
+    after = client.get(f"/api/cases/{cid}").json()
+    assert after["status"] == "ready_to_send"
+    assert ("compliance", "approved", "to_work", "ready_to_send") in [
+        (e["who"], e["kind"], e["from"], e["to"]) for e in after["events"]]
+    other = case_id(client, "A1")  # not a parity letter: ready without any approval
+    info = {**info, "path": client.get(f"/api/cases/{other}").json()["packet"]}
+    packet_rebuilt(engine, other, info, on=AS_OF, who="admin")
+    assert client.get(f"/api/cases/{other}").json()["status"] == "ready_to_send"
+
+
+def test_the_worklist_is_in_the_run_s_priority_order_by_default(client):
+    login(client, "biller")
+    scores = [c["score"] for c in client.get("/api/cases").json()]
+    assert all(isinstance(s, float) for s in scores)
+    page = client.get("/").text
+    shown = [float(x) for x in re.findall(r"<td>(\d+\.\d+)</td></tr>", page)]
+    assert shown == sorted(shown, reverse=True) and len(shown) == 3
 
 
 def case_id_logged(client: TestClient, role: str, claim: str) -> int:

@@ -20,7 +20,15 @@ from sqlalchemy import Engine, select, update
 from appeals.law import Registry, next_levels
 from appeals.models import DenialRecord
 from appeals.store.engine import write_lock
-from appeals.store.lifecycle import MARKS, CloseReason, Status, event, insert_events
+from appeals.store.lifecycle import (
+    MARKS,
+    NEEDS_APPROVAL,
+    CloseReason,
+    Status,
+    approved,
+    event,
+    insert_events,
+)
 from appeals.store.schema import cases, events, lines
 
 METHODS = ("fax", "mail", "portal", "email", "phone")
@@ -75,6 +83,7 @@ def case_row(case: dict, as_of: date, redact: bool = False) -> dict:
         "case_id": case["id"], "claim_id": case["claim_id"], "line_number": case["line_number"],
         "payer_name": case["payer_name"], "service_date": _iso(case["service_date"]),
         "cpt_code": case["cpt_code"], "category": case["category"], "owner": case["owner"],
+        "score": case["score"],
         "status": case["status"],
         "closed_reason": case["closed_reason"] or "", "deadline": _iso(deadline),
         "days_left": (deadline - as_of).days if deadline else None,
@@ -165,7 +174,7 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
         write_lock(conn)
         case = _find(conn, ref)
         allowed = MARKS[to]
-        if to is Status.sent and case["category"] in NEEDS_APPROVAL and not _approved(
+        if to is Status.sent and case["category"] in NEEDS_APPROVAL and not approved(
                 conn, case["id"]):
             raise CaseError(f"case {case['id']}: a parity letter is sent only after a compliance "
                             "reviewer approves it (`appeals approve`, or the review desk)")
@@ -182,25 +191,23 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
     return case
 
 
-#: Categories whose letter a compliance reviewer approves before it goes out (the parity
-#: argument: a claim of rights the plan must owe).
-NEEDS_APPROVAL = ("parity_nqtl",)
-
-
-def _approved(conn, case_id: int) -> bool:
-    return conn.execute(select(events.c.id).where(
-        events.c.case_id == case_id, events.c.kind == "approved")).first() is not None
-
-
 def approve(engine: Engine, ref: str, *, on: date, who: str, note: str | None = None) -> dict:
-    """A compliance reviewer's approval of the case's letter, in its history (no status move)."""
+    """A compliance reviewer's approval of the case's letter, in its history; a case whose
+    packet passed the readiness checks becomes ready to send with it."""
     with engine.begin() as conn:
         write_lock(conn)
         case = _find(conn, ref)
         if case["status"] not in (Status.to_work, Status.waiting_on_clinician,
                                   Status.ready_to_send, Status.upheld):
             raise CaseError(f"case {case['id']} is {case['status']}: nothing to approve")
-        insert_events(conn, [event(case["id"], "approved", on, who, note=note)])
+        after = Status.ready_to_send.value if case["packet_ready"] and case["status"] in (
+            Status.to_work, Status.waiting_on_clinician) else case["status"]
+        if after != case["status"]:
+            conn.execute(update(cases).where(cases.c.id == case["id"]).values(status=after))
+        insert_events(conn, [event(case["id"], "approved", on, who, note=note,
+                                   before=case["status"] if after != case["status"] else None,
+                                   after=after if after != case["status"] else None)])
+        case["status"] = after
     return case
 
 

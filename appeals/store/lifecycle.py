@@ -48,6 +48,9 @@ MARKS: dict[Status, tuple[Status, ...]] = {
     Status.partially_overturned: (Status.sent, Status.upheld),
     Status.upheld: (Status.sent,),
 }
+#: Categories whose letter a compliance reviewer approves before it is ready to send (the
+#: parity argument: a claim of rights the plan must owe).
+NEEDS_APPROVAL = ("parity_nqtl",)
 RUN = "appeals run"
 REMITTANCE = "remittance"
 
@@ -68,3 +71,11 @@ def event(case_id: int | None, kind: str, on: date, who: str, *, before: str | N
 def insert_events(conn, rows: list[dict]) -> None:
     if rows:
         conn.execute(events.insert(), rows)
+
+
+def approved(conn, case_id: int) -> bool:
+    """A compliance reviewer approved the case's letter (an `approved` event)."""
+    from sqlalchemy import select
+
+    return conn.execute(select(events.c.id).where(
+        events.c.case_id == case_id, events.c.kind == "approved")).first() is not None

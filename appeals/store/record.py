@@ -35,9 +35,11 @@ from appeals.store.keys import (
 from appeals.store.lifecycle import (
     AWAITING_MONEY,
     BEFORE_SENDING,
+    NEEDS_APPROVAL,
     REMITTANCE,
     RUN,
     Status,
+    approved,
     event,
     insert_events,
     now,
@@ -50,7 +52,7 @@ CHUNK = 2000
 #: The case columns a chunk may change (one executemany for all touched cases).
 _MUTABLE = ("status", "category", "action", "owner", "reason", "plan", "denial_date", "deadline",
             "deadline_rule", "at_stake", "billed", "paid", "recovered", "repeat_count",
-            "linked_case_id", "last_seen", "last_fingerprint", "record", "decided_on")
+            "linked_case_id", "last_seen", "last_fingerprint", "record", "decided_on", "score")
 
 
 @dataclass
@@ -286,6 +288,7 @@ def _new_case(item: _Line, key: str, as_of: date, linked: dict | None) -> dict:
         "repeat_count": 0, "linked_case_id": None, "first_seen": as_of, "decided_on": None,
         "levels_upheld": 0, "next_level": None, "next_deadline": None, "packet_path": None,
         "packet_hashes": None, "packet_version": None, "checklist_due": None,
+        "packet_ready": None, "score": None,
         "_service": service_key(rec), "_linked": linked, "id": None,
     }
     _latest(case, item, as_of)
@@ -301,7 +304,7 @@ def _latest(case: dict, item: _Line, as_of: date) -> None:
         deadline=date.fromisoformat(row["deadline"]) if row["deadline"] else None,
         deadline_rule=row["deadline_rule"], billed=rec.billed_amount or Decimal(0),
         paid=rec.paid_amount or Decimal(0), at_stake=row["at_stake"], last_seen=as_of,
-        last_fingerprint=item.fingerprint,
+        last_fingerprint=item.fingerprint, score=row.get("score"),
         record=item.json)
 
 
@@ -311,7 +314,7 @@ def _denied_again(case: dict, item: _Line, as_of: date, note) -> None:
     rec = item.record
     paid = rec.paid_amount or Decimal(0)
     if item.fingerprint == case["last_fingerprint"]:
-        case["last_seen"] = as_of
+        case["last_seen"], case["score"] = as_of, item.row.get("score")
         return
     if paid > case["paid"] and case["status"] in AWAITING_MONEY and _later(rec, case, as_of):
         _overturned(case, item, Status.partially_overturned, paid, as_of, note)
@@ -392,19 +395,25 @@ def packet_rebuilt(engine: Engine, case_id: int, info: dict, *, on: date, who: s
 def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None,
              who: str = RUN) -> None:
     ids = [case_id for case_id, _ in todo]
-    status = dict(conn.execute(select(cases.c.id, cases.c.status).where(
-        _among(conn, cases.c.id, ids))).all())
+    status, category = {}, {}
+    for case_id, now_status, now_category in conn.execute(select(
+            cases.c.id, cases.c.status, cases.c.category).where(_among(conn, cases.c.id, ids))):
+        status[case_id], category[case_id] = now_status, now_category
     rows, notes = [], []
     for case_id, info in todo:
         before = status[case_id]
         after = before
-        if before in BEFORE_SENDING:  # ready only when nothing is left to fill or fix
-            after = (Status.ready_to_send if info["ready"] else Status.waiting_on_clinician
+        # Ready only when nothing is left to fill or fix, and a parity letter once approved.
+        ready = info["ready"] and (category[case_id] not in NEEDS_APPROVAL
+                                   or approved(conn, case_id))
+        if before in BEFORE_SENDING:
+            after = (Status.ready_to_send if ready else Status.waiting_on_clinician
                      if info["checklist_open"] else Status.to_work).value
         if after != before:
             notes.append(event(case_id, "packet", as_of, who, before=before, after=after,
                                run_id=run_id, note=info["path"]))
-        rows.append({"_id": case_id, "status": after, "packet_path": info["path"],
+        rows.append({"_id": case_id, "status": after, "packet_ready": info["ready"],
+                     "packet_path": info["path"],
                      "packet_hashes": json.dumps(info["hashes"], sort_keys=True),
                      "packet_version": info["version"],
                      "checklist_due": date.fromisoformat(info["checklist_due"])

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -91,6 +92,8 @@ cases = Table(
     Column("packet_hashes", Text),  # JSON {file: sha256}
     Column("packet_version", String(200)),
     Column("checklist_due", Date),
+    Column("packet_ready", Boolean),  # the last packet passed the readiness checks
+    Column("score", Float),  # the worklist's priority score on the last run that saw it
     Column("record", Text, nullable=False),  # the latest denial's record (JSON), for the law stage
     Index(None, "member_id"),  # a chunk's lines look their members' cases up by it
     Index(None, "status"),

@@ -28,8 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appeals.models import Owner
 from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
-from appeals.store.cases import NEEDS_APPROVAL
-from appeals.store.lifecycle import Status
+from appeals.store.lifecycle import NEEDS_APPROVAL, Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
 
 #: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
@@ -156,9 +155,12 @@ class Desk:
             rows = [r for r in rows if r["status"] in OPEN]
         if q.get("owner"):
             rows = [r for r in rows if r["owner"] == q["owner"]]
-        if q.get("sort") == "at_stake":  # else the store's order: nearest deadline first
+        order = q.get("sort", "priority")
+        if order == "priority":  # worklist.csv's score on the last run, then the deadline
+            rows.sort(key=lambda r: -(r["score"] or 0))
+        elif order == "at_stake":
             rows.sort(key=lambda r: (-Decimal(r["at_stake"]), r["case_id"]))
-        elif q.get("sort") == "status":
+        elif order == "status":
             rows.sort(key=lambda r: (r["status"], r["case_id"]))
         start = max(int(q["page"]) if q.get("page", "").isdigit() else 0, 0) * PAGE
         return self.page(request, "worklist.html.j2", rows=rows[start:start + PAGE],

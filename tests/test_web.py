@@ -354,10 +354,11 @@ def served(client):
     thread.join(timeout=10)
 
 
-def test_a_compliance_reviewer_and_a_biller_work_a_parity_case_in_the_browser(served, tmp_path,
+def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path,
                                                                                 request):
-    """Keyboard only: sign in, filter the worklist, open the case, approve; then the biller
-    marks it sent. Screenshots are kept in the test's folder when a step fails."""
+    """Keyboard only: a clinician fills the checklist of a case and sees the rebuilt letter;
+    a compliance reviewer filters the worklist, opens the parity case and approves it; the
+    biller marks it sent. Screenshots are kept in the test's folder when a step fails."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         needs("Chromium (Debian package chromium)")
@@ -369,7 +370,7 @@ def test_a_compliance_reviewer_and_a_biller_work_a_parity_case_in_the_browser(se
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page()
         try:
-            for who in ("compliance", "biller"):
+            for who in ("clinician", "compliance", "biller"):
                 page.goto(f"{served}/login")
                 for _ in range(5):  # the name field has the focus, or is the first tab stop
                     if page.evaluate("document.activeElement.id") == "username":
@@ -380,6 +381,10 @@ def test_a_compliance_reviewer_and_a_biller_work_a_parity_case_in_the_browser(se
                 page.keyboard.type(PASSWORD)
                 page.keyboard.press("Enter")
                 page.wait_for_url(f"{served}/")
+                if who == "clinician":
+                    _answer_the_checklist(page)
+                    page.get_by_role("button", name="Sign out").click()
+                    continue
                 page.get_by_label("Category").fill("parity_nqtl")
                 page.get_by_label("Category").press("Enter")
                 page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
@@ -402,3 +407,21 @@ def test_a_compliance_reviewer_and_a_biller_work_a_parity_case_in_the_browser(se
             raise
         finally:
             browser.close()
+
+
+def _answer_the_checklist(page) -> None:
+    """The clinician opens the medical-necessity case, answers every item by keyboard, signs,
+    saves, and finds the rebuilt letter on the case page with the answer in its history."""
+    page.get_by_label("Category").fill("medical_necessity")
+    page.get_by_label("Category").press("Enter")
+    page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
+    page.get_by_role("link", name=re.compile("^The clinician.s checklist")).click()
+    for box in page.locator("textarea").all():
+        box.focus()
+        name = box.get_attribute("id")
+        page.keyboard.type("Dr Lee, LCSW, license NC-12345" if name == "clinician_credentials"
+                           else f"From the note of 2026-05-04: {name}.")
+    page.get_by_role("button", name="Save and rebuild the letter").click()
+    page.wait_for_selector("text=answers on the review desk")
+    letter = page.request.get(page.url + "/files/medical_necessity_letter.pdf")
+    assert letter.ok and letter.body().startswith(b"%PDF")

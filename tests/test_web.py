@@ -354,8 +354,7 @@ def served(client):
     thread.join(timeout=10)
 
 
-def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path,
-                                                                                request):
+def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path, request):
     """Keyboard only: a clinician fills the checklist of a case and sees the rebuilt letter;
     a compliance reviewer filters the worklist, opens the parity case and approves it; the
     biller marks it sent. Screenshots are kept in the test's folder when a step fails."""

@@ -368,32 +368,25 @@ def _reason(lines: list[Line], spec: LetterSpec, labels: set[int]) -> tuple[str,
     return max(candidates, key=lambda c: len(c[0])) if candidates else ("", None)
 
 
-def _paragraphs(lines: list[Line]) -> Iterator[tuple[str, Line]]:
+def _blocks(lines: list[Line]) -> Iterator[list[Line]]:
+    """Runs of non-blank lines: the letter's paragraphs."""
     block: list[Line] = []
     for line in [*lines, Line(0, 0, "")]:
         if line.text:
             block.append(line)
         elif block:
-            yield " ".join(x.text for x in block), block[0]
+            yield block
             block = []
+
+
+def _paragraphs(lines: list[Line]) -> Iterator[tuple[str, Line]]:
+    for block in _blocks(lines):
+        yield " ".join(x.text for x in block), block[0]
 
 
 def _without_boilerplate(text: str, spec: LetterSpec) -> str:
     text = re.sub(r"(\w)- (\w)", r"\1-\2", text)  # a compound broken at its hyphen
     return " ".join(s for s in sentences(text) if not spec.boilerplate_regex.search(s)).strip()
-
-
-def _first(lines: list[Line], regex: re.Pattern[str], spec: LetterSpec,
-           stop: Line | None = None) -> tuple[re.Match[str], Line] | None:
-    """The first match on a line that is not boilerplate (before `stop`, when given)."""
-    for line in lines:
-        if stop is not None and (line.page, line.number) >= (stop.page, stop.number):
-            break
-        if line.text and not spec.boilerplate_regex.search(line.text):
-            m = regex.search(line.text)
-            if m:
-                return m, line
-    return None
 
 
 @dataclass(frozen=True)
@@ -412,13 +405,7 @@ class Passage:
 
 def passages(lines: list[Line]) -> list[Passage]:
     out: list[Passage] = []
-    block: list[Line] = []
-    for line in [*lines, Line(0, 0, "")]:
-        if line.text:
-            block.append(line)
-            continue
-        if not block:
-            continue
+    for block in _blocks(lines):
         starts, at = [], 0
         for x in block:
             starts.append(at)
@@ -431,7 +418,6 @@ def passages(lines: list[Line]) -> list[Passage]:
                 lead = len(piece) - len(piece.lstrip())
                 out.append(Passage(piece.strip(), tuple(block), tuple(starts), begin + lead))
             begin = cut
-        block = []
     return out
 
 

@@ -287,6 +287,14 @@ def test_the_same_letter_gives_the_same_record_and_an_unnamed_one_a_stable_id(tm
     assert first.model_dump(exclude={"source"}) == again.model_dump(exclude={"source"})
 
 
+def test_a_fax_banner_above_the_letterhead_is_not_the_payer(tmp_path):
+    text = letter(tmp_path, suffix=".txt").read_text()
+    banner = tmp_path / "faxed.txt"
+    banner.write_text("CONFIDENTIAL\nFax transmission\n" + text)
+    rec, _ = parsed(banner)
+    assert rec.payer_name == "Blue Ridge Behavioral Health"
+
+
 def test_dates_in_the_ways_letters_write_them() -> None:
     assert dates_in("November 6, 2026; 11/07/2026; 2026-11-08; 9 Nov 2026; 02/30/2026") == [
         date(2026, 11, 6), date(2026, 11, 7), date(2026, 11, 8), date(2026, 11, 9)]

@@ -437,8 +437,9 @@ def read_found(lines: list[Line], spec: LetterSpec) -> Found:
     # else the first of its lines that names an organization, never a department.
     heads = [_segments(x.text)[0] for x in body[:6] if x.page == 1]
     for i, name in enumerate(heads):
-        title = re.search(r"notice|determination|denial|^re\b|department|unit\b|division",
-                          name, re.IGNORECASE)
+        title = re.search(r"notice|determination|denial|^re\b|department|unit\b|division|"
+                          r"confidential|privileged|important|urgent|attention|^fax\b|^page\b|"
+                          r"^to\b|^date\b|^sent\b|^via\b", name, re.IGNORECASE)
         if title or re.search(r"\d", name):
             continue
         if (i == 0 and len(name.split()) <= 8) or _ORG_WORDS.search(name):

@@ -278,6 +278,14 @@ def test_a_bad_value_or_action_is_a_refusal_not_a_500(client):
     assert client.get("/cases/424242").status_code == 404
 
 
+def test_every_response_forbids_scripts_framing_and_sniffing(client):
+    for response in (client.get("/login"), client.get("/"), client.get("/api/cases")):
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'none'" in policy and "frame-ancestors 'self'" in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+
+
 def test_a_10_mb_post_is_refused_whole(client):
     token = login(client, "admin")
     cid = case_id(client, "A1")

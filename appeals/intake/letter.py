@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from appeals.intake.errors import InputError
 from appeals.intake.pdf import read_pages
-from appeals.intake.source import detect_encoding
+from appeals.intake.source import detect_encoding, detect_format
 from appeals.models import DenialRecord, LevelOfCare, Reject, clean_text, validation_problem
 
 
@@ -157,7 +157,7 @@ class Line:
 def letter_lines(path: Path) -> tuple[list[Line], int]:
     """The letter's lines (PDF: text layer or OCR; text: form feeds part pages), and how many
     pages were read by OCR."""
-    if path.read_bytes()[:1024].lstrip().startswith(b"%PDF-") or path.suffix.lower() == ".pdf":
+    if detect_format(path) == "pdf":
         pages = read_pages(path)
         lines = [Line(p.number, i, clean_text(t)) for p in pages
                  for i, t in enumerate(p.lines, start=1)]
@@ -343,7 +343,7 @@ def _reason(lines: list[Line], spec: LetterSpec, labels: set[int]) -> tuple[str,
             blanks = 0
             if (spec.section_regex.match(text) or spec.reason_regex.match(text)
                     or later_index in labels or spec.boilerplate_regex.match(text)
-                    or re.match(r"(dear|sincerely|respectfully)\b", text, re.IGNORECASE)):
+                    or re.match(r"dear\b", text, re.IGNORECASE)):  # closings are sections
                 if parts:
                     break
                 continue

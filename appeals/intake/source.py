@@ -75,8 +75,7 @@ def detect_format(path: Path) -> str:
         return "jsonl" if _first_line_is_json(path) else "json"
     if b"\x00" in head:
         raise InputError("binary file: not a CSV, JSON, X12 835, PDF or denial letter")
-    if looks_like_letter(head.removeprefix(codecs.BOM_UTF8).decode(detect_encoding(path),
-                                                                   errors="replace")):
+    if looks_like_letter(text):  # its words are ASCII: the head as read is enough
         return "letter"
     first_line = text.splitlines()[0]
     if any(sep in first_line for sep in ",;\t|"):

@@ -85,7 +85,8 @@ def _owner(table_owner: str) -> str | None:
     return table_owner if table_owner in Owner.__members__ else None
 
 
-def _text_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
+def _text_signals(record: DenialRecord, rules: Rules,
+                  readings: list[tuple[str, tuple[Expansion, ...]]]) -> list[Signal]:
     text = record.denial_reason
     if not text:
         return []
@@ -94,7 +95,7 @@ def _text_signals(record: DenialRecord, rules: Rules) -> list[Signal]:
     if cached is None:
         if len(rules._text_cache) > 50_000:
             rules._text_cache.clear()
-        cached = rules._text_cache[key] = tuple(_match_text(text, record.payer_name, rules))
+        cached = rules._text_cache[key] = tuple(_match_text(readings, record.payer_name, rules))
     return list(cached)
 
 
@@ -112,10 +113,10 @@ def _readings(text: str, rules: Rules) -> list[tuple[str, tuple[Expansion, ...]]
     return [(expanded, expansions), (text, ())] if expansions else [(text, ())]
 
 
-def _match_text(original: str, payer: str | None, rules: Rules) -> list[Signal]:
+def _match_text(readings: list[tuple[str, tuple[Expansion, ...]]], payer: str | None,
+                rules: Rules) -> list[Signal]:
     """Signals of the regular text rules; of the fallback word lists only when none matched."""
     out: list[Signal] = []
-    readings = _readings(original, rules)
     for fallback in (False, True):
         for rule in rules.text:
             if rule.fallback is not fallback or (
@@ -184,11 +185,12 @@ def _fact_holds(rule: FactRule, record: DenialRecord, carcs: set[str], signalled
 
 
 def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
-    signals = _code_signals(record, rules) + _text_signals(record, rules)
+    readings = _readings(record.denial_reason or "", rules)  # once: text rules and facts
+    signals = _code_signals(record, rules) + _text_signals(record, rules, readings)
     signalled = {s.category for s in signals if s.weight > 0}
     auth = _auth_state(record)
     carcs = {c.split("-", 1)[1] for c in record.adjustment_codes}
-    reasons = [t for t, _ in _readings(record.denial_reason or "", rules)]
+    reasons = [t for t, _ in readings]
     for rule in rules.facts:
         if _fact_holds(rule, record, carcs, signalled, auth, reasons):
             signals.append(Signal(rule.category.value, rule.weight, f"fact: {rule.evidence} "

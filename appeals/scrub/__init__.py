@@ -95,21 +95,21 @@ def scrub(inputs: list[Path], out: Path, *, payers: Path | None = None,
     scrubber = Scrubber(checks, directory, people, files, as_of)
     batch = Batch(inputs, columns, on_error=on_error, claims=True)
     out.mkdir(parents=True, exist_ok=True)
+    flagged_add_ons: set[tuple[str, str]] = set()  # lines finish() may flag again
     with FindingsFile(out / "scrub.csv") as sink:
         for record in batch:
             found = scrubber.check(record)
             result.lines += 1
             result.flagged += bool(found)
+            if found and (record.cpt_code or "").upper() in checks.add_ons:
+                flagged_add_ons.add((record.source or "", record.location or ""))
             for finding in found:
                 sink.write(finding)
                 result.add(finding)
-        late = list(scrubber.finish())
-        flagged = {(f.source, f.location) for f in result.findings if f.rule != (
-            "add_on_without_primary")}
-        for finding in late:
+        for finding in scrubber.finish():
             sink.write(finding)
             result.add(finding)
-            result.flagged += (finding.source, finding.location) not in flagged
+            result.flagged += (finding.source, finding.location) not in flagged_add_ons
     result.rejects += batch.rejects
     result.unusable = batch.unusable
     meta = {"as_of": as_of.isoformat(), "lines": result.lines, "errors": result.errors,

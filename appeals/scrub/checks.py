@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import simple_icd_10_cm as icd
 
-from appeals.compose.settings import Payer
+from appeals.compose.settings import Payer, payer_for
 from appeals.models import DenialRecord
 from appeals.scrub.files import Auths, Roster
 from appeals.scrub.rules import PayerScrub, ScrubRules, payer_scrub
@@ -75,7 +75,7 @@ class Scrubber:
         key = record.payer_name or ""
         found = self._payer_cache.get(key)
         if found is None:
-            entry = self.payers.get((record.payer_name or "").strip().lower())
+            entry = payer_for(record, self.payers)
             found = payer_scrub(entry.scrub if entry else {},
                                 f"payer directory: {entry.name}" if entry else "payer")
             self._payer_cache[key] = found

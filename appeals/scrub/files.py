@@ -15,10 +15,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, mo
 
 from appeals.intake.errors import InputError, reject_from_validation
 from appeals.intake.source import detect_encoding
-from appeals.models import Reject, parse_date, parse_money, payer_key, split_list
-
-Day = Annotated[date | None, BeforeValidator(parse_date)]
-Units = Annotated[Decimal | None, BeforeValidator(parse_money)]
+from appeals.models import Day, Reject, payer_key, split_list
+from appeals.models import Money as Units
 
 
 def _text(v: object) -> str:

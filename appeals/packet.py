@@ -191,6 +191,22 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
     return Packet(record, classification, law, composed, files, summary)
 
 
+def file_hashes(packet: Packet, folder: Path) -> dict[str, str]:
+    """sha256 of each file of the packet written in `folder`, packet.json as written there."""
+    hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
+    hashes["packet.json"] = sha256((folder / "packet.json").read_bytes())
+    return hashes
+
+
+def stored(folder: Path, hashes: dict[str, str], built: dict, versions: dict) -> dict:
+    """What the case store keeps of a packet: where it is, its hashes and versions, whether the
+    clinician's answers are still missing and whether it is ready to send (`built`: state())."""
+    return {"path": str(folder.resolve()), "hashes": hashes,
+            "version": f"appeals {versions['appeals']}, registry {versions['registry']}",
+            "checklist_due": built["checklist_due"], "checklist_open": built["checklist_open"],
+            "ready": not built["readiness"]}
+
+
 def write(packet: Packet, out: Path, name: str | None = None) -> Path:
     """Write the packet folder atomically: built beside the target, then renamed into place."""
     out.mkdir(parents=True, exist_ok=True)

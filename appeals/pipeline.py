@@ -32,7 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from appeals import __version__
-from appeals.audit import file_sha256, packet_key, unchanged, versions
+from appeals.audit import packet_key, unchanged, versions
 from appeals.classify import classify
 from appeals.compose.letters import DOC_REQUEST, letter_types
 from appeals.compose.limits import limit_at_issue
@@ -42,11 +42,13 @@ from appeals.models import Category, Classification, DenialRecord, Reject
 from appeals.packet import (
     Settings,
     build,
+    file_hashes,
     folder_name,
     needs_packet,
     readiness_words,
     sha256,
     state,
+    stored,
     write,
     write_atomic,
 )
@@ -160,9 +162,8 @@ def _packet_job(job: tuple[str, str, str, str]) -> dict:
         start = time.perf_counter()
         folder = write(packet, _worker["out"], name)
         timings["write"] = time.perf_counter() - start
-        hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
-        hashes["packet.json"] = file_sha256(folder / "packet.json")
-        outcome = {"status": "written", "hashes": hashes, **state(packet.summary)}
+        outcome = {"status": "written", "hashes": file_hashes(packet, folder),
+                   **state(packet.summary)}
     except Exception as exc:  # noqa: BLE001 (one bad record never stops the batch)
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
@@ -313,8 +314,8 @@ def _run(config: RunConfig, progress: Progress | None,
                     row["checklist_due"] = built["checklist_due"]
                     row["readiness"] = readiness_words(built["readiness"])
                     if recorder is not None:
-                        packets_done.append((index, _stored_packet(out, row, kept[0], built,
-                                                                   stamp)))
+                        packets_done.append((index, stored(out / row["packet"], kept[0],
+                                                           built, stamp)))
                     result.packets_unchanged += 1
                     rows.settle(index)
                     continue
@@ -339,8 +340,8 @@ def _run(config: RunConfig, progress: Progress | None,
                 row["readiness"] = readiness_words(outcome["readiness"])
                 _add_hashes(hashes, row["packet"].split("/", 1)[1], outcome["hashes"])
                 if recorder is not None:
-                    packets_done.append((index, _stored_packet(out, row, outcome["hashes"],
-                                                               outcome, stamp)))
+                    packets_done.append((index, stored(out / row["packet"],
+                                                       outcome["hashes"], outcome, stamp)))
                 result.packets_written += 1
             else:
                 row["status"], row["error"] = "failed", outcome["error"]
@@ -463,16 +464,6 @@ def _recorder(config: RunConfig):
     from appeals.store import Recorder, open_store
 
     return Recorder(open_store(config.db), config.as_of)
-
-
-def _stored_packet(out: Path, row: dict, hashes: dict[str, str], built: dict,
-                   stamp: dict[str, str]) -> dict:
-    """What the case store keeps of a packet: where it is, its hashes and versions, whether the
-    clinician's answers are still missing and whether it is ready to send."""
-    return {"path": str((out / row["packet"]).resolve()), "hashes": hashes,
-            "version": f"appeals {stamp['appeals']}, registry {stamp['registry']}",
-            "checklist_due": row["checklist_due"], "checklist_open": built["checklist_open"],
-            "ready": not built["readiness"]}
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -5,7 +5,6 @@ facts file, and the packet built again with them, recorded on the case as a run 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +16,7 @@ from appeals.answers.read import Answer, Returned
 from appeals.classify import classify
 from appeals.compose.checklists import Item, load_items
 from appeals.models import DenialRecord
-from appeals.packet import Settings, build, state, write
+from appeals.packet import Settings, build, file_hashes, state, stored, write
 from appeals.store.cases import note_facts
 from appeals.store.record import packet_rebuilt
 
@@ -70,15 +69,10 @@ def save(engine, case: dict, record: DenialRecord, answers: dict[str, str], *,
     packet = build(record, settings, classify(record, settings.rules))
     folder = Path(case["packet"])
     written = write(packet, folder.parent, folder.name)
-    hashes = {f["name"]: f["sha256"] for f in packet.summary["files"]}
-    hashes["packet.json"] = hashlib.sha256((written / "packet.json").read_bytes()).hexdigest()
-    built = state(packet.summary)
-    packet_rebuilt(engine, case["case_id"], {
-        "path": str(written.resolve()), "hashes": hashes,
-        "version": f"appeals {packet.summary['versions']['appeals']}, registry "
-                   f"{packet.summary['versions']['registry']}",
-        "checklist_due": built["checklist_due"], "checklist_open": built["checklist_open"],
-        "ready": not built["readiness"]}, on=as_of, who=who)
+    packet_rebuilt(engine, case["case_id"], stored(written, file_hashes(packet, written),
+                                                   state(packet.summary),
+                                                   packet.summary["versions"]),
+                   on=as_of, who=who)
     return written
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import secrets
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from appeals.models import Owner
+from appeals.models import Owner, parse_money
 from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
 from appeals.store.lifecycle import NEEDS_APPROVAL, Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
@@ -245,7 +245,8 @@ class Desk:
                      note=note, who=who[0])
             else:
                 record_outcome(self.engine, ref, str(form.get("decision", "")), on=self.today,
-                               amount=_amount(form.get("amount")), note=note, who=who[0])
+                               amount=parse_money(form.get("amount") or None), note=note,
+                               who=who[0])
         except (CaseError, ValueError) as exc:
             return self.page(request, "error.html.j2", 400, message=str(exc))
         return RedirectResponse(f"/cases/{ref}", status_code=303)
@@ -341,15 +342,6 @@ def _csrf(request: Request) -> str:
 def _csrf_ok(request: Request, sent: object) -> bool:
     token = request.session.get("csrf")
     return bool(token) and isinstance(sent, str) and secrets.compare_digest(token, sent)
-
-
-def _amount(value: object) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"amount: {value!r} is not a number") from None
 
 
 def _packet_summary(case: dict) -> dict:

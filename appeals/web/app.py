@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appeals.models import Owner, parse_money
 from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
+from appeals.store.cases import patient_names
 from appeals.store.lifecycle import NEEDS_APPROVAL, Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
 
@@ -128,11 +129,18 @@ class Desk:
     # --- who is asking ------------------------------------------------------------------------
 
     def user(self, request: Request) -> tuple[str, Role] | None:
+        """Who is asking: a bearer token's user, else the session's; looked up once a request
+        (the guard, the handler and the page all ask)."""
+        if "appeals.user" in request.scope:
+            return request.scope["appeals.user"]
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
-            return user_for_token(self.engine, auth[7:].strip())
-        name, role = request.session.get("user"), request.session.get("role")
-        return (name, Role(role)) if name and role in Role.__members__ else None
+            found = user_for_token(self.engine, auth[7:].strip())
+        else:
+            name, role = request.session.get("user"), request.session.get("role")
+            found = (name, Role(role)) if name and role in Role.__members__ else None
+        request.scope["appeals.user"] = found
+        return found
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         user = self.user(request)
@@ -174,7 +182,8 @@ class Desk:
             status = None
         due = int(q["due"]) if q.get("due", "").isdigit() else None
         rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
-                          category=q.get("category") or None, due_within=due, as_of=self.today)
+                          category=q.get("category") or None, due_within=due, as_of=self.today,
+                          redact=True)  # names only for the page shown, below
         if not status:  # the work: open cases (what is sent or decided is a filter away)
             rows = [r for r in rows if r["status"] in OPEN]
         if q.get("owner"):
@@ -187,7 +196,10 @@ class Desk:
         elif order == "status":
             rows.sort(key=lambda r: (r["status"], r["case_id"]))
         start = max(int(q["page"]) if q.get("page", "").isdigit() else 0, 0) * PAGE
-        return self.page(request, "worklist.html.j2", rows=rows[start:start + PAGE],
+        shown = rows[start:start + PAGE]
+        names = patient_names(self.engine, [r["case_id"] for r in shown])
+        shown = [{**r, "patient_name": names.get(r["case_id"], "")} for r in shown]
+        return self.page(request, "worklist.html.j2", rows=shown,
                          total=len(rows), start=start, page_size=PAGE, filters=dict(q),
                          statuses=[s.value for s in Status], owners=[o.value for o in Owner],
                          soon=SOON, today=self.today)

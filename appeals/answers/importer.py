@@ -17,9 +17,9 @@ import yaml
 
 from appeals.answers.checks import problems
 from appeals.answers.read import AnswersError, read_returned
+from appeals.compose.checklists import ATTESTATION
 
 SUFFIXES = (".pdf", ".docx")
-SIGNER = "clinician_credentials"  # the attestation item: who answered
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _record(engine, results: list[FileResult], as_of: date, who: str | None) -> 
     from appeals.store.cases import CaseError, note_facts
 
     for r in results:
-        signer = who or r.imported.get(SIGNER, "").splitlines()[0][:100] or "clinician"
+        signer = who or r.imported.get(ATTESTATION, "").splitlines()[0][:100] or "clinician"
         try:
             note_facts(engine, r.case, on=as_of, who=signer,
                        note=f"{len(r.imported)} answers from {r.path.name} (sha256 "

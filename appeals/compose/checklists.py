@@ -17,6 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from appeals.compose.markup import builtin_templates
 from appeals.models import Category, DenialRecord, LevelOfCare, Owner, PlanType
 
+#: The checklist item in which the treating clinician signs (name, credentials, license): who
+#: answered, and without which no letter is ready.
+ATTESTATION = "clinician_credentials"
 SUD_DIAGNOSIS = ("F10", "F11", "F12", "F13", "F14", "F15", "F16", "F18", "F19")
 SUD_CODES = {"H0005", "H0015", "H0020", "H0033", "H2036", "H0001", "H0004", "H0047"}
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from docx import Document
 
+from appeals.compose.checklists import ATTESTATION
 from appeals.compose.letters import when
 
 PLACEHOLDER = re.compile(r"\[(CLINICIAN|BILLER):[^\]]*\]")
@@ -29,8 +30,6 @@ CITATION = re.compile(r"\b\d+\s+(?:C\.\s?F\.\s?R\.|U\.\s?S\.\s?C\.)\s*(?:§§?|P
                       r"[\w.\-–()]+|\bPub\.\s?L\.\s?(?:No\.\s?)?\d+-\d+")
 PAGE = re.compile(r"Page\s*\d*\s*of\s*\d*")  # the footer's page fields (DOCX keeps no number)
 LETTERS_NOT_SENT = ("clinician_checklist", "biller_cover")
-#: The clinician's attestation (name, credentials, license): no letter is ready without it.
-ATTESTATION = "clinician_credentials"
 
 
 def _squash(text: str) -> str:

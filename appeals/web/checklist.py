@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 
 from appeals.answers.checks import problems
-from appeals.answers.importer import SIGNER, merge_facts
+from appeals.answers.importer import merge_facts
 from appeals.answers.read import Answer, Returned
 from appeals.classify import classify
-from appeals.compose.checklists import Item, load_items
+from appeals.compose.checklists import ATTESTATION, Item, load_items
 from appeals.models import DenialRecord
 from appeals.packet import Settings, build, file_hashes, state, stored, write
 from appeals.store.cases import note_facts
@@ -49,9 +49,9 @@ def check(record: DenialRecord, answers: dict[str, str], as_of: date) -> list[st
         items_digest="", denial_date=record.denial_date.isoformat() if record.denial_date
         else "", answers={k: Answer(ticked=bool(v), text=v) for k, v in answers.items()})
     found += problems(returned, as_of)
-    if answers and not answers.get(SIGNER, "").strip():
-        found.append(f"{SIGNER}: the clinician's name, credentials and license number sign the "
-                     "answers")
+    if answers and not answers.get(ATTESTATION, "").strip():
+        found.append(f"{ATTESTATION}: the clinician's name, credentials and license number "
+                     "sign the answers")
     return found
 
 

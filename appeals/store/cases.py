@@ -15,7 +15,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from appeals.law import Registry, next_levels
 from appeals.models import DenialRecord
@@ -123,6 +123,13 @@ def list_cases(engine: Engine, *, status: str | None = None, payer: str | None =
         rows = [r for r in rows if r["days_left"] is not None and r["days_left"] <= due_within]
     rows.sort(key=lambda r: (r["days_left"] is None, r["days_left"] or 0, r["case_id"]))
     return rows
+
+
+def status_counts(engine: Engine) -> dict[str, int]:
+    """Cases by status (one GROUP BY)."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(cases.c.status, func.count()).group_by(
+            cases.c.status)).all())
 
 
 def patient_names(engine: Engine, ids: list[int]) -> dict[int, str]:

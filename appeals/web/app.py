@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appeals.models import Owner, parse_money
 from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
-from appeals.store.cases import patient_names
+from appeals.store.cases import patient_names, status_counts
 from appeals.store.lifecycle import NEEDS_APPROVAL, Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
 
@@ -308,9 +308,7 @@ class Desk:
         from appeals.report import render_history
         from appeals.store.history import history
 
-        counts: dict[str, int] = {}
-        for row in list_cases(self.engine, as_of=self.today, redact=True):
-            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        counts = status_counts(self.engine)
         css = template_file("triage.css").read_text(encoding="utf-8")
         return self.page(request, "report.html.j2", counts=counts, today=self.today,
                          history=Markup(render_history(history(self.engine, self.today))),

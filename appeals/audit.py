@@ -18,11 +18,11 @@ from appeals.compose.checklists import checklist_folders
 from appeals.compose.markup import builtin_templates
 from appeals.intake import file_sha256
 from appeals.law.registry import default_path as builtin_registry_path
-from appeals.models import Classification, DenialRecord
-from appeals.packet import Settings, sha256
+from appeals.packet import sha256
+from appeals.settings import RunConfig, Settings
 
 if TYPE_CHECKING:
-    from appeals.pipeline import RunConfig
+    from appeals.appeal import Appeal
 
 
 def fingerprint(paths: Iterable[Path | None]) -> str:
@@ -57,13 +57,19 @@ def versions(config: RunConfig, settings: Settings) -> dict[str, str]:
     }
 
 
-def packet_key(record: DenialRecord, classification: Classification, settings: Settings,
-               stamp: dict[str, str]) -> str:
-    """Everything a packet is made from; an unchanged key means an unchanged packet."""
-    payload = {"record": record.model_dump(mode="json", exclude={"source", "location"}),
-               "classification": classification.model_dump(mode="json"),
-               "facts": settings.facts_for(record), "as_of": settings.as_of.isoformat(),
+def packet_key(appeal: Appeal, settings: Settings, stamp: dict[str, str]) -> str:
+    """Everything a packet is made from; an unchanged key means an unchanged packet. A single
+    line's key is what it always was (its packet is the same), an appeal of several adds the
+    other lines."""
+    first = appeal.first
+    payload = {"record": first.record.model_dump(mode="json", exclude={"source", "location"}),
+               "classification": first.classification.model_dump(mode="json"),
+               "facts": settings.facts_for(first.record), "as_of": settings.as_of.isoformat(),
                "versions": {k: v for k, v in stamp.items() if k != "facts_sha256"}}
+    if len(appeal.lines) > 1:
+        payload["lines"] = [[ln.record.model_dump(mode="json", exclude={"source", "location"}),
+                             ln.classification.model_dump(mode="json")]
+                            for ln in appeal.lines[1:]]
     return sha256(json.dumps(payload, sort_keys=True).encode())
 
 

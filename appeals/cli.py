@@ -306,28 +306,33 @@ def packet_cmd(
     rules: Annotated[Path | None, typer.Option("--rules")] = None,
     registry: RegistryOpt = None, plan_type: LetterPlanOpt = None,
 ) -> None:
-    """Write a packet folder (letters and checklist as DOCX and PDF, packet.json) per denial that
-    can be appealed or corrected."""
-    from appeals.classify import classify
+    """Write a packet folder (letters and checklist as DOCX and PDF, packet.json) per appeal:
+    the denied lines of one claim (or episode) that share a category."""
+    from appeals.appeal import Appeal, Grouper, assess
     from appeals.compose.letters import ComposeError
-    from appeals.packet import build, needs_packet, write
+    from appeals.packet import make_packet, write
 
     settings = _settings(rules, registry, org, payers, facts, templates, as_of)
     batch = _batch([path], columns, plan_type)
     written = failed = 0
-    for record in batch:
-        if claim is not None and record.claim_id != claim:
-            continue
-        try:
-            result = classify(record, settings.rules)
-            if not needs_packet(result):
+    with Grouper(settings.org.group_by) as grouper:
+        for record in batch:
+            if claim is None or record.claim_id == claim:
+                grouper.add(assess(settings.enrich(record), settings))
+        for unit in grouper.units():
+            if not isinstance(unit, Appeal):
                 continue
-            folder = write(build(record, settings, result), out)
-            written += 1
-            err(f"{record.claim_id} line {record.line_number}: {folder}")
-        except ComposeError as exc:
-            failed += 1
-            err(f"error: {exc}")
+            try:
+                folder = write(make_packet(unit, settings), out)
+                written += 1
+                lines = ", ".join(str(ln.record.line_number) for ln in unit.lines)
+                err(f"{unit.first.record.claim_id} line{'s' if len(unit.lines) > 1 else ''} "
+                    f"{lines}: {folder}")
+            except ComposeError as exc:
+                failed += 1
+                err(f"error: {exc}")
+        for rec, message in grouper.warnings:
+            err(f"warning: {rec.source}: {message}")
     code = batch.finish(None, "records read")
     err(f"{written} packets written to {out}" + (f", {failed} failed" if failed else ""))
     raise typer.Exit(code or (1 if failed else 0))
@@ -479,7 +484,8 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the demo ou
     out.mkdir(parents=True, exist_ok=True)
     synthetic = out / "synthetic_bh.835"
     write_835(synthetic, claims=40, lines_per_claim=3, seed=7)
-    inputs = [samples / "denials.csv", synthetic, *_demo_letters(out / "letters")] + sorted(
+    inputs = [samples / "denials.csv", samples / "multi_line.csv", synthetic,
+              *_demo_letters(out / "letters")] + sorted(
         p for p in samples.iterdir() if p.suffix in (".835", ".txt"))
 
     def here(path: Path) -> Path:

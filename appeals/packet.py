@@ -1,7 +1,7 @@
-"""One packet per denial: compose its documents, render DOCX and PDF, write the folder atomically.
+"""One packet per appeal: compose its documents, render DOCX and PDF, write the folder atomically.
 
-The folder `<claim_id>-<line_number>/` holds the letters, the clinician checklist (fillable PDF)
-and packet.json, which records what was decided and printed, with each file's sha256. packet.json
+The folder `<claim_id>-<line_number>/` (the appeal's first line) holds the letters, the clinician
+checklist (fillable PDF) and packet.json, which records what was decided and printed, with each file's sha256. packet.json
 carries claim ids and codes, never patient names, member ids or dates of birth.
 """
 
@@ -13,32 +13,22 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 
 from appeals import __version__
-from appeals.classify import Rules, RulesError, classify, load_rules
-from appeals.compose.checklists import ChecklistError, load_items
+from appeals.appeal import Appeal, line_of, single
+from appeals.classify import classify
 from appeals.compose.letters import CHECKLIST, Composed, compose
-from appeals.compose.settings import (
-    Org,
-    Payer,
-    SettingsError,
-    load_facts,
-    load_org,
-    load_payers,
-    payer_for,
-    with_plan_facts,
-)
-from appeals.law import LawResult, Registry, RegistryError, law_for, load_registry
+from appeals.law import LawResult, law_for
 from appeals.lint import readiness
 from appeals.models import Classification, DenialRecord
 from appeals.render.docx import to_docx
 from appeals.render.pdf import to_pdf
+from appeals.settings import SETTINGS_ERRORS, Settings
 
-#: What Settings.load raises for a malformed user file.
-SETTINGS_ERRORS = (RulesError, RegistryError, SettingsError, ChecklistError)
+__all__ = ["SETTINGS_ERRORS", "Packet", "Settings", "build", "make_packet", "write"]
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -55,46 +45,6 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-@dataclass
-class Settings:
-    """Everything a packet depends on besides the record; load once per run."""
-
-    rules: Rules = field(default_factory=load_rules)
-    registry: Registry = field(default_factory=load_registry)
-    org: Org = field(default_factory=Org)
-    payers: dict[str, Payer] = field(default_factory=dict)
-    facts: dict[str, dict[str, str]] = field(default_factory=dict)
-    templates: Path | None = None
-    checklists: Path | None = None
-    as_of: date = field(default_factory=date.today)
-
-    @classmethod
-    def load(cls, *, rules: Path | None = None, registry: Path | None = None,
-             org: Path | None = None, payers: Path | None = None, facts: Path | None = None,
-             templates: Path | None = None, as_of: date | None = None) -> Settings:
-        """Settings from the user's files (None: built-in). Raises one of SETTINGS_ERRORS,
-        whose message names the file and the entry."""
-        if templates is not None and not templates.is_dir():
-            raise SettingsError(f"--templates: {templates} is not a folder")
-        checklists = templates / "checklists" if templates and (
-            templates / "checklists").is_dir() else None
-        items = load_items(checklists)  # fail now, not on the first packet
-        return cls(rules=load_rules(rules), registry=load_registry(registry), org=load_org(org),
-                   payers=load_payers(payers), facts=load_facts(facts, {i.id for i in items}),
-                   templates=templates,
-                   checklists=checklists, as_of=as_of or date.today())
-
-    def payer_for(self, record: DenialRecord) -> Payer | None:
-        return payer_for(record, self.payers)
-
-    def enrich(self, record: DenialRecord) -> DenialRecord:
-        return with_plan_facts(record, self.payer_for(record))
-
-    def facts_for(self, record: DenialRecord) -> dict[str, str]:
-        return {**self.facts.get(record.claim_id, {}),
-                **self.facts.get(f"{record.claim_id}-{record.line_number}", {})}
 
 
 @dataclass
@@ -132,7 +82,19 @@ def needs_packet(classification: Classification) -> bool:
 
 def build(record: DenialRecord, settings: Settings, classification: Classification | None = None,
           law: LawResult | None = None, timings: dict[str, float] | None = None) -> Packet:
-    """Compose and render one record's packet in memory (nothing is written).
+    """One record's packet, as an appeal of its own (`make_packet` for an appeal of several)."""
+    record = settings.enrich(record)
+    classification = classification or classify(record, settings.rules)
+    law = law or law_for(record, settings.registry, as_of=settings.as_of)
+    return make_packet(single(line_of(record, classification, law, settings.rules.table)),
+                       settings, timings=timings)
+
+
+def make_packet(appeal: Appeal, settings: Settings,
+                timings: dict[str, float] | None = None) -> Packet:
+    """Compose and render one appeal's packet in memory (nothing is written): one letter, one
+    letter of medical necessity and one checklist for all its lines. The one function behind
+    `appeals run`, `appeals packet` and the review desk's rebuild.
 
     `timings`, when given, collects seconds spent in compose, docx and pdf (for the benchmark).
     """
@@ -145,15 +107,16 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
         clock[stage] = clock.get(stage, 0.0) + now - start
         start = now
 
-    record = settings.enrich(record)
-    classification = classification or classify(record, settings.rules)
-    law = law or law_for(record, settings.registry, as_of=settings.as_of)
+    record, classification, law = (appeal.first.record, appeal.first.classification,
+                                   appeal.lead.law)
+    many = len(appeal.lines) > 1
     payer = settings.payer_for(record)
     facts = settings.facts_for(record)
     composed = compose(record, classification, law, as_of=settings.as_of, org=settings.org,
                        payer=payer, facts=facts,
                        templates=settings.templates, checklists=settings.checklists,
-                       registry=settings.registry, codes=settings.rules.table)
+                       registry=settings.registry, codes=settings.rules.table,
+                       services=appeal.records if many else None)
     lap("compose")
     files: dict[str, bytes] = {}
     for doc in composed.documents:
@@ -185,6 +148,16 @@ def build(record: DenialRecord, settings: Settings, classification: Classificati
         "versions": {"appeals": __version__, "registry": reg.version},
         "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
     }
+    if many:  # a single line's packet.json stays as it was: its hash is an audit's anchor
+        summary["appeal"] = appeal.key
+        summary["lines"] = [{"claim_id": ln.record.claim_id, "line_number": ln.record.line_number,
+                             "service_date": ln.record.service_date.isoformat()
+                             if ln.record.service_date else None,
+                             "cpt_code": ln.record.cpt_code, "billed": str(
+                                 ln.record.billed_amount or 0), "denied": str(ln.at_stake),
+                             "deadline": ln.deadline.isoformat() if ln.deadline else None}
+                            for ln in appeal.lines]
+        summary["deadline_is"] = "the earliest of the lines' deadlines"
     # Draft or ready: the checks `appeals lint` makes on the files, on the composed words here.
     summary["readiness"] = readiness(summary, {d.kind: d.text() for d in composed.documents},
                                      settings.as_of)

@@ -3,10 +3,15 @@
     from appeals.pipeline import RunConfig, run
     result = run(RunConfig(inputs=[Path("remit.835")], out=Path("out/week-47")))
 
-Intake, classification and the law stage run in this process, streaming: each line becomes a
-worklist row, and a line that needs a packet becomes a job spooled to disk. Packets are then built
-in a process pool (`workers`), submitted a few at a time and collected in submission order, so
-memory stays flat and the output does not depend on the number of workers. Every file is written
+Intake, classification and the law stage run in this process, streaming: each line is assessed
+once (`appeals.appeal.assess`, a typed `Line`), gives the triage report its row, and waits on disk
+for the grouping, which makes the appeals (the denied lines of one claim, or episode, that one
+letter argues). Each appeal is recorded in the case store, which says whether it is new, carried
+on, or already answered by the payer (a line denied again after its appeal was sent: no new
+letter); an appeal that needs a packet becomes a job spooled to disk. Packets are then built in a
+process pool (`workers`), submitted a few at a time and collected in submission order, so memory
+stays flat and the output does not depend on the number of workers. The worklist is the open
+work: this run's appeals and the open ones the store carries from earlier weeks. Every file is written
 atomically; a packet whose inputs and versions are unchanged since the last run is kept, not
 rebuilt; a failure on one line is reported and the run goes on. The worklist, report, rejects and
 manifest are written last, the manifest after everything it hashes.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import pickle
 import resource
 import shutil
 import signal
@@ -27,24 +33,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
 
 from appeals import __version__
+from appeals.appeal import Appeal, Grouper, Line, assess
 from appeals.audit import packet_key, unchanged, versions
-from appeals.classify import classify
-from appeals.compose.letters import DOC_REQUEST, letter_types
-from appeals.compose.limits import limit_at_issue
 from appeals.intake import Batch, rejects_csv
-from appeals.law import law_for
-from appeals.models import Category, Classification, DenialRecord, Reject
+from appeals.models import Reject
 from appeals.packet import (
-    Settings,
-    build,
     file_hashes,
     folder_name,
-    needs_packet,
+    make_packet,
     readiness_words,
     sha256,
     state,
@@ -52,49 +52,23 @@ from appeals.packet import (
     write,
     write_atomic,
 )
+from appeals.settings import RunConfig, Settings
 from appeals.worklist import (
     Outcomes,
-    Priority,
     RowStore,
     WorklistFile,
+    appeal_row,
     failed_row,
+    line_row,
     load_priority,
-    row_for,
 )
+
+__all__ = ["PACKETS", "RunConfig", "RunResult", "run"]
 
 PACKETS = "packets"
 #: Jobs in flight per worker: enough to keep every worker busy, few enough to keep memory flat.
 WINDOW_PER_WORKER = 4
 Progress = Callable[[str, int, int | None], None]  # phase, done, total (None: not known yet)
-
-
-@dataclass
-class RunConfig:
-    """What `appeals run` was asked to do; picklable, so workers load the same settings."""
-
-    inputs: list[Path]
-    out: Path
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    facts: Path | None = None
-    org: Path | None = None
-    templates: Path | None = None
-    rules: Path | None = None
-    columns: Path | None = None
-    payers: Path | None = None
-    registry: Path | None = None
-    priority: Path | None = None
-    as_of: date = field(default_factory=date.today)
-    force: bool = False
-    redact: bool = False
-    #: Case store URL (appeals.store): every line, case and packet is recorded there; None: not.
-    db: str | None = None
-    #: Plan type of the denial letters among the inputs (their own words never decide it).
-    letter_plan_type: str | None = None
-
-    def settings(self) -> Settings:
-        return Settings.load(rules=self.rules, registry=self.registry, org=self.org,
-                             payers=self.payers, facts=self.facts, templates=self.templates,
-                             as_of=self.as_of)
 
 
 @dataclass
@@ -150,21 +124,19 @@ def _init_worker(config: RunConfig, ignore_sigint: bool) -> None:
     _worker["out"] = config.out / PACKETS
 
 
-def _packet_job(job: tuple[str, str, str, str]) -> dict:
-    """Build and write one packet; report hashes, timings and memory, or the failure."""
-    name, record_json, classification_json, key = job
+def _packet_job(job: tuple[str, Appeal, str]) -> dict:
+    """Build and write one appeal's packet; report hashes, timings and memory, or the failure."""
+    name, appeal, key = job
     timings: dict[str, float] = {}
     try:
-        record = DenialRecord.model_validate_json(record_json)
-        result = Classification.model_validate_json(classification_json)
-        packet = build(record, _worker["settings"], result, timings=timings)
+        packet = make_packet(appeal, _worker["settings"], timings=timings)
         packet.summary["input_key"] = key
         start = time.perf_counter()
         folder = write(packet, _worker["out"], name)
         timings["write"] = time.perf_counter() - start
         outcome = {"status": "written", "hashes": file_hashes(packet, folder),
                    **state(packet.summary)}
-    except Exception as exc:  # noqa: BLE001 (one bad record never stops the batch)
+    except Exception as exc:  # noqa: BLE001 (one bad appeal never stops the batch)
         outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
     outcome["peak_mb"] = rss_mb()
@@ -214,23 +186,6 @@ def sweep(out: Path) -> None:
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
-def assess(record: DenialRecord, settings: Settings, priority: Priority,
-           clock: dict[str, float], outcomes: Outcomes | None = None
-           ) -> tuple[Classification, dict]:
-    """Classify one line, work out its law, and make its worklist row (timed into `clock`)."""
-    t1 = time.perf_counter()
-    verdict = classify(record, settings.rules)
-    t2 = time.perf_counter()
-    law = law_for(record, settings.registry, as_of=settings.as_of)
-    clock["classify"] += t2 - t1
-    clock["law"] += time.perf_counter() - t2
-    kinds = letter_types(verdict, law) if needs_packet(verdict) else []
-    parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
-    nqtl = limit_at_issue(record, verdict).id if parity_related else ""
-    return verdict, row_for(record, verdict, law, kinds, nqtl, settings.as_of, priority,
-                            settings.rules.table, outcomes)
-
-
 def run(config: RunConfig, progress: Progress | None = None,
         log: Callable[[str], None] | None = None) -> RunResult:
     """Run intake -> classify -> law -> packets -> worklist, report, rejects, manifest.
@@ -256,20 +211,15 @@ def _run(config: RunConfig, progress: Progress | None,
     clock: dict[str, float] = {}
     started = time.perf_counter()
     settings = config.settings()
-    priority = load_priority(config.priority)
     stamp = versions(config, settings)
     out = config.out
-    recorder = _recorder(config)  # an unusable store stops the run before anything is written
-    outcomes = recorder.outcomes() if recorder is not None else None
+    recorder = _recorder(config, settings)  # an unusable store stops the run before any output
     (out / PACKETS).mkdir(parents=True, exist_ok=True)
     sweep(out)
     (out / "manifest.json").unlink(missing_ok=True)
     result = RunResult(out=out)
     spool_path = out / f".jobs.tmp-{os.getpid()}"
-    rows = RowStore(out)  # on disk once settled: memory does not grow with the lines
-    failures: list[Reject] = []
-    hashes: dict[str, str] = {}
-    names: set[str] = set()
+    week = _Week(config, settings, stamp, recorder.outcomes() if recorder is not None else None)
     clock["setup"] = time.perf_counter() - started
 
     try:
@@ -277,96 +227,55 @@ def _run(config: RunConfig, progress: Progress | None,
                       plan_type=config.letter_plan_type)
         if recorder is not None:
             recorder.start(batch.digests)
-        packets_done: list[tuple[int, dict]] = []  # (row index, packet) for the store
-        # The spool holds whole records (names, member ids): readable by this user only, and
-        # removed on every exit this process sees; after SIGKILL the next run here sweeps it.
-        spool_fd = os.open(spool_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(spool_fd, "w", encoding="utf-8") as spool:
-            stage = {"classify": 0.0, "law": 0.0}
-            queued, t0 = 0, time.perf_counter()
-            for record in batch:
-                if batch.records % 500 == 0:
-                    tick("read", batch.records, None)
-                record = settings.enrich(record)
-                try:
-                    verdict, row = assess(record, settings, priority, stage, outcomes)
-                except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
-                    row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
-                    failures.append(_failure(row, "classify"))
-                    rows.settle(rows.append(row))
-                    say(f"{record.key}: failed in classification: {type(exc).__name__}")
-                    continue
-                index = rows.append(row)
-                if recorder is not None:
-                    recorder.add(index, record, verdict, row)
-                if not needs_packet(verdict):
-                    row["status"] = "no packet (no action)"
-                    rows.settle(index)
-                    continue
-                name = _unique(folder_name(record), names)
-                row["packet"] = f"{PACKETS}/{name}"
-                key = packet_key(record, verdict, settings, stamp)
-                kept = None if config.force else unchanged(out / PACKETS / name, key)
-                if kept is not None:
-                    row["status"] = "unchanged"
-                    _add_hashes(hashes, name, kept[0])
-                    built = state(kept[1])
-                    row["checklist_due"] = built["checklist_due"]
-                    row["readiness"] = readiness_words(built["readiness"])
-                    if recorder is not None:
-                        packets_done.append((index, stored(out / row["packet"], kept[0],
-                                                           built, stamp)))
-                    result.packets_unchanged += 1
-                    rows.settle(index)
-                    continue
-                spool.write(json.dumps([index, name, record.model_dump_json(),
-                                        verdict.model_dump_json(), key]) + "\n")
-                queued += 1
-            clock["intake"] = time.perf_counter() - t0 - stage["classify"] - stage["law"]
-            clock.update(stage)
+        stage = {"classify": 0.0, "law": 0.0}
+        t0 = time.perf_counter()
+        for record in batch:
+            if batch.records % 500 == 0:
+                tick("read", batch.records, None)
+            week.read(settings.enrich(record), stage, say)
+        clock["intake"] = time.perf_counter() - t0 - stage["classify"] - stage["law"]
+        clock.update(stage)
         result.records, result.unusable = batch.records, batch.unusable
         tick("read", batch.records, batch.records)
+
+        # The spool holds whole records (names, member ids): readable by this user only, and
+        # removed on every exit this process sees; after SIGKILL the next run here sweeps it.
+        t_group = time.perf_counter()
+        spool_fd = os.open(spool_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(spool_fd, "wb") as spool:
+            week.appeals(recorder, spool, result)
+        clock["group_and_record"] = time.perf_counter() - t_group
+        for rec, message in week.grouper.warnings:
+            batch.rejects.append(Reject(source=rec.source or "", location=rec.location or
+                                        f"claim {rec.claim_id}", field="claim_id",
+                                        message=message, level="warning"))
 
         t_packets = time.perf_counter()
         work: dict[str, float] = {}
         for done, (index, outcome) in enumerate(_packets(config, spool_path), 1):
-            row = rows[index]
             for k, v in outcome["timings"].items():
                 work[k] = work.get(k, 0.0) + v
             result.worker_peak_mb = max(result.worker_peak_mb, outcome["peak_mb"])
-            if outcome["status"] == "written":
-                row["status"] = "packet written"
-                row["checklist_due"] = outcome["checklist_due"]
-                row["readiness"] = readiness_words(outcome["readiness"])
-                _add_hashes(hashes, row["packet"].split("/", 1)[1], outcome["hashes"])
-                if recorder is not None:
-                    packets_done.append((index, stored(out / row["packet"],
-                                                       outcome["hashes"], outcome, stamp)))
-                result.packets_written += 1
-            else:
-                row["status"], row["error"] = "failed", outcome["error"]
-                stale = out / row.pop("packet")  # an older packet of this line is out of date
-                row["packet"] = ""
-                if (stale / "packet.json").is_file():
-                    shutil.rmtree(stale)
-                failures.append(_failure(row, "packet"))
-                say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
-                    f"{outcome['error'].split(':', 1)[0]}")
-            rows.settle(index)
-            tick("packets", done, queued)
+            week.built(index, outcome, result, say)
+            tick("packets", done, week.queued)
         clock["packets_wall"] = time.perf_counter() - t_packets
         clock.update({f"packets_{k}": v for k, v in work.items()})
-        result.stale_removed = _remove_stale(out / PACKETS, names)
-        result.rejected, result.failed = batch.errors, len(failures)
+        result.stale_removed = _remove_stale(out / PACKETS, week.names)
+        result.rejected, result.failed = batch.errors, len(week.failures)
         history = None
         if recorder is not None:
             t_store = time.perf_counter()
-            recorder.packets(packets_done)
+            recorder.packets(week.stored)
+            recorder.scores(week.scores)
             recorder.finish()
+            from appeals.store.cases import carried_over
+
+            for row in carried_over(recorder.engine, week.cases, config.as_of):
+                week.rows.settle(week.rows.append(row))
             history = recorder.history()
             clock["store_finish"] = time.perf_counter() - t_store
         t_report = time.perf_counter()
-        _write_outputs(config, settings, stamp, rows, batch.rejects + failures, hashes, result,
+        _write_outputs(config, settings, stamp, week, batch.rejects + week.failures, result,
                        batch.digests, history)
         clock["report"] = time.perf_counter() - t_report
     except BaseException:
@@ -374,7 +283,7 @@ def _run(config: RunConfig, progress: Progress | None,
         raise
     finally:
         spool_path.unlink(missing_ok=True)
-        rows.close()
+        week.close()
         if recorder is not None:
             recorder.engine.dispose()
     clock["total"] = time.perf_counter() - started
@@ -382,36 +291,195 @@ def _run(config: RunConfig, progress: Progress | None,
     return result
 
 
-def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], rows: RowStore,
-                   rejects: list[Reject], hashes: dict[str, str], result: RunResult,
-                   digests: dict[Path, str | None], history: dict | None = None) -> None:
-    """worklist.csv, rejects.csv, triage.html/pdf, then manifest.json over all of them (the
-    inputs' sha256 as intake read them: each input is hashed once).
+class _Week:
+    """One run's lines, appeals and rows on their way through: the triage report's line rows,
+    the grouping, the worklist's appeal rows, the packet folders and file hashes."""
 
-    The rows are read back once, in worklist order: each is written to the worklist and handed
-    to the report, which keeps only the denials."""
-    from appeals.report import write_report
+    def __init__(self, config: RunConfig, settings: Settings, stamp: dict[str, str],
+                 outcomes: Outcomes | None) -> None:
+        self.config, self.settings, self.stamp, self.outcomes = config, settings, stamp, outcomes
+        self.priority = load_priority(config.priority)
+        self.lines = RowStore(config.out, "lines")  # on disk once settled: memory stays flat
+        self.rows = RowStore(config.out, "worklist")
+        self.grouper = Grouper(settings.org.group_by, folder=config.out)
+        self.failures: list[Reject] = []
+        self.hashes: dict[str, str] = {}
+        self.names: set[str] = set()
+        self.cases: set[int] = set()  # the store's cases this run's appeals are
+        self.stored: list[tuple[int, dict]] = []  # (case id, stored()) for the store
+        self.scores: list[tuple[int, float]] = []  # (case id, worklist score) for the store
+        self.queued = 0
+        self.packets = 0
 
-    meta = {"as_of": config.as_of, "inputs": [p.name for p in config.inputs],
-            "org": settings.org.name, "redacted": config.redact, "versions": stamp,
-            "rejects": len(rejects), "unusable": result.unusable, "history": history}
-    worklist = WorklistFile(config.out / "worklist.csv", redact=config.redact)
+    def read(self, record, stage: dict[str, float], say: Callable[[str], None]) -> None:
+        """Assess one line: its report row now, its appeal once every line is read."""
+        as_of = self.config.as_of
+        try:
+            line = assess(record, self.settings, stage)
+        except Exception as exc:  # noqa: BLE001 (reported; the batch goes on)
+            row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
+            self.failures.append(_failure(row, "classify"))
+            self.lines.settle(self.lines.append(row))
+            self.rows.settle(self.rows.append(dict(row)))
+            say(f"{record.key}: failed in classification: {type(exc).__name__}")
+            return
+        row = line_row(line, as_of, self.priority, self.outcomes)
+        row["status"] = "" if line.actionable else "no packet (no action)"
+        row["_line"] = self.grouper.add(line)
+        self.lines.settle(self.lines.append(row))
 
-    def worklist_order() -> Iterator[dict]:
-        for row in rows.ordered():
-            worklist.write(row)
+    def appeals(self, recorder, spool, result: RunResult) -> None:
+        """Group the lines, record each chunk of appeals in the store, and spool a packet job
+        for each appeal that needs one."""
+        pending: list[Appeal | Line] = []
+        size = 0
+        chunk = _chunk_size()
+        for unit in self.grouper.units():
+            pending.append(unit)
+            size += len(unit.lines) if isinstance(unit, Appeal) else 1
+            if size >= chunk:
+                self._recorded(pending, recorder, spool, result)
+                pending, size = [], 0
+        self._recorded(pending, recorder, spool, result)
+
+    def _recorded(self, units: list[Appeal | Line], recorder, spool, result: RunResult) -> None:
+        if not units:
+            return
+        said = recorder.record(units) if recorder is not None else [None] * len(units)
+        for unit, recorded in zip(units, said, strict=True):
+            if isinstance(unit, Appeal):
+                self._appeal(unit, recorded, spool, result)
+
+    def _appeal(self, appeal: Appeal, recorded, spool, result: RunResult) -> None:
+        config = self.config
+        row = appeal_row(appeal, config.as_of, self.priority, self.outcomes)
+        name = folder_name(appeal.first.record)
+        if recorded is not None:
+            self.cases.add(recorded.case_id)
+            self.scores.append((recorded.case_id, row["score"]))
+            row["_case"] = recorded.case_id
+            if not recorded.status.before_sending:
+                # Sent, decided or closed: its letter is not written again. A denial read after
+                # the appeal was sent is the payer's answer: the row shows the next level.
+                row["status"] = recorded.status.value
+                row["level"] = recorded.level_name or row["level"]
+                row["deadline"] = recorded.deadline.isoformat() if recorded.deadline else ""
+                row["days_left"] = ((recorded.deadline - config.as_of).days
+                                    if recorded.deadline else None)
+                kept = _kept(config.out / PACKETS / name) if name not in self.names else None
+                if kept is not None:
+                    self.names.add(name)
+                    _add_hashes(self.hashes, name, kept)
+                    row["packet"] = f"{PACKETS}/{name}"
+                self.grouper.mark(appeal.unit, row["status"], row["packet"])
+                self.rows.settle(self.rows.append(row))
+                return
+        name = _unique(name, self.names)
+        row["packet"], row["_unit"] = f"{PACKETS}/{name}", appeal.unit
+        key = packet_key(appeal, self.settings, self.stamp)
+        kept = None if config.force else unchanged(config.out / PACKETS / name, key)
+        index = self.rows.append(row)
+        if kept is not None:
+            row["status"] = "unchanged"
+            _add_hashes(self.hashes, name, kept[0])
+            self._settle(index, row, state(kept[1]), kept[0])
+            result.packets_unchanged += 1
+            return
+        pickle.dump((index, appeal.unit, (name, appeal, key)), spool,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+        self.queued += 1
+
+    def _settle(self, index: int, row: dict, built: dict, hashes: dict[str, str]) -> None:
+        row["checklist_due"] = built["checklist_due"]
+        row["readiness"] = readiness_words(built["readiness"])
+        if "_case" in row:
+            self.stored.append((row["_case"], stored(self.config.out / row["packet"], hashes,
+                                                     built, self.stamp)))
+        self.grouper.mark(row.get("_unit", -1), row["status"], row["packet"])
+        self.rows.settle(index)
+
+    def built(self, job: tuple[int, int], outcome: dict, result: RunResult,
+              say: Callable[[str], None]) -> None:
+        index, unit = job
+        row = self.rows[index]
+        row["_unit"] = unit
+        if outcome["status"] == "written":
+            row["status"] = "packet written"
+            folder = row["packet"].split("/", 1)[1]
+            _add_hashes(self.hashes, folder, outcome["hashes"])
+            self._settle(index, row, outcome, outcome["hashes"])
+            result.packets_written += 1
+            return
+        row["status"], row["error"] = "failed", outcome["error"]
+        stale = self.config.out / row.pop("packet")  # an older packet of it is out of date
+        row["packet"] = ""
+        if (stale / "packet.json").is_file():
+            shutil.rmtree(stale)
+        self.failures.append(_failure(row, "packet"))
+        say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
+            f"{outcome['error'].split(':', 1)[0]}")
+        self.grouper.mark(unit, "failed", "")
+        self.rows.settle(index)
+
+    def report_rows(self) -> Iterator[dict]:
+        """The input lines in worklist order, each with its appeal's status and packet."""
+        for row in self.lines.ordered():
+            if "_line" in row:
+                status, packet = self.grouper.outcome(row["_line"])
+                if status is not None:
+                    row["status"], row["packet"] = status, packet or ""
             yield row
 
+    def close(self) -> None:
+        self.lines.close()
+        self.rows.close()
+        self.grouper.close()
+
+
+def _chunk_size() -> int:
+    from appeals.store.record import CHUNK
+
+    return CHUNK
+
+
+def _kept(folder: Path) -> dict[str, str] | None:
+    """The file hashes of a packet folder kept as it is (its letter was sent), or None."""
     try:
-        report = write_report(worklist_order(), meta, settings.templates)
+        summary = json.loads((folder / "packet.json").read_text(encoding="utf-8"))
+        hashes = {f["name"]: sha256((folder / f["name"]).read_bytes()) for f in summary["files"]}
+        hashes["packet.json"] = sha256((folder / "packet.json").read_bytes())
+        return hashes
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str], week: _Week,
+                   rejects: list[Reject], result: RunResult,
+                   digests: dict[Path, str | None], history: dict | None = None) -> None:
+    """worklist.csv (one row per open appeal, in priority order), rejects.csv, triage.html/pdf
+    (one row per input line), then manifest.json over all of them (the inputs' sha256 as intake
+    read them: each input is hashed once)."""
+    from appeals.report import write_report
+
+    hashes = week.hashes
+    meta = {"as_of": config.as_of, "inputs": [p.name for p in config.inputs],
+            "org": settings.org.name, "redacted": config.redact, "versions": stamp,
+            "rejects": len(rejects), "unusable": result.unusable, "history": history,
+            "packets": result.packets_written + result.packets_unchanged}
+    worklist = WorklistFile(config.out / "worklist.csv", redact=config.redact)
+    try:
+        for row in week.rows.ordered():
+            worklist.write(row)
         hashes["worklist.csv"] = worklist.finish()
     except BaseException:
         worklist.discard()
         raise
+    report = write_report(week.report_rows(), meta, settings.templates)
     files = {"rejects.csv": rejects_csv(rejects, redact=config.redact), **report}
     for name, data in files.items():
         write_atomic(config.out / name, data)
         hashes[name] = sha256(data)
+    rows = week.rows
     manifest = {
         "toolkit": {"name": "appeals", "version": __version__},
         "as_of": config.as_of.isoformat(),
@@ -421,7 +489,7 @@ def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str],
         "versions": stamp,
         "options": {"redact": config.redact, "columns": str(config.columns or ""),
                     "templates": str(config.templates or ""), "rules": str(config.rules or "")},
-        "counts": {"records": result.records, "rows": len(rows),
+        "counts": {"records": result.records, "rows": len(rows), "lines": len(week.lines),
                    "packets": result.packets_written + result.packets_unchanged,
                    "failed": result.failed, "rejects": len(rejects),
                    "unusable_inputs": len(result.unusable)},
@@ -431,16 +499,19 @@ def _write_outputs(config: RunConfig, settings: Settings, stamp: dict[str, str],
                  (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
 
 
-def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:
-    """(row index, outcome) for every spooled job, in spool order."""
+def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[tuple[int, int], dict]]:
+    """((row index, unit), outcome) for every spooled job, in spool order."""
     def jobs() -> Iterator[tuple]:
-        with spool_path.open(encoding="utf-8") as fh:
-            for line in fh:
-                index, *job = json.loads(line)
-                order.append(index)
-                yield tuple(job)
+        with spool_path.open("rb") as fh:
+            while True:
+                try:
+                    index, unit, job = pickle.load(fh)
+                except EOFError:
+                    return
+                order.append((index, unit))
+                yield job
 
-    order: deque[int] = deque()
+    order: deque[tuple[int, int]] = deque()
     workers = max(1, config.workers)
     if workers == 1:  # in this process: no pool to start, same results
         _init_worker(config, ignore_sigint=False)
@@ -457,13 +528,13 @@ def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[int, dict]]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _recorder(config: RunConfig):
+def _recorder(config: RunConfig, settings: Settings):
     """The case store's recorder for this run, or None; StoreError when it cannot be used."""
     if config.db is None:
         return None
     from appeals.store import Recorder, open_store
 
-    return Recorder(open_store(config.db), config.as_of)
+    return Recorder(open_store(config.db), config.as_of, settings.registry)
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -122,7 +122,8 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
             "billed": billed, "paid": paid,
             "billed_denied": sum((r["billed"] for r in denied), Decimal(0)),
             "at_stake": sum((r["at_stake"] for r in work), Decimal(0)),
-            "packets": status.get("packet written", 0) + status.get("unchanged", 0),
+            "packets": meta.get("packets", status.get("packet written", 0)
+                                + status.get("unchanged", 0)),
             "failed": status.get("failed", 0), "rejects": meta.get("rejects", 0),
             "due_soon": len(due), "late": len(late), "parity": len(parity),
             "urgent": len(urgent),

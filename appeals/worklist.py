@@ -1,4 +1,7 @@
-"""The worklist: one row per input line, in the order a billing team should work them.
+"""The worklist: one row per open appeal, in the order a billing team should work them.
+
+An appeal of this run's input, or one carried over from earlier weeks in the case store; the
+triage report reads the same row shape for each input line (`line_row`).
 
 The priority score and its parts come from appeals/data/priority.yaml (a reviewer can change the
 weights without a code release); every row carries `score_basis`, the score explained in words.
@@ -23,7 +26,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from appeals.classify.rules import load_code_table
+from appeals.appeal import Appeal, Line
 from appeals.compose.letters import filing_status
 from appeals.intake import spreadsheet_cell
 from appeals.law import LawResult
@@ -31,8 +34,8 @@ from appeals.models import Action, Classification, DenialRecord, payer_key, vali
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
-    "priority", "urgent", "score", "score_basis", "status", "readiness", "claim_id", "line_number",
-    "patient_name",
+    "priority", "urgent", "score", "score_basis", "status", "level", "readiness", "claim_id",
+    "line_number", "lines", "patient_name",
     "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
     "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
     "denial_reason", "secondary", "confidence", "action", "owner",
@@ -140,22 +143,6 @@ def score(classification: Classification, days_left: int | None, at_stake: Decim
     return total, " + ".join(f"{why}: {p:.1f}" for p, why in parts)
 
 
-def reason(record: DenialRecord, classification: Classification,
-           table: dict | None = None) -> str:
-    """The denial reason a person would group by: the adjustment code behind the category, in
-    words; else the first code that is not the patient's share; else the payer's own words."""
-    table = load_code_table() if table is None else table
-    codes = [(c, table.get(("CARC", c.partition("-")[2]))) for c in record.adjustment_codes]
-    pick = next((c for c in codes if c[1] and c[1].category == classification.category.value),
-                None) or next((c for c in codes if not c[0].startswith("PR-")), None)
-    if pick is not None:
-        return f"{pick[0]}: {pick[1].short_meaning}" if pick[1] else pick[0]
-    text = " ".join((record.denial_reason or "").split())
-    if text:
-        return f'"{text[:70]}..."' if len(text) > 70 else f'"{text}"'
-    return "no code or reason given"
-
-
 def short_label(label: str) -> str:
     """A registry plan label short enough for a table cell: up to its first bracket or comma."""
     return label.split(" (")[0].split(",")[0]
@@ -176,31 +163,34 @@ def filing_words(law: LawResult, as_of: date) -> str:
     return words
 
 
-def row_for(record: DenialRecord, classification: Classification, law: LawResult,
-            letter_types: list[str], nqtl: str, as_of: date, priority: Priority,
-            codes: dict | None = None, outcomes: Outcomes | None = None) -> dict:
-    """The worklist row of one line (status, packet and error are filled in by the run);
-    `outcomes` (from a case store) turn the fixed likelihoods into learned ones."""
-    actionable = classification.action is not Action.no_action
-    # Corrected claims are dated by the same window: the payer's own corrected-claim limit is
-    # contractual (not in the registry), and the appeal window is the outer bound for disputing.
-    first = law.first_deadline if actionable else None
-    deadline = first.file_by if first else None
+def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priority,
+         outcomes: Outcomes | None, deadline: date | None) -> dict:
+    """The row of one line, or of an appeal (its lines summed): what the worklist and the triage
+    report show. `law` is the lead line's, `deadline` the earliest of the lines'."""
+    first = lines[0]
+    record, classification = first.record, first.classification
+    actionable = first.actionable
     days_left = (deadline - as_of).days if deadline else None
-    stake = record.amount_at_stake if actionable else Decimal(0)
+    stake = sum((ln.at_stake for ln in lines), Decimal(0))
     learned = None if outcomes is None else outcomes.get(
         (payer_key(record.payer_name), classification.category.value), (0, 0))
     total, basis = score(classification, days_left, stake, priority, learned)
+    dates = sorted({ln.record.service_date for ln in lines if ln.record.service_date})
+    first_deadline = law.first_deadline if actionable else None
     return {
         **_line_fields(record), "urgent": "yes" if actionable and law.expedited else "",
         "score": total, "score_basis": basis, "status": "",
+        "level": first_deadline.level if first_deadline else "", "lines": len(lines),
         "plan": law.plan, "plan_label": short_label(law.parity.plan_label),
         "parity_applies": {True: "yes", False: "no"}.get(law.parity.applies, "unresolved"),
-        "service_date": record.service_date.isoformat() if record.service_date else "",
+        "service_date": " to ".join(dict.fromkeys((dates[0].isoformat(), dates[-1].isoformat())))
+        if dates else "",
         "level_of_care": record.level_of_care.value if record.level_of_care else "",
-        "category": classification.category.value, "reason": reason(record, classification, codes),
-        "adjustment_codes": ";".join(record.adjustment_codes),
-        "remark_codes": ";".join(record.remark_codes), "denial_reason": record.denial_reason or "",
+        "category": classification.category.value, "reason": first.reason,
+        "adjustment_codes": ";".join(dict.fromkeys(c for ln in lines
+                                                   for c in ln.record.adjustment_codes)),
+        "remark_codes": ";".join(dict.fromkeys(c for ln in lines for c in ln.record.remark_codes)),
+        "denial_reason": record.denial_reason or "",
         "secondary": ";".join(s.category.value for s in classification.secondary),
         "confidence": classification.confidence, "action": classification.action.value,
         "owner": classification.owner.value, "fix_now": classification.bucket.fix_now,
@@ -208,10 +198,27 @@ def row_for(record: DenialRecord, classification: Classification, law: LawResult
         "appeal_name": law.appeal_name if classification.action is Action.appeal else "",
         "filing": filing_words(law, as_of) if actionable else "",
         "deadline": deadline.isoformat() if deadline else "",
-        "days_left": days_left, "deadline_rule": first.citation or "" if first else "",
-        "at_stake": stake, "letter_types": ";".join(letter_types), "nqtl": nqtl,
+        "days_left": days_left,
+        "deadline_rule": first_deadline.citation or "" if first_deadline else "",
+        "billed": sum((ln.record.billed_amount or Decimal(0) for ln in lines), Decimal(0)),
+        "paid": sum((ln.record.paid_amount or Decimal(0) for ln in lines), Decimal(0)),
+        "at_stake": stake, "letter_types": ";".join(first.letter_kinds), "nqtl": first.limit,
         "checklist_due": "", "readiness": "", "packet": "", "error": "",
     }
+
+
+def line_row(line: Line, as_of: date, priority: Priority, outcomes: Outcomes | None = None
+             ) -> dict:
+    """The triage report's row of one input line; `outcomes` (from a case store) turn the fixed
+    likelihoods into learned ones."""
+    return _row((line,), line.law, as_of, priority, outcomes, line.deadline)
+
+
+def appeal_row(appeal: Appeal, as_of: date, priority: Priority,
+               outcomes: Outcomes | None = None) -> dict:
+    """The worklist's row of one appeal (status, packet and readiness are filled in by the run):
+    its first line's facts, the lines' amounts summed, the earliest deadline."""
+    return _row(appeal.lines, appeal.lead.law, as_of, priority, outcomes, appeal.deadline)
 
 
 def _line_fields(record: DenialRecord) -> dict:
@@ -229,6 +236,7 @@ def failed_row(record: DenialRecord, error: str) -> dict:
     """The row of a line that could not be classified: listed, so it is not lost, at the end."""
     row = {c: "" for c in COLUMNS}
     row.update(_line_fields(record), score=0.0, score_basis="not classified", status="failed",
+               lines=1,
                error=error, category="other", reason=error, action="", owner="billing",
                plan_label="", days_left=None, at_stake=record.amount_at_stake)
     return row
@@ -296,8 +304,8 @@ class RowStore:
 
     KEYS_IN_MEMORY = 100_000
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / f".rows.tmp-{os.getpid()}"
+    def __init__(self, folder: Path, name: str = "rows") -> None:
+        self.path = folder / f".{name}.tmp-{os.getpid()}"
         self._file = _spool(self.path)
         self._where: list[int | dict] = []  # an offset in the spool, or the row itself
         self._keys: list[tuple[tuple, int]] = []  # (order key, index) not yet in a run file

@@ -65,14 +65,15 @@ def test_dev_set_run_writes_packets_worklist_report_rejects_and_manifest(dev_run
     out, result = dev_run
     assert result.exit_code == 0 and result.records == 61 and result.failed == 0
     rows = _rows(out / "worklist.csv")
-    assert len(rows) == 61
+    assert len(rows) == result.packets_written + result.packets_unchanged  # one per appeal
+    assert sum(int(r["lines"]) for r in rows) < 61  # paid and contractual lines are no work
     scores = [float(r["score"]) for r in rows]
     assert scores == sorted(scores, reverse=True)
-    assert [int(r["priority"]) for r in rows] == list(range(1, 62))
+    assert [int(r["priority"]) for r in rows] == list(range(1, len(rows) + 1))
     with_packet = [r for r in rows if r["packet"]]
     assert len(with_packet) == result.packets_written == 55
     assert all((out / r["packet"] / "packet.json").is_file() for r in with_packet)
-    assert {r["status"] for r in rows} == {"packet written", "no packet (no action)"}
+    assert {r["status"] for r in rows} == {"packet written"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"][0]["sha256"] == _sha(DATA / "denials.csv")
     assert set(manifest["versions"]) >= {"appeals", "registry", "rules_sha256",
@@ -118,9 +119,10 @@ def test_835_samples_run_end_to_end(tmp_path: Path) -> None:
     result = run(RunConfig(inputs=inputs, out=tmp_path / "out", workers=2, as_of=AS_OF))
     assert result.exit_code == 0 and result.failed == 0  # the samples carry warnings only
     rows = _rows(tmp_path / "out" / "worklist.csv")
-    assert len(rows) == result.records > 8
-    assert any(r["category"] == "not_a_denial" and r["status"].startswith("no packet")
-               for r in rows)
+    assert result.records > 8 and len(rows) == result.packets_written  # the appeals: the work
+    assert not any(r["category"] == "not_a_denial" for r in rows)
+    report = (tmp_path / "out" / "triage.html").read_text(encoding="utf-8")
+    assert f"{result.records} lines from" in report  # the report still reads every line
     rejects = _rows(tmp_path / "out" / "rejects.csv")
     assert rejects and {r["level"] for r in rejects} == {"warning"}
 
@@ -199,7 +201,7 @@ def test_a_failing_record_is_reported_and_the_run_goes_on(tmp_path: Path, worker
 
 def test_a_line_that_cannot_be_classified_is_listed_not_lost(tmp_path: Path,
                                                               monkeypatch) -> None:
-    from appeals import pipeline
+    from appeals import appeal as pipeline
 
     real = pipeline.classify
 

@@ -191,6 +191,60 @@ def code_meanings(record: DenialRecord, table: dict | None = None) -> list[str]:
     return out
 
 
+def code_meanings_of(records: list[DenialRecord], table: dict | None = None) -> list[str]:
+    """`code_meanings` of every line an appeal covers, each code once, in order."""
+    return list(dict.fromkeys(m for r in records for m in code_meanings(r, table)))
+
+
+def _span(days: list[date]) -> str:
+    """Dates of service as a letter says them: one date, "June 1, 2, 3 and 4, 2026" when they fall
+    in one month, else each date in full."""
+    days = sorted(set(days))
+    if len(days) == 1:
+        return when(days[0])
+    if len({(d.year, d.month) for d in days}) == 1:
+        numbers = [str(d.day) for d in days]
+        return f"{days[0]:%B} {', '.join(numbers[:-1])} and {numbers[-1]}, {days[0].year}"
+    shown = [when(d) for d in days]
+    return f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _lines_of(services: list[DenialRecord]) -> str:
+    """"C1, lines 1, 2 and 3" (one claim's lines)."""
+    numbers = [str(r.line_number) for r in services]
+    if len(numbers) == 1:
+        return f"{services[0].claim_id}, line {numbers[0]}"
+    return f"{services[0].claim_id}, lines {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def service_context(services: list[DenialRecord]) -> dict:
+    """What templates know of the lines one appeal covers: `many` when it is more than one line,
+    then a row per line (date, code, units, billed, denied) and the totals. One line gives exactly
+    what its own fields say, so a single-line letter reads as it always did."""
+    first = services[0]
+    many = len(services) > 1
+    dated = [r.service_date for r in services if r.service_date]
+    claims = list(dict.fromkeys(r.claim_id for r in services))
+    return {
+        "many": many,
+        "services": [{"claim_id": r.claim_id, "line_number": r.line_number,
+                      "date": when(r.service_date), "code": r.cpt_code or "",
+                      "modifiers": ", ".join(r.modifiers), "units": r.units,
+                      "billed": r.billed_amount or Decimal(0), "denied": r.amount_at_stake}
+                     for r in services],
+        "service_dates": _span(dated) if many and dated else when(first.service_date),
+        "line_words": f"claim {_lines_of(services)}" if many and len(claims) == 1
+        else "claims " + ", ".join(claims) if many
+        else f"claim {first.claim_id}, line {first.line_number}",
+        "claim_lines": _lines_of(services) if len(claims) == 1 else ", ".join(claims),
+        "one_claim": len(claims) == 1,
+        "codes_billed": ", ".join(dict.fromkeys(r.cpt_code for r in services if r.cpt_code)),
+        "the_services": "the services" if many else "the service",
+        "total_billed": sum((r.billed_amount or Decimal(0) for r in services), Decimal(0)),
+        "total_denied": sum((r.amount_at_stake for r in services), Decimal(0)),
+    }
+
+
 def standard_for(record: DenialRecord, as_of: date) -> str | None:
     """The generally accepted criteria set for this level of care (named, never cited), by the
     patient's age on the date of service (birthday-aware): ECSII under 6, CALOCUS-CASII to 18."""
@@ -315,9 +369,11 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             as_of: date, org: Org | None = None, payer: Payer | None = None,
             facts: dict[str, str] | None = None, templates: Path | None = None,
             checklists: Path | None = None, registry: Registry | None = None,
-            codes: dict | None = None) -> Composed:
-    """Build the packet's documents for one record (no files are written here). `codes` is the
-    run's CARC/RARC table (`Rules.table`, a user's overrides included)."""
+            codes: dict | None = None, services: list[DenialRecord] | None = None) -> Composed:
+    """Build the packet's documents for one appeal (no files are written here): `record` is its
+    first line, `services` every line it covers (None: that line alone), `law` the law of the line
+    whose window closes first. `codes` is the run's CARC/RARC table (`Rules.table`, a user's
+    overrides included)."""
     reg = registry or load_registry()
     org = org or Org()
     facts = facts or {}
@@ -386,13 +442,15 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     age = age_on(record, record.service_date or as_of)
     shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
                                       "provider_name": display_name(record.provider_name)})
+    services = services or [record]
     context = {
+        **service_context(services), "codes": code_meanings_of(services, codes),
         "claim": shown, "cls": classification, "law": law, "org": org, "payer": payer,
         "category": category.value,
         "denied_for": nqtl.label if nqtl and category is Category.parity_nqtl
         else CATEGORY_WORDS[category],
         "as_of": as_of, "letter_date": when(as_of),
-        "codes": code_meanings(record, codes), "nqtl": nqtl,
+        "nqtl": nqtl,
         "parity_section": bool(law.parity.applies) and nqtl is not None,
         "standard": standard_for(record, as_of), "sud": is_sud(record),
         "age": age, "auth": auth, "filing": filing,
@@ -417,6 +475,11 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     env = environment(templates)
     meta = {"org": org, "letter_date": as_of, "claim_id": record.claim_id,
             "line_number": record.line_number}
+    if len(services) > 1:
+        meta["lines"] = context["line_words"]
+        notes = notes + [(f"One appeal for {len(services)} lines ({context['line_words']}); "
+                         f"the letter asks for all of them, {money(context['total_denied'])} "
+                         "denied in all.")]
     names = types + ([CHECKLIST] if clinician_items else [])
 
     def render(name: str) -> Document:

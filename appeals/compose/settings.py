@@ -33,6 +33,9 @@ class Org(BaseModel):
     signer_title: str = "[BILLER: signer title]"
     logo: Path | None = None
     checklist_lead_days: int = Field(14, ge=0, le=120)
+    # What one appeal covers: the denied lines of one claim that share a category (the default),
+    # or of one episode of care across claims (appeals/data/grouping.yaml holds both rules).
+    group_by: Literal["claim", "episode"] = "claim"
 
 
 class Payer(BaseModel):

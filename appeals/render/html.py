@@ -56,6 +56,8 @@ def letterhead(doc: Document) -> list[str]:
 
 def footer_text(doc: Document) -> str:
     claim = doc.meta.get("claim_id")
+    if doc.meta.get("lines"):  # an appeal of several lines
+        return f"{doc.title} · {doc.meta['lines']}"
     return f"{doc.title} · claim {claim}, line {doc.meta.get('line_number')}" if claim else doc.title
 
 

@@ -17,19 +17,23 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, select, update
 
-from appeals.law import Registry, next_levels
+from appeals.appeal import Appeal, assess
+from appeals.law import Registry, law_for, next_levels
 from appeals.models import DenialRecord
 from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
+    BEFORE_SENDING,
     MARKS,
     NEEDS_APPROVAL,
     CloseReason,
     Status,
     approved,
+    decide_level,
     event,
+    file_level,
     insert_events,
 )
-from appeals.store.schema import cases, events, lines
+from appeals.store.schema import appeal_lines, cases, events, filings, lines
 
 METHODS = ("fax", "mail", "portal", "email", "phone")
 PHI = ("patient_name", "member_id")
@@ -47,7 +51,8 @@ def who_am_i() -> str:
 
 
 def _find(conn, ref: str) -> dict:
-    """A case by its number, or by CLAIM-LINE (the claim id may itself hold dashes)."""
+    """A case by its number, or by CLAIM-LINE of any line of its appeal (the claim id may itself
+    hold dashes)."""
     ref = ref.strip()
     if ref.isdigit():
         found = conn.execute(select(cases).where(cases.c.id == int(ref))).mappings().all()
@@ -55,9 +60,10 @@ def _find(conn, ref: str) -> dict:
         claim, _, line = ref.rpartition("-")
         if not claim or not line.isdigit():
             raise CaseError(f"case {ref!r}: give a case number or CLAIM-LINE (like C1001-2)")
-        found = conn.execute(select(cases).where(
-            (cases.c.claim_id == claim) & (cases.c.line_number == int(line)))
-            .order_by(cases.c.id)).mappings().all()
+        ids = select(appeal_lines.c.case_id).where(
+            (appeal_lines.c.claim_id == claim) & (appeal_lines.c.line_number == int(line)))
+        found = conn.execute(select(cases).where(cases.c.id.in_(ids)).order_by(cases.c.id)
+                             ).mappings().all()
     if not found:
         raise CaseError(f"case {ref!r}: not in the store")
     if len(found) > 1:
@@ -87,7 +93,7 @@ def case_row(case: dict, as_of: date, redact: bool = False) -> dict:
         "status": case["status"],
         "closed_reason": case["closed_reason"] or "", "deadline": _iso(deadline),
         "days_left": (deadline - as_of).days if deadline else None,
-        "next_level": case["next_level"] or "",
+        "next_level": case["next_level"] or "", "level": case["levels_upheld"] + 1,
         "at_stake": str(case["at_stake"]), "recovered": str(case["recovered"]),
         "repeat_count": case["repeat_count"], "linked_case_id": case["linked_case_id"],
         "first_seen": _iso(case["first_seen"]), "last_seen": _iso(case["last_seen"]),
@@ -147,6 +153,20 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
         case = _find(conn, ref)
         history = [_event_row(e) for e in conn.execute(
             select(events).where(events.c.case_id == case["id"]).order_by(events.c.id)).mappings()]
+        covered = [{"claim_id": r["claim_id"], "line_number": r["line_number"],
+                    "service_date": _iso(r["service_date"]), "cpt_code": r["cpt_code"],
+                    "billed": str(r["billed"]), "at_stake": str(r["at_stake"]),
+                    "recovered": str(r["recovered"])}
+                   for r in conn.execute(select(appeal_lines).where(
+                       appeal_lines.c.case_id == case["id"]).order_by(
+                       appeal_lines.c.service_date, appeal_lines.c.claim_id,
+                       appeal_lines.c.line_number)).mappings()]
+        levels = [{"level": f["level"], "name": f["name"], "filed_on": _iso(f["filed_on"]),
+                   "method": f["method"] or "", "letter_sha256": f["letter_sha256"] or "",
+                   "decision": f["decision"] or "", "decided_on": _iso(f["decided_on"]),
+                   "amount": str(f["amount"]) if f["amount"] is not None else ""}
+                  for f in conn.execute(select(filings).where(
+                      filings.c.case_id == case["id"]).order_by(filings.c.level)).mappings()]
         seen = [{"recorded_on": _iso(r["recorded_on"]), "source_sha256": r["source_sha"],
                  "location": r["location"], "claim_id": r["claim_id"],
                  "line_number": r["line_number"], "denied": r["denied"],
@@ -162,7 +182,8 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
             "plan": case["plan"], "deadline_rule": case["deadline_rule"] or "",
             "packet_version": case["packet_version"] or "",
             "packet_hashes": json.loads(case["packet_hashes"] or "{}"),
-            "linked_from": linked, "events": history, "lines": seen}
+            "linked_from": linked, "appeal_lines": covered, "filings": levels,
+            "events": history, "lines": seen}
 
 
 def _event_row(e) -> dict:
@@ -199,11 +220,31 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
                             f"{', '.join(s.value for s in allowed)})")
         values = {"status": to.value, **(changes(case) if changes else {})}
         conn.execute(update(cases).where(cases.c.id == case["id"]).values(values))
+        if to is Status.sent:
+            level = file_level(conn, case, on, method, _level_name(case),
+                               json.loads(case["packet_hashes"] or "{}").get(
+                                   "appeal_letter.pdf"))
+            note = f"level {level}" + (f": {note}" if note else "")
+        elif to in (Status.overturned, Status.partially_overturned, Status.upheld):
+            decide_level(conn, case["id"], to.value, on, amount)
         insert_events(conn, [event(case["id"], kind, on, who or who_am_i(),
                                    before=case["status"], after=to.value, amount=amount,
                                    method=method, note=note)])
         case.update(values)
     return case
+
+
+def _level_name(case: dict) -> str:
+    """The registry's name of the level being filed: the first (the plan's appeal), or the next
+    level an upheld decision opened."""
+    if case["levels_upheld"] and case["next_level"]:
+        return case["next_level"]
+    try:
+        record = DenialRecord.model_validate_json(case["record"])
+    except ValueError:
+        return "first_level"
+    first = law_for(record, as_of=record.denial_date).first_deadline
+    return first.level if first else "first_level"
 
 
 def approve(engine: Engine, ref: str, *, on: date, who: str, note: str | None = None) -> dict:
@@ -273,3 +314,66 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
     moved = _move(engine, ref, status, on, who, kind="outcome", note=note,
                   amount=amount if status is not Status.upheld else None, changes=changes)
     return moved
+
+
+def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
+    """The open appeals a run's input did not touch, as worklist rows: the list a biller works
+    from is the open work, not only this week's lines. Their score is the last run's."""
+    open_statuses = [s.value for s in (*BEFORE_SENDING, Status.sent, Status.upheld)]
+    with engine.connect() as conn:
+        counts = dict(conn.execute(select(appeal_lines.c.case_id, func.count()).group_by(
+            appeal_lines.c.case_id)).all())
+        found = [dict(c) for c in conn.execute(select(cases).where(
+            cases.c.status.in_(open_statuses)).order_by(cases.c.id)).mappings()
+            if c["id"] not in seen]
+    rows = []
+    for case in found:
+        deadline = _current_deadline(case)
+        record = json.loads(case["record"])
+        rows.append({
+            "urgent": "", "score": case["score"] or 0.0,
+            "score_basis": f"carried over from the case store (last seen "
+                           f"{case['last_seen'].isoformat()})",
+            "status": case["status"], "level": _shown_level(case), "readiness": (
+                "" if case["packet_ready"] is None else
+                "ready" if case["packet_ready"] else "draft"),
+            "claim_id": case["claim_id"], "line_number": case["line_number"],
+            "lines": counts.get(case["id"], 1), "patient_name": record.get("patient_name") or "",
+            "member_id": case["member_id"], "payer_name": case["payer_name"],
+            "plan": case["plan"], "parity_applies": "", "service_date": _iso(case["service_date"]),
+            "cpt_code": case["cpt_code"], "level_of_care": record.get("level_of_care") or "",
+            "provider_name": record.get("provider_name") or "", "category": case["category"],
+            "reason": case["reason"], "adjustment_codes": ";".join(
+                record.get("adjustment_codes") or []),
+            "remark_codes": ";".join(record.get("remark_codes") or []),
+            "denial_reason": record.get("denial_reason") or "", "secondary": "",
+            "confidence": "", "action": case["action"], "owner": case["owner"], "fix_now": "",
+            "fix_cause": "", "appeal_name": "", "filing": "", "deadline": _iso(deadline),
+            "days_left": (deadline - as_of).days if deadline else None,
+            "deadline_rule": case["deadline_rule"] or "", "billed": case["billed"],
+            "paid": case["paid"], "at_stake": case["at_stake"], "letter_types": "", "nqtl": "",
+            "checklist_due": _iso(case["checklist_due"]), "packet": case["packet_path"] or "",
+            "error": "", "source": "case store", "location": f"case {case['id']}"})
+    return rows
+
+
+def _shown_level(case: dict) -> str:
+    """The level a case is at: the next level's name after an upheld decision."""
+    if case["levels_upheld"]:
+        return case["next_level"] or f"after level {case['levels_upheld']}"
+    return ""
+
+
+def appeal_of_case(engine: Engine, case_id: int, settings) -> Appeal:
+    """The case's appeal as the stages see it: each of its lines' latest denial assessed again
+    with today's settings (the review desk rebuilds its packet from it)."""
+    with engine.connect() as conn:
+        records = [DenialRecord.model_validate_json(r) for (r,) in conn.execute(
+            select(appeal_lines.c.record).where(appeal_lines.c.case_id == case_id).order_by(
+                appeal_lines.c.service_date, appeal_lines.c.claim_id,
+                appeal_lines.c.line_number))]
+        key = conn.execute(select(cases.c.case_key).where(cases.c.id == case_id)).scalar_one()
+    lines = tuple(assess(settings.enrich(r), settings) for r in records)
+    if not lines:
+        raise CaseError(f"case {case_id}: no service lines recorded")
+    return Appeal(key, lines)

@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from appeals.store.schema import events
+from sqlalchemy import select
+
+from appeals.store.schema import events, filings
 
 
 class Status(StrEnum):
@@ -26,6 +28,11 @@ class Status(StrEnum):
     partially_overturned = "partially_overturned"
     upheld = "upheld"
     closed = "closed"
+
+    @property
+    def before_sending(self) -> bool:
+        """Not yet sent: the run still builds (and rebuilds) its packet."""
+        return self in BEFORE_SENDING
 
 
 class CloseReason(StrEnum):
@@ -75,7 +82,31 @@ def insert_events(conn, rows: list[dict]) -> None:
 
 def approved(conn, case_id: int) -> bool:
     """A compliance reviewer approved the case's letter (an `approved` event)."""
-    from sqlalchemy import select
-
     return conn.execute(select(events.c.id).where(
         events.c.case_id == case_id, events.c.kind == "approved")).first() is not None
+
+
+def file_level(conn, case: dict, on: date, method: str | None, name: str,
+               letter_sha256: str | None) -> int:
+    """A level filed (the case marked sent): its number, from 1. A level still open (sent again
+    before any decision, a resend) is that same level."""
+    open_level = conn.execute(select(filings.c.level).where(
+        filings.c.case_id == case["id"], filings.c.decision.is_(None))).scalar()
+    if open_level is not None:
+        return open_level
+    level = case["levels_upheld"] + 1
+    done = conn.execute(select(filings.c.level).where(filings.c.case_id == case["id"])
+                        .order_by(filings.c.level.desc())).scalar()
+    level = max(level, (done or 0) + 1)
+    conn.execute(filings.insert(), {"case_id": case["id"], "level": level, "name": name,
+                                    "filed_on": on, "method": method,
+                                    "letter_sha256": letter_sha256})
+    return level
+
+
+def decide_level(conn, case_id: int, decision: str, on: date,
+                 amount: Decimal | None = None) -> None:
+    """The payer's decision on the case's open level (if one is filed)."""
+    conn.execute(filings.update().where(filings.c.case_id == case_id,
+                                        filings.c.decision.is_(None))
+                 .values(decision=decision, decided_on=on, amount=amount))

@@ -1,5 +1,7 @@
-"""What `appeals run --db` writes: every line it read, the case each denial belongs to, repeats,
-reprocessed claims, and outcomes read off later remittances.
+"""What `appeals run --db` writes: every line it read, the appeal (case) each denial belongs to,
+repeats, reprocessed claims, and the decisions read off later remittances: a payment is an
+overturn; a line denied again after its appeal was sent is that level's decision, upheld, and the
+appeal moves to the next level with its window (never a fresh first-level letter).
 
 Lines are recorded a chunk at a time, each chunk one transaction under the store's write lock
 (SQLite's BEGIN IMMEDIATE, a PostgreSQL advisory lock), so two runs at once queue chunk by chunk
@@ -21,7 +23,9 @@ from sqlalchemy import Engine, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from appeals import __version__
-from appeals.models import Action, Classification, DenialRecord
+from appeals.appeal import Appeal, Line
+from appeals.law import Registry, next_levels
+from appeals.models import DenialRecord
 from appeals.store.engine import write_lock
 from appeals.store.history import history, outcome_counts
 from appeals.store.keys import (
@@ -40,11 +44,12 @@ from appeals.store.lifecycle import (
     RUN,
     Status,
     approved,
+    decide_level,
     event,
     insert_events,
     now,
 )
-from appeals.store.schema import cases, lines, runs
+from appeals.store.schema import appeal_lines, cases, lines, runs
 
 #: Lines per transaction: large enough for bulk inserts, small enough that a killed run loses
 #: little work and a second run waits little.
@@ -52,36 +57,54 @@ CHUNK = 2000
 #: The case columns a chunk may change (one executemany for all touched cases).
 _MUTABLE = ("status", "category", "action", "owner", "reason", "plan", "denial_date", "deadline",
             "deadline_rule", "at_stake", "billed", "paid", "recovered", "repeat_count",
-            "linked_case_id", "last_seen", "last_fingerprint", "record", "decided_on", "score")
+            "linked_case_id", "last_seen", "last_fingerprint", "record", "decided_on", "score",
+            "levels_upheld", "next_level", "next_deadline")
 
 
 @dataclass
-class _Line:
-    index: int
-    record: DenialRecord
-    verdict: Classification
-    row: dict
+class _Item:
+    """One input line on its way into the store."""
+
+    line: Line
     sha: str
     location: str
-    key: str  # the case key
+    key: str  # the line's key (keys.case_key): which appeal line it is
     fingerprint: str = ""
     json: str = ""
     case: dict | None = None
+    seen_before: bool = False
+
+    @property
+    def record(self) -> DenialRecord:
+        return self.line.record
+
+
+@dataclass
+class Recorded:
+    """What the store says of an appeal of this run: its case, where it stands, and whether this
+    run read the payer's decision on its filed level off a remittance (no new letter then)."""
+
+    case_id: int
+    status: Status
+    level: int = 1
+    level_name: str = ""
+    deadline: date | None = None
+    decided: bool = False
 
 
 @dataclass
 class Recorder:
-    """Buffer a run's lines and write them a chunk at a time; then the packets' results.
+    """Write a run's appeals and lines a chunk at a time; then the packets' results.
 
-    `case_ids` maps a worklist row index to its case id, for the packet step."""
+    `record(units)` takes the grouping's units (an Appeal, or a line that needs no work) and says,
+    for each appeal, which case it is and where it stands."""
 
     engine: Engine
     as_of: date
+    registry: Registry | None = None
     inputs: dict[Path, str | None] = field(default_factory=dict)  # sha256 as intake read it
     run_id: int = 0
-    case_ids: dict[int, int] = field(default_factory=dict)
     recorded: int = 0
-    _pending: list[_Line] = field(default_factory=list)
     _source: tuple[str, str] = ("\0", "")  # the last record's source and its sha256
 
     def start(self, inputs: dict[Path, str | None]) -> None:
@@ -92,38 +115,42 @@ class Recorder:
                 "started_at": now(), "as_of": self.as_of, "toolkit_version": __version__,
                 "inputs": "[]", "lines": 0}).scalar_one()
 
-    def add(self, index: int, record: DenialRecord, verdict: Classification, row: dict) -> None:
-        """One line as the run assessed it (its worklist row carries the law's deadline)."""
+    def _item(self, line: Line) -> _Item:
+        record = line.record
         source = record.source or ""
         if source != self._source[0]:
             self._source = (source, self.inputs.get(Path(source)) or source)
         location = record.location or f"claim {record.claim_id} line {record.line_number}"
-        self._pending.append(_Line(index, record, verdict, row, self._source[1], location,
-                                   case_key(record)))
-        if len(self._pending) >= CHUNK:
-            self.flush()
+        return _Item(line, self._source[1], location, case_key(record))
 
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        chunk, self._pending = self._pending, []
+    def record(self, units: list[Appeal | Line]) -> list[Recorded | None]:
+        """Record one chunk of units in one transaction: a Recorded per appeal, None per line."""
+        chunk = [(u, [self._item(ln) for ln in (u.lines if isinstance(u, Appeal) else (u,))])
+                 for u in units]
         with self.engine.begin() as conn:
             write_lock(conn)
-            self.recorded += _record(conn, chunk, self.as_of, self.run_id)
-        for item in chunk:
-            if item.case is not None:
-                self.case_ids[item.index] = item.case["id"]
+            results, fresh = _record(conn, chunk, self.as_of, self.run_id, self.registry)
+        self.recorded += fresh
+        return results
 
     def packets(self, results: list[tuple[int, dict]]) -> None:
-        """Each packet's path, hashes and versions on its case; a case not yet sent becomes
-        ready_to_send (the packet passed the readiness checks), waiting_on_clinician (checklist
-        items unanswered) or stays to_work (the biller's part is missing)."""
-        self.flush()
-        todo = [(self.case_ids[i], r) for i, r in results if i in self.case_ids]
-        for start in range(0, len(todo), CHUNK):
+        """Each packet's path, hashes and versions on its case (case id, stored()); a case not
+        yet sent becomes ready_to_send (the packet passed the readiness checks),
+        waiting_on_clinician (checklist items unanswered) or stays to_work (the biller's part is
+        missing)."""
+        for start in range(0, len(results), CHUNK):
             with self.engine.begin() as conn:
                 write_lock(conn)
-                _packets(conn, todo[start:start + CHUNK], self.as_of, self.run_id)
+                _packets(conn, results[start:start + CHUNK], self.as_of, self.run_id)
+
+    def scores(self, scores: list[tuple[int, float]]) -> None:
+        """The worklist's priority score of each appeal of this run (the desk orders by it)."""
+        for start in range(0, len(scores), CHUNK):
+            with self.engine.begin() as conn:
+                write_lock(conn)
+                conn.execute(update(cases).where(cases.c.id == bindparam("_id")).values(
+                    score=bindparam("score")),
+                    [{"_id": i, "score": v} for i, v in scores[start:start + CHUNK]])
 
     def outcomes(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(payer key, category) -> (won, decided) so far: the worklist's learned odds."""
@@ -134,104 +161,383 @@ class Recorder:
         return history(self.engine, self.as_of)
 
     def finish(self) -> None:
-        self.flush()
         with self.engine.begin() as conn:
             conn.execute(update(runs).where(runs.c.id == self.run_id).values(
                 finished_at=now(), lines=self.recorded, inputs=json.dumps(
                     [{"path": str(p), "sha256": s} for p, s in self.inputs.items()])))
 
 
-def _record(conn, chunk: list[_Line], as_of: date, run_id: int) -> int:
-    """Record the chunk's new lines and what they mean for their cases; the number recorded."""
+@dataclass
+class _Chunk:
+    """What one chunk found in the store and changes there."""
+
+    conn: object
+    as_of: date
+    run_id: int
+    cases: dict[int, dict] = field(default_factory=dict)
+    by_key: dict[str, dict] = field(default_factory=dict)  # case_key -> case
+    lines_of: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    line_by_key: dict[str, dict] = field(default_factory=dict)  # line_key -> appeal line
+    by_service: dict[tuple, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    created: list[dict] = field(default_factory=list)
+    touched: dict[int, dict] = field(default_factory=dict)
+    new_lines: list[dict] = field(default_factory=list)
+    changed_lines: dict[int, dict] = field(default_factory=dict)
+    decisions: list[tuple[dict, str, date, Decimal | None]] = field(default_factory=list)
+    events: list[tuple[dict, dict]] = field(default_factory=list)
+
+    def note(self, case: dict, on: date | None = None, **kw) -> None:
+        self.events.append((case, event(None, on=on or self.as_of, run_id=self.run_id, **kw)))
+
+    def touch(self, case: dict) -> None:
+        self.touched[id(case)] = case
+
+    def add_line(self, case: dict, item: _Item) -> dict:
+        """An appeal line for `item` on `case`."""
+        rec = item.record
+        if not item.fingerprint:
+            item.fingerprint, item.json = adjudication(rec)
+        row = {"case": case, "line_key": item.key, "payer": payer_key(rec.payer_name),
+               "payer_name": rec.payer_name or "", "claim_id": rec.claim_id,
+               "line_number": rec.line_number, "service_date": rec.service_date,
+               "cpt_code": rec.cpt_code or "", "member_id": rec.member_id or "",
+               "provider": provider_key(rec), "billed": rec.billed_amount or Decimal(0),
+               "paid": rec.paid_amount or Decimal(0), "at_stake": item.line.at_stake,
+               "recovered": Decimal(0), "last_fingerprint": item.fingerprint,
+               "record": item.json, "id": None}
+        self.new_lines.append(row)
+        self.line_by_key[item.key] = row
+        self.lines_of[id(case)].append(row)
+        service = service_key(rec)
+        if service:
+            self.by_service[service].append(row)
+        return row
+
+
+def _record(conn, chunk: list[tuple[Appeal | Line, list[_Item]]], as_of: date, run_id: int,
+            registry: Registry | None) -> tuple[list[Recorded | None], int]:
+    """Record the chunk's new lines and what they mean for their appeals."""
+    items = [i for _, group in chunk for i in group]
     places: dict[str, list[str]] = defaultdict(list)  # a chunk is mostly one file's lines
-    for i in chunk:
+    for i in items:
         places[i.sha].append(i.location)
     known = {(sha, where): case_id for sha, spots in places.items()
              for where, case_id in conn.execute(
                  select(lines.c.location, lines.c.case_id).where(
                      lines.c.source_sha == sha, _among(conn, lines.c.location, spots)))}
-    fresh: list[_Line] = []
-    for item in chunk:
-        place = (item.sha, item.location)
-        if place in known:  # recorded before (a re-run, a killed run, the other run)
-            if known[place] is not None:
-                item.case = {"id": known[place]}  # its packet is still this run's to record
-            continue
-        known[place] = None
-        if item.verdict.action is not Action.no_action:  # a payment's, when it decides a case
-            item.fingerprint, item.json = adjudication(item.record)
-        fresh.append(item)
-    old = _cases_for(conn, fresh)
-    by_key: dict[str, dict] = {c["case_key"]: c for c in old}
-    by_service: dict[tuple, list[dict]] = defaultdict(list)
-    for c in old:
-        by_service[c["_service"]].append(c)
-    touched: dict[int, dict] = {}
-    created: list[dict] = []
-    new_events: list[tuple[dict, dict]] = []  # (case, event) : the case's id may come later
-
-    def note(case: dict, on: date | None = None, **kw) -> None:
-        new_events.append((case, event(None, on=on or as_of, run_id=run_id, **kw)))
-
-    for item in fresh:
-        rec, verdict = item.record, item.verdict
-        denied = verdict.action is not Action.no_action
-        key = item.key
-        case = by_key.get(key)
-        if denied:
-            if case is None:
-                linked = _reprocessed(by_service.get(service_key(rec), ()), rec, as_of)
-                case = _new_case(item, key, as_of, linked)
-                by_key[key] = case
-                if case["_service"]:
-                    by_service[case["_service"]].append(case)
-                created.append(case)
-                note(case, kind="opened", who=RUN, after=Status.to_work,
-                     note=f"{verdict.category.value}: {item.row['reason']}")
-                if linked is not None:
-                    words = (f"claim {rec.claim_id} line {rec.line_number} is the same service "
-                             f"as claim {linked['claim_id']} line {linked['line_number']} "
-                             "(member, service date, code, provider): reprocessed or corrected")
-                    note(case, kind="linked", who=RUN, note=words)
-                    note(linked, kind="linked", who=RUN, note=words)
-            else:
-                _denied_again(case, item, as_of, note)
-            item.case = case
-            touched[id(case)] = case
-            continue
-        # Paid or adjusted without a denial: does it decide an open case? Only a later
-        # remittance does, and a payment on another claim never decides a duplicate-claim
-        # denial (the paid claim is the original it duplicated).
-        if case is not None:
-            target = case if case["status"] in AWAITING_MONEY and _later(rec, case) else None
+    state = _Chunk(conn, as_of, run_id)
+    _load(conn, state, chunk, {c for c in known.values() if c is not None})
+    fresh: list[_Item] = []
+    results: list[tuple[dict, bool] | None] = []
+    for unit, group in chunk:
+        new = []
+        for item in group:
+            place = (item.sha, item.location)
+            if place in known:  # recorded before (a re-run, a killed run, the other run)
+                if known[place] is not None:
+                    item.case = state.cases.get(known[place])
+                continue
+            known[place] = None
+            if item.line.actionable:
+                item.fingerprint, item.json = adjudication(item.record)
+            new.append(item)
+        fresh.extend(new)
+        if isinstance(unit, Appeal):
+            results.append(_appeal(state, unit, group, new, registry))
         else:
-            target = _reprocessed([c for c in by_service.get(service_key(rec), ())
-                                   if c["status"] in AWAITING_MONEY
-                                   and c["category"] != "duplicate"], rec, as_of)
-        paid = rec.paid_amount or Decimal(0)
-        if target is not None and paid > target["paid"]:
-            _overturned(target, item, Status.overturned, paid, as_of, note)
-            item.case = target
-            touched[id(target)] = target
+            results.append(None)
+            for item in new:
+                _paid_line(state, item)
+    _write(conn, state, fresh)
+    return [None if r is None else _recorded(*r) for r in results], len(fresh)
 
-    new = {id(c) for c in created}
-    if created:  # numbered here, under the write lock (no RETURNING: plain, fast executemany)
+
+def _load(conn, state: _Chunk, chunk, known_cases: set[int]) -> None:
+    """The stored appeals the chunk may touch: by appeal key, by line key, by member (for the
+    reprocessed-claim match, filtered in Python), and those its recorded lines point at."""
+    keys = sorted({u.key for u, _ in chunk if isinstance(u, Appeal)})
+    line_keys = sorted({i.key for _, group in chunk for i in group})
+    members = sorted({i.record.member_id for _, group in chunk for i in group
+                      if i.record.member_id})
+    where = _among(conn, appeal_lines.c.line_key, line_keys)
+    if members:
+        where = where | _among(conn, appeal_lines.c.member_id, members)
+    ids = set(known_cases)
+    ids.update(c for (c,) in conn.execute(select(appeal_lines.c.case_id).where(where)))
+    case_where = _among(conn, cases.c.case_key, keys) if keys else None
+    if ids:
+        by_id = _among(conn, cases.c.id, sorted(ids))
+        case_where = by_id if case_where is None else case_where | by_id
+    if case_where is None:
+        return
+    for row in conn.execute(select(cases).where(case_where)).mappings():
+        case = dict(row)
+        state.cases[case["id"]] = case
+        state.by_key[case["case_key"]] = case
+    if not state.cases:
+        return
+    for row in conn.execute(select(appeal_lines).where(
+            _among(conn, appeal_lines.c.case_id, sorted(state.cases)))).mappings():
+        line = dict(row)
+        line["case"] = state.cases[line.pop("case_id")]
+        state.line_by_key[line["line_key"]] = line
+        state.lines_of[id(line["case"])].append(line)
+        service = service_of(line["payer"], line["member_id"], line["service_date"],
+                             line["cpt_code"], line["provider"])
+        if service:
+            state.by_service[service].append(line)
+
+
+def _appeal(state: _Chunk, appeal: Appeal, group: list[_Item], new: list[_Item],
+            registry: Registry | None) -> tuple[dict, bool]:
+    """An appeal of this run: found by its lines or its key, or opened; a line denied again after
+    the appeal was sent is the payer's decision on that level."""
+    case = next((state.line_by_key[i.key]["case"] for i in group if i.key in state.line_by_key),
+                None) or state.by_key.get(appeal.key) or next(
+        (i.case for i in group if i.case is not None), None)
+    decided = False
+    if case is None:
+        first = new[0] if new else group[0]
+        linked = _reprocessed(state.by_service.get(service_key(first.record), ()), first.record,
+                              state.as_of)
+        case = _new_case(appeal, state.as_of, linked["case"] if linked else None)
+        state.created.append(case)
+        state.by_key[case["case_key"]] = case
+        state.note(case, kind="opened", who=RUN, after=Status.to_work,
+                   note=f"{appeal.first.classification.category.value}: {appeal.first.reason}"
+                   + (f" ({len(appeal.lines)} lines)" if len(appeal.lines) > 1 else ""))
+        if linked is not None:
+            rec = first.record
+            words = (f"claim {rec.claim_id} line {rec.line_number} is the same service "
+                     f"as claim {linked['claim_id']} line {linked['line_number']} "
+                     "(member, service date, code, provider): reprocessed or corrected")
+            state.note(case, kind="linked", who=RUN, note=words)
+            state.note(linked["case"], kind="linked", who=RUN, note=words)
+        for item in group:
+            if item.key not in state.line_by_key:
+                state.add_line(case, item)
+            item.case = case
+        state.touch(case)
+        return case, False
+    repeats: list[str] = []
+    for item in new:
+        item.case = case
+        line = state.line_by_key.get(item.key)
+        if line is None:
+            state.add_line(case, item)
+            state.note(case, kind="line", who=RUN, note=f"claim {item.record.claim_id} line "
+                       f"{item.record.line_number} joins this appeal")
+            continue
+        rec = item.record
+        if item.fingerprint == line["last_fingerprint"]:
+            item.seen_before = True
+            continue
+        paid = rec.paid_amount or Decimal(0)
+        later = _later(rec, line, case)
+        if paid > line["paid"] and case["status"] in AWAITING_MONEY and later:
+            _overturned(state, case, line, item, paid, still_denied=True)
+            continue
+        line.update(last_fingerprint=item.fingerprint, record=item.json, paid=paid,
+                    billed=rec.billed_amount or Decimal(0), at_stake=item.line.at_stake)
+        _changed(state, line)
+        if case["status"] == Status.sent and not decided and later:
+            decided = _upheld(state, case, rec, registry)
+            continue
+        if not decided:
+            repeats.append(f"line {rec.line_number}")
+    if repeats:
+        case["repeat_count"] += 1
+        when = appeal.first.record.denial_date
+        state.note(case, kind="repeat", who=RUN,
+                   note=f"denied again ({appeal.first.classification.category.value}, "
+                        f"{appeal.first.reason}) on "
+                        f"{when.isoformat() if when else 'an undated notice'}: "
+                        + ", ".join(repeats))
+    if case["status"] in BEFORE_SENDING:
+        _latest(case, appeal, state, state.as_of)
+    case["last_seen"] = state.as_of
+    state.touch(case)
+    return case, decided
+
+
+def _recorded(case: dict, decided: bool = False) -> Recorded:
+    status = Status(case["status"])
+    deadline = case["next_deadline"] if status is Status.upheld else (
+        None if status not in BEFORE_SENDING else case["deadline"])
+    return Recorded(case_id=case["id"], status=status, level=case["levels_upheld"] + 1,
+                    level_name=case["next_level"] or "" if case["levels_upheld"] else "",
+                    deadline=deadline, decided=decided)
+
+
+def _upheld(state: _Chunk, case: dict, record: DenialRecord, registry: Registry | None) -> bool:
+    """A later remittance denies again a line whose appeal was sent: the payer's decision on that
+    level, upheld, dated by the remittance; the next level's window from the law stage."""
+    on = record.denial_date or state.as_of
+    done = case["levels_upheld"]
+    lead = DenialRecord.model_validate_json(case["record"]) if case["record"] else record
+    levels = next_levels(lead, registry, decided_on=on, as_of=on)
+    nxt = levels[done] if done < len(levels) else None
+    level = f"level {done + 1}"
+    state.note(case, on=on, kind="outcome", who=REMITTANCE, before=case["status"],
+               after=Status.upheld.value,
+               note=f"denied again on the remittance of {on.isoformat()}: the payer's decision "
+                    f"on the appeal ({level}), upheld; "
+                    + (f"next: {nxt.level}, file by {nxt.file_by.isoformat()}"
+                       if nxt is not None and nxt.file_by else
+                       f"next: {nxt.level}" if nxt is not None
+                       else "no later level in the registry"))
+    state.decisions.append((case, Status.upheld.value, on, None))
+    case.update(status=Status.upheld.value, decided_on=on, levels_upheld=done + 1,
+                next_level=nxt.level if nxt else None,
+                next_deadline=nxt.file_by if nxt else None)
+    return True
+
+
+def _changed(state: _Chunk, line: dict) -> None:
+    if line.get("id") is not None:
+        state.changed_lines[line["id"]] = line
+
+
+def _paid_line(state: _Chunk, item: _Item) -> None:
+    """Paid or adjusted without a denial: does it decide an open appeal? Only a later remittance
+    does, and a payment on another claim never decides a duplicate-claim denial (the paid claim
+    is the original it duplicated)."""
+    rec = item.record
+    line = state.line_by_key.get(item.key)
+    if line is not None:
+        target = line if line["case"]["status"] in AWAITING_MONEY and _later(
+            rec, line, line["case"]) else None
+    else:
+        target = _reprocessed([ln for ln in state.by_service.get(service_key(rec), ())
+                               if ln["case"]["status"] in AWAITING_MONEY
+                               and ln["case"]["category"] != "duplicate"], rec, state.as_of)
+    paid = rec.paid_amount or Decimal(0)
+    if target is not None and paid > target["paid"]:
+        _overturned(state, target["case"], target, item, paid)
+        item.case = target["case"]
+
+
+def _later(record: DenialRecord, line: dict, case: dict | None = None,
+           as_of: date | None = None) -> bool:
+    """The line comes from a later remittance than the appeal line's denial: by the remittance
+    dates when both are known, else by the run that recorded it. Two claims of one remittance
+    are two services (or a duplicate and its original), never one reprocessed."""
+    case = case or line["case"]
+    stored = json.loads(line["record"]).get("denial_date") if line.get("record") else None
+    if record.denial_date and stored:
+        return record.denial_date > date.fromisoformat(stored)
+    if record.denial_date and case["denial_date"] and not stored:
+        return record.denial_date > case["denial_date"]
+    return as_of is not None and as_of > case["last_seen"]
+
+
+def _reprocessed(candidates, record: DenialRecord, as_of: date) -> dict | None:
+    """The latest earlier appeal line for the same service under another claim number."""
+    matches = [ln for ln in candidates
+               if ln["claim_id"] != record.claim_id and _later(record, ln, None, as_of)]
+    return max(matches, key=lambda ln: (ln["case"]["last_seen"], ln["case"].get("id") or 0),
+               default=None)
+
+
+def _new_case(appeal: Appeal, as_of: date, linked: dict | None) -> dict:
+    rec = appeal.first.record
+    case = {
+        "case_key": appeal.key, "payer": payer_key(rec.payer_name),
+        "payer_name": rec.payer_name or "", "claim_id": rec.claim_id,
+        "line_number": rec.line_number, "service_date": rec.service_date,
+        "cpt_code": rec.cpt_code or "", "member_id": rec.member_id or "",
+        "provider": provider_key(rec), "status": Status.to_work.value, "closed_reason": None,
+        "recovered": Decimal(0), "repeat_count": 0, "linked_case_id": None, "first_seen": as_of,
+        "decided_on": None, "levels_upheld": 0, "next_level": None, "next_deadline": None,
+        "packet_path": None, "packet_hashes": None, "packet_version": None,
+        "checklist_due": None, "packet_ready": None, "score": None,
+        "_linked": linked, "id": None,
+    }
+    _latest(case, appeal, None, as_of)
+    case["last_fingerprint"] = adjudication(rec)[0]
+    return case
+
+
+def _latest(case: dict, appeal: Appeal, state: _Chunk | None, as_of: date) -> None:
+    """The facts of the latest denial of an appeal: what the biller works from (amounts: the
+    sums of all its stored lines, this run's included)."""
+    first, lead = appeal.first, appeal.lead
+    rec = first.record
+    stored = state.lines_of[id(case)] if state is not None else []
+    deadline = lead.law.first_deadline
+    case.update(
+        category=first.classification.category.value, action=first.classification.action.value,
+        owner=first.classification.owner.value, reason=first.reason, plan=lead.law.plan,
+        denial_date=rec.denial_date, deadline=appeal.deadline,
+        deadline_rule=deadline.citation or "" if deadline else "",
+        billed=sum((ln["billed"] for ln in stored), Decimal(0)) if stored else appeal.billed,
+        paid=sum((ln["paid"] for ln in stored), Decimal(0)) if stored else appeal.paid,
+        at_stake=sum((ln["at_stake"] for ln in stored), Decimal(0)) if stored
+        else appeal.at_stake, last_seen=as_of, record=adjudication(rec)[1])
+
+
+def _overturned(state: _Chunk, case: dict, line: dict, item: _Item, paid: Decimal,
+                still_denied: bool = False) -> None:
+    """A later remittance pays an appeal line: the decision, read off the money. Every line of
+    the appeal paid: overturned; some, or a line paid in part and denied for the rest: partially
+    overturned."""
+    rec = item.record
+    if not item.fingerprint:
+        item.fingerprint, item.json = adjudication(rec)
+    recovered = paid - line["paid"]
+    on = rec.denial_date or state.as_of
+    where = ("" if rec.claim_id == line["claim_id"] else
+             f" under claim {rec.claim_id} line {rec.line_number} (reprocessed)")
+    line.update(paid=paid, recovered=line["recovered"] + recovered,
+                last_fingerprint=item.fingerprint)
+    _changed(state, line)
+    whole = not still_denied and all(ln["recovered"] > 0 for ln in state.lines_of[id(case)])
+    outcome = Status.overturned if whole else Status.partially_overturned
+    many = len(state.lines_of[id(case)]) > 1
+    state.note(case, on=on, kind="outcome", who=REMITTANCE, before=case["status"],
+               after=outcome.value, amount=recovered,
+               note=f"paid {paid}" + (f" on line {line['line_number']}" if many else "")
+               + f" on the remittance of {on.isoformat()}{where}")
+    if case["status"] == Status.sent:
+        state.decisions.append((case, outcome.value, on, recovered))
+    case.update(status=outcome.value, recovered=case["recovered"] + recovered, decided_on=on,
+                paid=case["paid"] + recovered, last_seen=state.as_of,
+                last_fingerprint=item.fingerprint)
+    state.touch(case)
+
+
+def _write(conn, state: _Chunk, fresh: list[_Item]) -> None:
+    new = {id(c) for c in state.created}
+    if state.created:  # numbered here, under the write lock (no RETURNING: plain executemany)
         last = conn.execute(select(func.coalesce(func.max(cases.c.id), 0))).scalar_one()
-        for n, case in enumerate(created, start=last + 1):
+        for n, case in enumerate(state.created, start=last + 1):
             case["id"] = n
-        conn.execute(insert(cases), [_columns(c, all_columns=True) for c in created])
-    for case in created:  # a link may point at a case made earlier in this chunk
+        conn.execute(insert(cases), [_columns(c, all_columns=True) for c in state.created])
+    for case in state.created:  # a link may point at a case made earlier in this chunk
         linked = case.pop("_linked", None)
         case["linked_case_id"] = linked["id"] if linked is not None else None
-    changed = [c for c in touched.values() if id(c) not in new or c["linked_case_id"]]
+    changed = [c for c in state.touched.values() if id(c) not in new or c["linked_case_id"]]
     if changed:
         conn.execute(update(cases).where(cases.c.id == bindparam("_id")).values(
             {name: bindparam(name) for name in _MUTABLE}),
             [{"_id": c["id"], **_columns(c)} for c in changed])
+    if state.new_lines:
+        conn.execute(insert(appeal_lines), [
+            {**{k: v for k, v in ln.items() if k not in ("case", "id")},
+             "case_id": ln["case"]["id"]} for ln in state.new_lines])
+    if state.changed_lines:
+        conn.execute(update(appeal_lines).where(appeal_lines.c.id == bindparam("_id")).values(
+            {k: bindparam(k) for k in _LINE_MUTABLE}),
+            [{"_id": i, **{k: ln[k] for k in _LINE_MUTABLE}}
+             for i, ln in state.changed_lines.items()])
+    for case, decision, on, amount in state.decisions:
+        decide_level(conn, case["id"], decision, on, amount)
     if fresh:
-        _insert_lines(conn, fresh, as_of, run_id)
-    insert_events(conn, [{**e, "case_id": c["id"]} for c, e in new_events])
-    return len(fresh)
+        _insert_lines(conn, fresh, state.as_of, state.run_id)
+    insert_events(conn, [{**e, "case_id": c["id"]} for c, e in state.events])
+
+
+_LINE_MUTABLE = ("paid", "billed", "at_stake", "recovered", "last_fingerprint", "record")
 
 
 def _among(conn, column, values: list):
@@ -240,109 +546,6 @@ def _among(conn, column, values: list):
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
-
-
-def _cases_for(conn, items: list[_Line]) -> list[dict]:
-    """The stored cases the chunk's lines may belong to: by case key, or by member (for the
-    reprocessed-claim match, filtered in Python)."""
-    if not items:
-        return []
-    keys = {i.key for i in items}
-    members = {i.record.member_id for i in items if i.record.member_id}
-    where = _among(conn, cases.c.case_key, sorted(keys))
-    if members:
-        where = where | _among(conn, cases.c.member_id, sorted(members))
-    found = []
-    for row in conn.execute(select(cases).where(where)).mappings():
-        case = dict(row)
-        case["_service"] = service_of(case["payer"], case["member_id"], case["service_date"],
-                                      case["cpt_code"], case["provider"])
-        found.append(case)
-    return found
-
-
-def _later(record: DenialRecord, case: dict, as_of: date | None = None) -> bool:
-    """The line comes from a later remittance than the case's denial: by the remittance dates
-    when both are known, else by the run that recorded it. Two claims of one remittance are two
-    services (or a duplicate and its original), never one reprocessed."""
-    if record.denial_date and case["denial_date"]:
-        return record.denial_date > case["denial_date"]
-    return as_of is not None and as_of > case["last_seen"]
-
-
-def _reprocessed(candidates, record: DenialRecord, as_of: date) -> dict | None:
-    """The latest earlier case for the same service under another claim number."""
-    matches = [c for c in candidates
-               if c["claim_id"] != record.claim_id and _later(record, c, as_of)]
-    return max(matches, key=lambda c: (c["last_seen"], c.get("id") or 0), default=None)
-
-
-def _new_case(item: _Line, key: str, as_of: date, linked: dict | None) -> dict:
-    rec = item.record
-    case = {
-        "case_key": key, "payer": payer_key(rec.payer_name), "payer_name": rec.payer_name or "",
-        "claim_id": rec.claim_id, "line_number": rec.line_number,
-        "service_date": rec.service_date, "cpt_code": rec.cpt_code or "",
-        "member_id": rec.member_id or "", "provider": provider_key(rec),
-        "status": Status.to_work.value, "closed_reason": None, "recovered": Decimal(0),
-        "repeat_count": 0, "linked_case_id": None, "first_seen": as_of, "decided_on": None,
-        "levels_upheld": 0, "next_level": None, "next_deadline": None, "packet_path": None,
-        "packet_hashes": None, "packet_version": None, "checklist_due": None,
-        "packet_ready": None, "score": None,
-        "_service": service_key(rec), "_linked": linked, "id": None,
-    }
-    _latest(case, item, as_of)
-    return case
-
-
-def _latest(case: dict, item: _Line, as_of: date) -> None:
-    """The facts of the latest denial of a case: what the biller works from."""
-    rec, verdict, row = item.record, item.verdict, item.row
-    case.update(
-        category=verdict.category.value, action=verdict.action.value, owner=verdict.owner.value,
-        reason=row["reason"], plan=row["plan"], denial_date=rec.denial_date,
-        deadline=date.fromisoformat(row["deadline"]) if row["deadline"] else None,
-        deadline_rule=row["deadline_rule"], billed=rec.billed_amount or Decimal(0),
-        paid=rec.paid_amount or Decimal(0), at_stake=row["at_stake"], last_seen=as_of,
-        last_fingerprint=item.fingerprint, score=row.get("score"),
-        record=item.json)
-
-
-def _denied_again(case: dict, item: _Line, as_of: date, note) -> None:
-    """A later line of a known case that is still denied: the same report seen again, a partial
-    payment, or a repeat denial."""
-    rec = item.record
-    paid = rec.paid_amount or Decimal(0)
-    if item.fingerprint == case["last_fingerprint"]:
-        case["last_seen"], case["score"] = as_of, item.row.get("score")
-        return
-    if paid > case["paid"] and case["status"] in AWAITING_MONEY and _later(rec, case, as_of):
-        _overturned(case, item, Status.partially_overturned, paid, as_of, note)
-        return
-    case["repeat_count"] += 1
-    when = rec.denial_date.isoformat() if rec.denial_date else "an undated notice"
-    note(case, kind="repeat", who=RUN,
-         note=f"denied again ({item.verdict.category.value}, {item.row['reason']}) on {when}")
-    if case["status"] in BEFORE_SENDING:
-        _latest(case, item, as_of)
-    else:
-        case["last_seen"], case["last_fingerprint"] = as_of, item.fingerprint
-
-
-def _overturned(case: dict, item: _Line, outcome: Status, paid: Decimal, as_of: date,
-                note) -> None:
-    """A later remittance pays the line: the decision, read off the money."""
-    rec = item.record
-    if not item.fingerprint:
-        item.fingerprint, item.json = adjudication(rec)
-    recovered = paid - case["paid"]
-    on = rec.denial_date or as_of
-    where = ("" if rec.claim_id == case["claim_id"] else
-             f" under claim {rec.claim_id} line {rec.line_number} (reprocessed)")
-    note(case, on=on, kind="outcome", who=REMITTANCE, before=case["status"], after=outcome.value,
-         amount=recovered, note=f"paid {paid} on the remittance of {on.isoformat()}{where}")
-    case.update(status=outcome.value, recovered=case["recovered"] + recovered, decided_on=on,
-                paid=paid, last_seen=as_of, last_fingerprint=item.fingerprint)
 
 
 def _columns(case: dict, all_columns: bool = False) -> dict:
@@ -355,10 +558,10 @@ def _columns(case: dict, all_columns: bool = False) -> dict:
 _LINE_COLUMNS = ("run_id", "source_sha", "location", "fingerprint", "case_id", "recorded_on",
                  "payer", "payer_name", "claim_id", "line_number", "service_date", "cpt_code",
                  "provider_name", "denied", "category", "reason", "billed", "paid", "at_stake",
-                 "denial_date")
+                 "denial_date", "seen_before")
 
 
-def _insert_lines(conn, items: list[_Line], as_of: date, run_id: int) -> None:
+def _insert_lines(conn, items: list[_Item], as_of: date, run_id: int) -> None:
     """executemany straight to the driver, for the one table that takes every line: SQLAlchemy's
     per-row parameter processing was a third of the recording time (benchmarks/bench_store.py).
     SQLite gets the values as SQLAlchemy's own types store them (ISO dates, 0/1, amounts as text
@@ -370,18 +573,18 @@ def _insert_lines(conn, items: list[_Line], as_of: date, run_id: int) -> None:
     conn.exec_driver_sql(sql, [_line_values(i, as_of, run_id, sqlite) for i in items])
 
 
-def _line_values(item: _Line, as_of: date, run_id: int, sqlite: bool) -> tuple:
-    rec, verdict = item.record, item.verdict
+def _line_values(item: _Item, as_of: date, run_id: int, sqlite: bool) -> tuple:
+    rec, line = item.record, item.line
     day = (lambda d: d.isoformat() if d else None) if sqlite else (lambda d: d)
     money = str if sqlite else (lambda m: m)
-    denied = verdict.action is not Action.no_action
+    flag = (lambda b: int(b)) if sqlite else (lambda b: b)
     return (run_id, item.sha, item.location, item.fingerprint,
             item.case["id"] if item.case else None, day(as_of), payer_key(rec.payer_name),
             rec.payer_name or "", rec.claim_id, rec.line_number, day(rec.service_date),
-            rec.cpt_code or "", rec.provider_name or "", int(denied) if sqlite else denied,
-            verdict.category.value, item.row["reason"], money(rec.billed_amount or Decimal(0)),
-            money(rec.paid_amount or Decimal(0)), money(item.row["at_stake"]),
-            day(rec.denial_date))
+            rec.cpt_code or "", rec.provider_name or "", flag(line.actionable),
+            line.classification.category.value, line.reason,
+            money(rec.billed_amount or Decimal(0)), money(rec.paid_amount or Decimal(0)),
+            money(line.at_stake), day(rec.denial_date), flag(item.seen_before))
 
 
 def packet_rebuilt(engine: Engine, case_id: int, info: dict, *, on: date, who: str) -> None:

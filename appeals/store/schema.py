@@ -4,8 +4,14 @@
 - `lines`: every input line a run read, denied or paid (the denial rate needs both), identified by
   the input file's sha256 and the line's place in it, so a re-run or a second run at once records
   nothing twice.
-- `cases`: one denied service line across weeks (payer, claim id, line, service date, procedure
-  code), with its one `status` and the latest facts a biller works from.
+- `cases`: one appeal across weeks and levels: the denied lines of one claim (or episode of care)
+  that share a category and one letter argues, with its one `status` (that of its current level)
+  and the latest facts a biller works from. Its first line names it (claim id, line, service date,
+  code); amounts are the sums of its lines.
+- `appeal_lines`: the service lines of each appeal (payer, claim id, line, service date, code),
+  each with its latest denial's record and what was recovered on it.
+- `filings`: each level filed for an appeal (first internal, second, external review...): when and
+  how it was sent, the letter's sha256, and the payer's decision on it.
 - `events`: the append-only history of a case: who, when, from, to. Nothing here is updated.
 
 Patient names and member ids are stored (a case must be matched and worked); the SQLite file is
@@ -119,9 +125,44 @@ lines = Table(
     Column("paid", MONEY, nullable=False),
     Column("at_stake", MONEY, nullable=False),
     Column("denial_date", Date),
+    # The same denial report seen again (a re-export of an open denial): not new this week.
+    Column("seen_before", Boolean, nullable=False, default=False),
     UniqueConstraint("source_sha", "location"),
     Index(None, "recorded_on"),
     Index(None, "case_id"),
+)
+
+appeal_lines = Table(
+    "appeal_lines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("line_key", String(400), nullable=False, unique=True),  # keys.case_key: one line
+    *_service_line(),
+    Column("member_id", String(100), nullable=False),
+    Column("provider", String(200), nullable=False),
+    Column("billed", MONEY, nullable=False),
+    Column("paid", MONEY, nullable=False),
+    Column("at_stake", MONEY, nullable=False),
+    Column("recovered", MONEY, nullable=False, default=0),
+    Column("last_fingerprint", String(64), nullable=False),
+    Column("record", Text, nullable=False),  # the line's latest denial (JSON)
+    Index(None, "case_id"),
+    Index(None, "member_id"),
+)
+
+filings = Table(
+    "filings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("level", Integer, nullable=False),  # 1: the first level filed, 2: the next...
+    Column("name", String(80), nullable=False),  # the registry's level (internal_appeal...)
+    Column("filed_on", Date, nullable=False),
+    Column("method", String(20)),
+    Column("letter_sha256", String(64)),  # the appeal letter as sent (its PDF)
+    Column("decision", String(30)),  # upheld | overturned | partially_overturned
+    Column("decided_on", Date),
+    Column("amount", MONEY),
+    UniqueConstraint("case_id", "level"),
 )
 
 events = Table(

@@ -13,11 +13,10 @@ from pathlib import Path
 from appeals.answers.checks import problems
 from appeals.answers.importer import merge_facts
 from appeals.answers.read import Answer, Returned
-from appeals.classify import classify
 from appeals.compose.checklists import ATTESTATION, Item, load_items
 from appeals.models import DenialRecord
-from appeals.packet import Settings, build, file_hashes, state, stored, write
-from appeals.store.cases import note_facts
+from appeals.packet import Settings, file_hashes, make_packet, state, stored, write
+from appeals.store.cases import appeal_of_case, note_facts
 from appeals.store.record import packet_rebuilt
 
 #: The most a clinician's answer to one item may hold (a long progress summary fits).
@@ -65,8 +64,7 @@ def save(engine, case: dict, record: DenialRecord, answers: dict[str, str], *,
     note_facts(engine, str(case["case_id"]), on=as_of, who=who,
                note=f"{len(given)} answers on the review desk: {', '.join(sorted(given))}")
     settings = Settings.load(**settings_files, facts=facts_file, as_of=as_of)
-    record = settings.enrich(record)
-    packet = build(record, settings, classify(record, settings.rules))
+    packet = make_packet(appeal_of_case(engine, case["case_id"], settings), settings)
     folder = Path(case["packet"])
     written = write(packet, folder.parent, folder.name)
     packet_rebuilt(engine, case["case_id"], stored(written, file_hashes(packet, written),

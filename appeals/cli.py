@@ -597,13 +597,14 @@ def cases_cmd(
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} cases", title_justify="left")
-    for name in ("case", "claim-line", "payer", "category", "status", "deadline", "days",
-                 "at stake", "recovered", "repeats"):
-        table.add_column(name, justify="right" if name in ("days", "at stake", "recovered",
-                                                            "repeats", "case") else "left")
+    for name in ("case", "claim-line", "lines", "payer", "category", "status", "level",
+                 "deadline", "days", "at stake", "recovered", "repeats"):
+        table.add_column(name, justify="right" if name in (
+            "days", "at stake", "recovered", "repeats", "case", "lines", "level") else "left")
     for r in rows:
-        table.add_row(str(r["case_id"]), f"{r['claim_id']}-{r['line_number']}", r["payer_name"],
-                      r["category"], r["status"], r["deadline"],
+        table.add_row(str(r["case_id"]), f"{r['claim_id']}-{r['line_number']}", str(r["lines"]),
+                      r["payer_name"], r["category"], r["status"], str(r["level"]),
+                      r["deadline"],
                       "" if r["days_left"] is None else str(r["days_left"]), r["at_stake"],
                       r["recovered"], str(r["repeat_count"]))
     Console(width=140 if not sys.stdout.isatty() else None, highlight=False).print(table)

@@ -82,11 +82,13 @@ def _current_deadline(case: dict) -> date | None:
     return case["deadline"]
 
 
-def case_row(case: dict, as_of: date, redact: bool = False) -> dict:
-    """The list's row of one case (without names and member ids when `redact`)."""
+def case_row(case: dict, as_of: date, redact: bool = False, lines: int = 1) -> dict:
+    """The list's row of one case (without names and member ids when `redact`); `lines`: how
+    many service lines its appeal covers."""
     deadline = _current_deadline(case)
     row = {
         "case_id": case["id"], "claim_id": case["claim_id"], "line_number": case["line_number"],
+        "lines": lines,
         "payer_name": case["payer_name"], "service_date": _iso(case["service_date"]),
         "cpt_code": case["cpt_code"], "category": case["category"], "owner": case["owner"],
         "score": case["score"],
@@ -124,11 +126,19 @@ def list_cases(engine: Engine, *, status: str | None = None, payer: str | None =
         query = query.where(cases.c.payer.contains(" ".join(payer.split()).casefold(),
                                                    autoescape=True))
     with engine.connect() as conn:
-        rows = [case_row(dict(c), as_of, redact) for c in conn.execute(query).mappings()]
+        counts = _line_counts(conn)
+        rows = [case_row(dict(c), as_of, redact, counts.get(c["id"], 1))
+                for c in conn.execute(query).mappings()]
     if due_within is not None:
         rows = [r for r in rows if r["days_left"] is not None and r["days_left"] <= due_within]
     rows.sort(key=lambda r: (r["days_left"] is None, r["days_left"] or 0, r["case_id"]))
     return rows
+
+
+def _line_counts(conn) -> dict[int, int]:
+    """Case id -> how many service lines its appeal covers (one GROUP BY)."""
+    return dict(conn.execute(select(appeal_lines.c.case_id, func.count()).group_by(
+        appeal_lines.c.case_id)).all())
 
 
 def status_counts(engine: Engine) -> dict[str, int]:
@@ -177,7 +187,8 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
         linked = [c for (c,) in conn.execute(select(cases.c.id).where(
             cases.c.linked_case_id == case["id"]))]
     said = None if redact else json.loads(case["record"]).get("denial_reason")
-    return {**case_row(case, as_of or date.today(), redact), "reason": case["reason"],
+    return {**case_row(case, as_of or date.today(), redact, len(covered) or 1),
+            "reason": case["reason"],
             "denial_reason": said or "",
             "plan": case["plan"], "deadline_rule": case["deadline_rule"] or "",
             "packet_version": case["packet_version"] or "",
@@ -321,8 +332,7 @@ def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
     from is the open work, not only this week's lines. Their score is the last run's."""
     open_statuses = [s.value for s in (*BEFORE_SENDING, Status.sent, Status.upheld)]
     with engine.connect() as conn:
-        counts = dict(conn.execute(select(appeal_lines.c.case_id, func.count()).group_by(
-            appeal_lines.c.case_id)).all())
+        counts = _line_counts(conn)
         found = [dict(c) for c in conn.execute(select(cases).where(
             cases.c.status.in_(open_statuses)).order_by(cases.c.id)).mappings()
             if c["id"] not in seen]

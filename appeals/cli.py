@@ -615,7 +615,8 @@ def case_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case nu
                                                 "CLAIM-LINE.")],
              fmt: FormatOpt = "table", db: DbOpt = None, as_of: AsOfOpt = None,
              redact: Annotated[bool, typer.Option("--redact")] = False) -> None:
-    """One case's whole history: every event, and every input line recorded for it."""
+    """One case's whole history: its appeal's lines, the levels filed, every event, and every
+    input line recorded for it."""
     from appeals.store import case_history
 
     engine = _store(db)
@@ -624,10 +625,21 @@ def case_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case nu
     if fmt == "json":
         _print_json(data)
         return
-    skip = ("events", "lines", "packet_hashes")
+    skip = ("events", "lines", "packet_hashes", "appeal_lines", "filings")
     for key, value in data.items():
         if key not in skip and value not in ("", None, []):
             typer.echo(f"{key:>15}: {value}")
+    typer.echo(f"the appeal's lines: {len(data['appeal_lines'])}")
+    for ln in data["appeal_lines"]:
+        typer.echo(f"  {ln['claim_id']}-{ln['line_number']}  {ln['service_date'] or '-':<10}  "
+                   f"{ln['cpt_code']:<6} billed {ln['billed']}, at stake {ln['at_stake']}, "
+                   f"recovered {ln['recovered']}")
+    if data["filings"]:
+        typer.echo("levels filed:")
+    for f in data["filings"]:
+        decided = f"{f['decision']} on {f['decided_on']}" if f["decision"] else "no decision yet"
+        typer.echo(f"  {f['level']}  {f['name']:<24} filed {f['filed_on']} by "
+                   f"{f['method'] or '-'}: {decided}")
     typer.echo("history:")
     for e in data["events"]:
         move = f"{e['from'] or '-'} -> {e['to']}" if e["to"] else ""

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
+from appeals.models import validation_problem
 
 
 def builtin(name: str) -> dict:
@@ -36,3 +40,19 @@ def by_id(base: list, override: list | None) -> list:
         merged[key] = {**merged[key], **entry} if isinstance(entry, dict) and key in merged \
             else entry
     return list(merged.values())
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def data_model(model: type[M], name: str, error: type[Exception], path: Path | None = None) -> M:
+    """appeals/data/<name> (or the reviewer's own `path` in its place) validated into `model`;
+    `error`'s message names the file and the field."""
+    source = path or resources.files("appeals.data").joinpath(name)
+    shown = str(path or f"appeals/data/{name}")
+    try:
+        return model.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{shown}: {exc}") from None
+    except ValidationError as exc:
+        raise error(f"{shown}: {validation_problem(exc)}") from None

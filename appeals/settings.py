@@ -57,7 +57,7 @@ class Settings:
         """`law_for` these facts under this registry and day, made once per distinct facts."""
         found = self._laws.get(facts)
         if found is None:
-            if len(self._laws) >= 4096:
+            if len(self._laws) >= 1024:
                 self._laws.clear()
             found = self._laws[facts] = law_for(facts, self.registry, as_of=self.as_of)
         return found

@@ -20,17 +20,16 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from appeals.appeal import Appeal, Line
 from appeals.compose.letters import filing_status
 from appeals.intake import spreadsheet_cell
 from appeals.law import LawResult
-from appeals.models import Action, Classification, DenialRecord, payer_key, validation_problem
+from appeals.models import Action, Classification, DenialRecord, payer_key
+from appeals.overlay import data_model
 
 #: Worklist columns, in order. PATIENT_COLUMNS are left out with --redact.
 COLUMNS = (
@@ -86,14 +85,7 @@ class Priority(_Strict):
 
 @lru_cache(maxsize=4)
 def load_priority(path: Path | None = None) -> Priority:
-    source = path or resources.files("appeals.data").joinpath("priority.yaml")
-    name = str(path or "appeals/data/priority.yaml")
-    try:
-        return Priority.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PriorityError(f"{name}: {exc}") from None
-    except ValidationError as exc:
-        raise PriorityError(f"{name}: {validation_problem(exc)}") from None
+    return data_model(Priority, "priority.yaml", PriorityError, path)
 
 
 #: (payer key, category) -> (won, decided): the practice's own outcomes, from the case store.

@@ -330,3 +330,34 @@ def test_one_worker_or_several_give_the_same_appeal_packets(tmp_path: Path, work
     assert again.packets_unchanged == 1 and again.packets_written == 0
     rerun = json.loads((out / "manifest.json").read_text())["files"]
     assert {k: v for k, v in rerun.items() if k.startswith("packets/")} == packets
+
+
+def test_the_desk_rebuilds_the_whole_appeal_from_the_store(tmp_path: Path) -> None:
+    """The review desk's rebuild (after the clinician's answers) makes the appeal's packet from
+    every line the store holds for it, not from one line."""
+    from appeals.packet import make_packet
+    from appeals.store.cases import appeal_of_case
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[write(tmp_path / "a.csv", IOP_WEEK)], out=tmp_path / "o", workers=1,
+                  as_of=AS_OF, db=db))
+    engine = open_store(db)
+    case_id = case_history(engine, "IOP1-2")["case_id"]
+    appeal = appeal_of_case(engine, case_id, Settings(as_of=AS_OF))
+    assert [ln.record.line_number for ln in appeal.lines] == [1, 2, 3, 4]
+    rebuilt = make_packet(appeal, Settings(as_of=AS_OF))
+    built = json.loads((tmp_path / "o" / "packets" / "IOP1-1" / "packet.json").read_text())
+    assert rebuilt.summary["lines"] == built["lines"]
+    assert {f["name"]: f["sha256"] for f in rebuilt.summary["files"]} == {
+        f["name"]: f["sha256"] for f in built["files"]}  # the same letters, byte for byte
+    engine.dispose()
+
+
+def test_a_malformed_grouping_rule_names_the_file_and_the_field(tmp_path: Path) -> None:
+    from appeals.appeal import GroupingError, load_grouping
+
+    bad = tmp_path / "grouping.yaml"
+    bad.write_text("schema_version: 1\nidentity: [payer]\nclaim: {same: [claim_id, colour]}\n"
+                   "episode: {same: [payer], gap_days: 7}\n", encoding="utf-8")
+    with pytest.raises(GroupingError, match=r"grouping.yaml: field 'claim.same.1'"):
+        load_grouping(bad)

@@ -32,7 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from appeals.classify import classify
 from appeals.classify.rules import load_code_table
-from appeals.compose.letters import DOC_REQUEST, authorization_status, letter_types
+from appeals.compose.letters import (
+    DOC_REQUEST,
+    authorization_status,
+    has_parity_section,
+    letter_types,
+)
 from appeals.compose.limits import limit_at_issue
 from appeals.law import LawResult, plan_facts
 from appeals.models import (
@@ -156,6 +161,14 @@ class Appeal:
     @property
     def deadlines_differ(self) -> bool:
         return len({ln.deadline for ln in self.lines}) > 1
+
+    @property
+    def parity_section(self) -> bool:
+        """Its letter carries a parity section (the composer's own condition, on the same
+        line and law): a compliance reviewer approves it before it is sent."""
+        first = self.first
+        return has_parity_section(self.lead.law,
+                                  limit_at_issue(first.record, first.classification))
 
     @property
     def billed(self) -> Decimal:

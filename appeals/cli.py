@@ -662,13 +662,22 @@ def mark_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
              reason: Annotated[str | None, typer.Option("--reason", help="For closed: "
                                                         "written_off, no_action, duplicate.")
                                ] = None,
-             note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None) -> None:
-    """Mark a case sent (how) or closed (why); the change is kept in its history."""
+             note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None,
+             override: Annotated[str | None, typer.Option(
+                 "--override", metavar="REASON", help="Send a packet that is not ready (a "
+                 "draft, or a parity letter not approved) anyway; the reason is kept in the "
+                 "history.")] = None,
+             org: OrgOpt = None) -> None:
+    """Mark a case sent (how) or closed (why); the change is kept in its history. Sent only
+    when its packet is ready (nothing left to fill in, the clinician's attestation, a parity
+    letter approved as it is), or with --override REASON."""
+    from appeals.compose.settings import SettingsError, load_org
     from appeals.store import mark
 
+    separate = _or_exit(lambda: load_org(org), SettingsError).approver_not_sender
     engine = _store(db)
     case = _case_call(lambda: mark(engine, ref, to, on=on.date(), method=method, note=note,
-                                   reason=reason, who=by))
+                                   reason=reason, who=by, override=override, separate=separate))
     err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}")
 
 

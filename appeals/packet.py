@@ -171,13 +171,15 @@ def file_hashes(packet: Packet, folder: Path) -> dict[str, str]:
     return hashes
 
 
-def stored(folder: Path, hashes: dict[str, str], built: dict, versions: dict) -> dict:
+def stored(folder: Path, hashes: dict[str, str], built: dict, versions: dict,
+           parity: bool = False) -> dict:
     """What the case store keeps of a packet: where it is, its hashes and versions, whether the
-    clinician's answers are still missing and whether it is ready to send (`built`: state())."""
+    clinician's answers are still missing, whether it is ready to send (`built`: state()) and
+    whether its letter argues parity (`Appeal.parity_section`: approved before it is sent)."""
     return {"path": str(folder.resolve()), "hashes": hashes,
             "version": f"appeals {versions['appeals']}, registry {versions['registry']}",
             "checklist_due": built["checklist_due"], "checklist_open": built["checklist_open"],
-            "ready": not built["readiness"]}
+            "ready": not built["readiness"], "parity": parity}
 
 
 def write(packet: Packet, out: Path, name: str | None = None) -> Path:

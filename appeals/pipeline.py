@@ -376,6 +376,7 @@ class _Week:
                 return
         name = _unique(name, self.names)
         row["packet"], row["_unit"] = f"{PACKETS}/{name}", appeal.unit
+        row["_parity"] = appeal.parity_section
         key = packet_key(appeal, self.settings, self.stamp)
         kept = None if config.force else unchanged(config.out / PACKETS / name, key)
         index = self.rows.append(row)
@@ -394,7 +395,7 @@ class _Week:
         row["readiness"] = readiness_words(built["readiness"])
         if "_case" in row:
             self.stored.append((row["_case"], stored(self.config.out / row["packet"], hashes,
-                                                     built, self.stamp)))
+                                                     built, self.stamp, row["_parity"])))
         self.grouper.mark(row.get("_unit", -1), row["status"], row["packet"])
         self.rows.settle(index)
 

@@ -31,6 +31,8 @@ HEADER = ["claim_id", "line_number", "payer_name", "plan_type", "plan_funding", 
           "service_date", "cpt_code", "units", "level_of_care", "billed_amount", "paid_amount",
           "denial_date", "adjustment_codes", "remark_codes", "denial_reason"]
 AS_OF = date(2026, 7, 1)
+#: The send gate refuses a draft packet: these tests are about the store, not the letter.
+DRAFT = "a test of the store, not of the letter"
 
 
 def line(claim: str, n: int, day: str, *, codes: str = "CO-197", cpt: str = "S9480",
@@ -195,8 +197,8 @@ def test_week_two_a_denial_after_sent_is_the_decision_and_a_payment_the_overturn
         assert conn.execute(select(sa.func.count()).select_from(cases)).scalar_one() == 2
         assert conn.execute(select(sa.func.count()).select_from(appeal_lines)
                             ).scalar_one() == 5
-    mark(engine, "IOP1-3", "sent", on=date(2026, 7, 2), method="fax", who="biller")
-    mark(engine, "PAY1-1", "sent", on=date(2026, 7, 2), method="portal", who="biller")
+    mark(engine, "IOP1-3", "sent", override=DRAFT, on=date(2026, 7, 2), method="fax", who="biller")
+    mark(engine, "PAY1-1", "sent", override=DRAFT, on=date(2026, 7, 2), method="portal", who="biller")
     letter = tmp_path / "w1" / "packets" / "IOP1-1" / "appeal_letter.pdf"
     sent_letter = letter.read_bytes()
     # Week 2: the payer's next remittance denies the IOP days again and pays the other claim.

@@ -37,6 +37,8 @@ HEADER = ["claim_id", "line_number", "payer_name", "plan_type", "plan_funding", 
           "service_date", "cpt_code", "level_of_care", "billed_amount", "paid_amount",
           "denial_date", "adjustment_codes", "denial_reason"]
 PATIENT = "Quinn Zebulon-Testperson"
+#: The send gate refuses a draft packet: these tests are about the store, not the letter.
+DRAFT = "a test of the store, not of the letter"
 
 
 def line(claim: str, n: int = 1, *, paid: str = "0.00", codes: str = "CO-50", cpt: str = "90837",
@@ -156,7 +158,7 @@ def test_a_later_payment_overturns_the_case_without_anyone_typing_it(
         db_url: str, tmp_path: Path) -> None:
     run_week(tmp_path, db_url, "w1", [line("A1"), line("A2")], date(2026, 6, 15))
     engine = open_store(db_url)
-    mark(engine, "A1-1", "sent", on=date(2026, 6, 20), method="fax", who="biller")
+    mark(engine, "A1-1", "sent", override=DRAFT, on=date(2026, 6, 20), method="fax", who="biller")
     run_week(tmp_path, db_url, "w5", [
         line("A1", codes="CO-45", paid="200.00", denied_on="2026-07-20"),  # paid in full
         line("A2", codes="CO-50", paid="80.00", denied_on="2026-07-20"),  # part paid, part denied
@@ -210,7 +212,7 @@ def test_marks_and_outcomes_follow_the_lifecycle_and_keep_history(db_url: str,
     with pytest.raises(CaseError, match="needs --reason"):
         mark(engine, "A2-1", "closed", on=date(2026, 7, 1))
     mark(engine, "A2-1", "closed", on=date(2026, 7, 1), reason="written_off", who="manager")
-    mark(engine, "A1-1", "sent", on=date(2026, 6, 20), method="portal", who="biller")
+    mark(engine, "A1-1", "sent", override=DRAFT, on=date(2026, 6, 20), method="portal", who="biller")
     case = record_outcome(engine, "A1-1", "upheld", on=date(2026, 7, 10), who="biller")
     # The next level (the state fair hearing) is the law stage's, counted from the decision.
     record = DenialRecord.model_validate_json(case["record"])
@@ -234,11 +236,11 @@ def test_next_level_for_medicare_is_the_qic_and_for_an_unknown_level_none(tmp_pa
     run_week(tmp_path, db, "w1", [line("M1", plan="medicare", payer="Medicare Part B")],
              date(2026, 6, 15))
     engine = open_store(db)
-    mark(engine, "M1-1", "sent", on=date(2026, 6, 20))
+    mark(engine, "M1-1", "sent", override=DRAFT, on=date(2026, 6, 20))
     case = record_outcome(engine, "M1-1", "upheld", on=date(2026, 8, 1))
     assert (case["next_level"], case["next_deadline"]) == ("qic_reconsideration",
                                                           date(2027, 1, 28))  # 180 days
-    mark(engine, "M1-1", "sent", on=date(2026, 8, 5))
+    mark(engine, "M1-1", "sent", override=DRAFT, on=date(2026, 8, 5))
     case = record_outcome(engine, "M1-1", "upheld", on=date(2026, 11, 1))
     assert case["next_level"] is None and case["next_deadline"] is None  # ALJ: not in registry
     engine.dispose()
@@ -285,8 +287,14 @@ def test_case_commands_from_the_cli(tmp_path: Path) -> None:
                                        "ridge", "--status", "sent"]).stdout) == []
     bad = cli.invoke(app, ["cases", "--db", db, "--status", "lost"])
     assert bad.exit_code == 2 and "is not one of" in bad.output
+    draft = cli.invoke(app, ["mark", "A1-1", "sent", "--on", "2026-06-20", "--method", "fax",
+                             "--db", db])
+    # The send gate: a draft (and an unapproved parity letter) is one line and exit 2.
+    assert draft.exit_code == 2 and len(draft.output.strip().splitlines()) == 1
+    assert "is not ready to send: its packet is a draft: " in draft.output
+    assert "placeholders left" in draft.output and "--override REASON" in draft.output
     sent = cli.invoke(app, ["mark", "A1-1", "sent", "--on", "2026-06-20", "--method", "fax",
-                            "--db", db])
+                            "--db", db, "--override", "payer's portal closes tonight"])
     assert sent.exit_code == 0, sent.output
     comma = cli.invoke(app, ["outcome", "A1-1", "partially_overturned", "--on", "2026-07-30",
                              "--amount", "120,50", "--db", db])  # not read as $12,050
@@ -296,6 +304,9 @@ def test_case_commands_from_the_cli(tmp_path: Path) -> None:
     assert won.exit_code == 0 and "partially_overturned" in won.output
     shown = cli.invoke(app, ["case", "A1-1", "--db", db])
     assert "sent -> partially_overturned" in shown.stdout and "$120.50" in shown.stdout
+    assert "sent with override: payer's portal closes tonight (not ready: its packet is a " \
+           "draft" in shown.stdout
+    assert "filed 2026-06-20 by fax: partially_overturned on 2026-07-30" in shown.stdout
     wrong = cli.invoke(app, ["outcome", "A1-1", "upheld", "--on", "2026-08-01", "--db", db])
     assert wrong.exit_code == 2 and "cannot become upheld" in wrong.output
     assert cli.invoke(app, ["mark", "A3-1", "sent", "--on", "2026-06-20", "--method", "pigeon",
@@ -329,9 +340,9 @@ def test_the_worklist_learns_the_odds_from_decided_cases(tmp_path: Path) -> None
     run_week(tmp_path, db, "w1", [line(f"U{i}") for i in range(4)], date(2026, 6, 15))
     engine = open_store(db)
     for i in range(3):
-        mark(engine, f"U{i}-1", "sent", on=date(2026, 6, 20))
+        mark(engine, f"U{i}-1", "sent", override=DRAFT, on=date(2026, 6, 20))
         record_outcome(engine, f"U{i}-1", "upheld", on=date(2026, 7, 20))
-    mark(engine, "U3-1", "sent", on=date(2026, 6, 20))
+    mark(engine, "U3-1", "sent", override=DRAFT, on=date(2026, 6, 20))
     record_outcome(engine, "U3-1", "overturned", on=date(2026, 7, 20))
     run_week(tmp_path, db, "w2", [line("N1", denied_on="2026-07-21")], date(2026, 7, 22))
     with (tmp_path / "out-w2" / "worklist.csv").open(encoding="utf-8") as fh:
@@ -351,7 +362,7 @@ def test_history_for_the_monday_meeting(tmp_path: Path) -> None:
                                   line("B2", codes="CO-29", denied_on="2026-06-20"),
                                   line("B3", codes="CO-45", paid="150.00")], date(2026, 6, 22))
     engine = open_store(db)
-    mark(engine, "A1-1", "sent", on=date(2026, 6, 2))
+    mark(engine, "A1-1", "sent", override=DRAFT, on=date(2026, 6, 2))
     record_outcome(engine, "A1-1", "overturned", on=date(2026, 6, 30))
     h = history(engine, date(2026, 6, 22))
     reasons = {r["reason"].split(":")[0]: r for r in h["weeks"]["reasons"]}
@@ -543,7 +554,7 @@ def test_an_835_reversal_and_readjudication_overturns_the_case(tmp_path: Path) -
                   db=db))
     engine = open_store(db)
     assert case_history(engine, "C77-1")["status"] in ("waiting_on_clinician", "ready_to_send")
-    mark(engine, "C77-1", "sent", on=date(2026, 6, 20))
+    mark(engine, "C77-1", "sent", override=DRAFT, on=date(2026, 6, 20))
     later = _remit(tmp_path / "july.835", "20260720", [
         ("C77", "22", "0", ["CAS*CO*50*200"]),  # takes the denial back ...
         ("C77", "1", "180", ["CAS*CO*45*20"])])  # ... and pays it, less the contract
@@ -562,7 +573,7 @@ def test_the_report_names_payers_as_they_are_written(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'c.db'}"
     run_week(tmp_path, db, "w1", [line("A1")], date(2026, 6, 1))
     engine = open_store(db)
-    mark(engine, "A1-1", "sent", on=date(2026, 6, 2))
+    mark(engine, "A1-1", "sent", override=DRAFT, on=date(2026, 6, 2))
     record_outcome(engine, "A1-1", "overturned", on=date(2026, 6, 30))
     run_week(tmp_path, db, "w2", [line("B1", denied_on="2026-06-20")], date(2026, 7, 1))
     html = (tmp_path / "out-w2" / "triage.html").read_text(encoding="utf-8")

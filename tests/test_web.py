@@ -212,7 +212,12 @@ def test_a_parity_letter_is_sent_only_after_compliance_approves_it(client):
     assert client.post(f"/cases/{cid}/approve", data={"csrf": approve_token,
                                                      "note": "parity argument checked"}
                        ).status_code == 303
-    sent = biller.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent", "method": "fax"})
+    draft = biller.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent",
+                                                    "method": "fax"})
+    assert draft.status_code == 400 and "its packet is a draft" in draft.text
+    assert "approves this packet" not in draft.text  # approved: only the draft is left
+    sent = biller.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent", "method": "fax",
+                                                   "override": "the portal closes today"})
     assert sent.status_code == 303
     history = [(e["who"], e["kind"], e["to"]) for e in biller.get(
         f"/api/cases/{cid}").json()["events"]]
@@ -400,10 +405,13 @@ def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, t
                     page.get_by_label("Note").fill("parity argument checked")
                     page.get_by_role("button", name="Approve").click()
                     page.wait_for_selector("text=A compliance reviewer approved")
-                else:
+                else:  # the parity letter is approved, its packet still a draft: the desk
+                    # says why, and the biller sends it anyway with a reason it keeps
+                    assert page.get_by_text("Not ready to send: its packet is a draft").count()
                     page.get_by_label("How").select_option("fax")
+                    page.get_by_label("Send anyway, because").fill("the portal closes today")
                     page.get_by_role("button", name="Mark").click()
-                    page.wait_for_selector("text=sent")
+                    page.wait_for_selector("text=sent with override: the portal closes today")
                     assert "compliance" in page.content() and "biller" in page.content()
                 for field in page.locator("input:not([type=hidden]), select").all():
                     name = field.get_attribute("id")

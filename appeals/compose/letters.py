@@ -352,6 +352,12 @@ class Composed:
     claims: dict[str, list[str]] = field(default_factory=dict)  # claim -> citation ids printed
 
 
+def has_parity_section(law: LawResult, nqtl: object | None) -> bool:
+    """A letter argues parity only where parity law reaches the plan and the denial applies a
+    treatment limitation (`limit_at_issue`); such a letter is approved before it is sent."""
+    return bool(law.parity.applies) and nqtl is not None
+
+
 def checklist_due(law: LawResult, as_of: date, lead_days: int) -> date:
     """The earlier of (letter date + lead days) and (deadline - lead days), never before the
     letter date nor after the deadline; the next day when the care is urgent."""
@@ -451,7 +457,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         else CATEGORY_WORDS[category],
         "as_of": as_of, "letter_date": when(as_of),
         "nqtl": nqtl,
-        "parity_section": bool(law.parity.applies) and nqtl is not None,
+        "parity_section": has_parity_section(law, nqtl),
         "standard": standard_for(record, as_of), "sud": is_sud(record),
         "age": age, "auth": auth, "filing": filing,
         "route": route, "network": network, "specialty": reviewer_specialty(record, age),

@@ -36,6 +36,9 @@ class Org(BaseModel):
     # What one appeal covers: the denied lines of one claim that share a category (the default),
     # or of one episode of care across claims (appeals/data/grouping.yaml holds both rules).
     group_by: Literal["claim", "episode"] = "claim"
+    # The person who approves a parity letter may not also mark it sent (a separation of duties
+    # some compliance programs ask for).
+    approver_not_sender: bool = False
 
 
 class Payer(BaseModel):

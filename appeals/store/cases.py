@@ -14,6 +14,7 @@ import getpass
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select, update
 
@@ -24,14 +25,15 @@ from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
     BEFORE_SENDING,
     MARKS,
-    NEEDS_APPROVAL,
     CloseReason,
     Status,
-    approved,
+    approval,
     decide_level,
     event,
     file_level,
     insert_events,
+    needs_approval,
+    packet_digest,
 )
 from appeals.store.schema import appeal_lines, cases, events, filings, lines
 
@@ -186,6 +188,8 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
                                       .order_by(lines.c.id)).mappings()]
         linked = [c for (c,) in conn.execute(select(cases.c.id).where(
             cases.c.linked_case_id == case["id"]))]
+        problems = send_problems(conn, case, who="")
+        approved = approval(conn, case["id"], packet_digest(case["packet_hashes"])) is not None
     said = None if redact else json.loads(case["record"]).get("denial_reason")
     return {**case_row(case, as_of or date.today(), redact, len(covered) or 1),
             "reason": case["reason"],
@@ -194,6 +198,10 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
             "packet_version": case["packet_version"] or "",
             "packet_hashes": json.loads(case["packet_hashes"] or "{}"),
             "linked_from": linked, "appeal_lines": covered, "filings": levels,
+            "needs_approval": needs_approval(case), "approved": approved,
+            "send_problems": problems if case["status"] in (
+                Status.to_work, Status.waiting_on_clinician, Status.ready_to_send,
+                Status.upheld) else [],
             "events": history, "lines": seen}
 
 
@@ -215,20 +223,27 @@ def note_facts(engine: Engine, ref: str, *, on: date, who: str, note: str) -> No
 
 def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
           kind: str, note: str | None = None, method: str | None = None,
-          amount: Decimal | None = None, changes=None) -> dict:
-    """Check the move against the lifecycle, then write the change and its event together."""
+          amount: Decimal | None = None, changes=None, override: str | None = None,
+          separate: bool = False) -> dict:
+    """Check the move against the lifecycle (and a send against the send gate), then write the
+    change and its event together."""
     with engine.begin() as conn:
         write_lock(conn)
         case = _find(conn, ref)
         allowed = MARKS[to]
-        if to is Status.sent and case["category"] in NEEDS_APPROVAL and not approved(
-                conn, case["id"]):
-            raise CaseError(f"case {case['id']}: a parity letter is sent only after a compliance "
-                            "reviewer approves it (`appeals approve`, or the review desk)")
         if case["status"] not in allowed:
             raise CaseError(f"case {case['id']} ({case['claim_id']}-{case['line_number']}) is "
                             f"{case['status']}: it cannot become {to.value} (only from "
                             f"{', '.join(s.value for s in allowed)})")
+        if to is Status.sent:
+            problems = send_problems(conn, case, who=who or who_am_i(), separate=separate)
+            if problems and not override:
+                raise CaseError(f"case {case['id']} ({case['claim_id']}-{case['line_number']}) "
+                                f"is not ready to send: {'; '.join(problems)}. Fix it, or mark "
+                                "it sent with --override REASON")
+            if problems:
+                why = f"sent with override: {override} (not ready: {'; '.join(problems)})"
+                note = f"{why}; {note}" if note else why
         values = {"status": to.value, **(changes(case) if changes else {})}
         conn.execute(update(cases).where(cases.c.id == case["id"]).values(values))
         if to is Status.sent:
@@ -245,6 +260,40 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
     return case
 
 
+def send_problems(conn, case: dict, *, who: str, separate: bool = False) -> list[str]:
+    """Why the case's packet may not go out yet ([]: it may): no packet, a draft (what is left),
+    a letter that argues parity without a compliance approval of this exact packet, or, when the
+    practice separates the duties (`separate`), an approval by the person now sending it. The
+    one gate of `appeals mark` and the review desk."""
+    problems = []
+    hashes = json.loads(case["packet_hashes"] or "{}")
+    if not case["packet_path"] or not hashes:
+        problems.append("no packet has been built for it")
+    elif not case["packet_ready"]:
+        problems.append(f"its packet is a {_draft(case['packet_path'])}")
+    if needs_approval(case):
+        approver = approval(conn, case["id"], packet_digest(hashes))
+        if approver is None:
+            problems.append("its letter argues parity: a compliance reviewer approves this "
+                            "packet first (`appeals approve`, or the review desk); an approval "
+                            "of an earlier build of the packet has lapsed")
+        elif separate and approver == who:
+            problems.append(f"{approver} approved it and may not also send it (the practice "
+                            "separates approving and sending)")
+    return problems
+
+
+def _draft(folder: str) -> str:
+    """What keeps a packet a draft, in the worklist's words (from its packet.json)."""
+    from appeals.packet import readiness_words
+
+    try:
+        summary = json.loads((Path(folder) / "packet.json").read_text(encoding="utf-8"))
+        return readiness_words(summary["readiness"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "draft (its packet.json cannot be read)"
+
+
 def _level_name(case: dict) -> str:
     """The registry's name of the level being filed: the first (the plan's appeal), or the next
     level an upheld decision opened."""
@@ -259,28 +308,36 @@ def _level_name(case: dict) -> str:
 
 
 def approve(engine: Engine, ref: str, *, on: date, who: str, note: str | None = None) -> dict:
-    """A compliance reviewer's approval of the case's letter, in its history; a case whose
-    packet passed the readiness checks becomes ready to send with it."""
+    """A compliance reviewer's approval of the case's letter, in its history, for this exact
+    packet (its digest: a rebuilt packet needs a new approval); a case whose packet passed the
+    readiness checks becomes ready to send with it."""
     with engine.begin() as conn:
         write_lock(conn)
         case = _find(conn, ref)
         if case["status"] not in (Status.to_work, Status.waiting_on_clinician,
                                   Status.ready_to_send, Status.upheld):
             raise CaseError(f"case {case['id']} is {case['status']}: nothing to approve")
+        digest = packet_digest(case["packet_hashes"])
+        if digest is None:
+            raise CaseError(f"case {case['id']}: no packet has been built to approve")
         after = Status.ready_to_send.value if case["packet_ready"] and case["status"] in (
             Status.to_work, Status.waiting_on_clinician) else case["status"]
         if after != case["status"]:
             conn.execute(update(cases).where(cases.c.id == case["id"]).values(status=after))
         insert_events(conn, [event(case["id"], "approved", on, who, note=note,
                                    before=case["status"] if after != case["status"] else None,
-                                   after=after if after != case["status"] else None)])
+                                   after=after if after != case["status"] else None,
+                                   packet_sha256=digest)])
         case["status"] = after
     return case
 
 
 def mark(engine: Engine, ref: str, to: str, *, on: date, method: str | None = None,
-         note: str | None = None, reason: str | None = None, who: str | None = None) -> dict:
-    """`sent` (by fax, mail, portal...) or `closed` (written off, no action, duplicate)."""
+         note: str | None = None, reason: str | None = None, who: str | None = None,
+         override: str | None = None, separate: bool = False) -> dict:
+    """`sent` (by fax, mail, portal...) or `closed` (written off, no action, duplicate). Sent
+    passes the send gate (`send_problems`) or, with `override` (the reason, kept in the
+    history), goes out anyway; `separate`: the approver may not be the sender."""
     status = Status(to)
     if status not in (Status.sent, Status.closed):
         raise CaseError(f"mark: {to!r} is not sent or closed (decisions go to `outcome`)")
@@ -291,8 +348,11 @@ def mark(engine: Engine, ref: str, to: str, *, on: date, method: str | None = No
             raise CaseError("closing a case needs --reason: "
                             + ", ".join(r.value for r in CloseReason))
         reason = CloseReason(reason).value
+    if override is not None and not override.strip():
+        raise CaseError("--override needs the reason the packet goes out as it is")
     return _move(engine, ref, status, on, who, kind="mark", method=method, note=note,
-                 changes=lambda _case: {"closed_reason": reason})
+                 changes=lambda _case: {"closed_reason": reason}, override=override,
+                 separate=separate)
 
 
 def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,

@@ -10,6 +10,8 @@ later remittance); people mark what only they know (sent, closed, a decision by 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -68,11 +70,12 @@ def now() -> str:
 
 def event(case_id: int | None, kind: str, on: date, who: str, *, before: str | None = None,
           after: str | None = None, amount: Decimal | None = None, method: str | None = None,
-          note: str | None = None, run_id: int | None = None) -> dict:
+          note: str | None = None, run_id: int | None = None,
+          packet_sha256: str | None = None) -> dict:
     """One row of `events` (the case id may be filled in once a new case has one)."""
     return {"case_id": case_id, "at": now(), "on_date": on, "who": who, "kind": kind,
             "from_status": before, "to_status": after, "amount": amount, "method": method,
-            "note": note, "run_id": run_id}
+            "note": note, "run_id": run_id, "packet_sha256": packet_sha256}
 
 
 def insert_events(conn, rows: list[dict]) -> None:
@@ -80,10 +83,35 @@ def insert_events(conn, rows: list[dict]) -> None:
         conn.execute(events.insert(), rows)
 
 
-def approved(conn, case_id: int) -> bool:
-    """A compliance reviewer approved the case's letter (an `approved` event)."""
-    return conn.execute(select(events.c.id).where(
-        events.c.case_id == case_id, events.c.kind == "approved")).first() is not None
+def packet_digest(hashes: dict[str, str] | str | None) -> str | None:
+    """One sha256 over a packet's documents (packet.json aside: it records dates of its own
+    making): what an approval approves. None without a packet."""
+    if isinstance(hashes, str):
+        hashes = json.loads(hashes or "{}")
+    docs = sorted((n, h) for n, h in (hashes or {}).items() if n != "packet.json")
+    if not docs:
+        return None
+    return hashlib.sha256("".join(f"{n}\0{h}\n" for n, h in docs).encode()).hexdigest()
+
+
+def needs_approval(case: dict) -> bool:
+    """A letter that claims parity rights (a parity section, or the parity category) is sent
+    only after a compliance reviewer approves it."""
+    return bool(case.get("parity_letter")) or case["category"] in NEEDS_APPROVAL
+
+
+def approval(conn, case_id: int, digest: str | None) -> str | None:
+    """Who approved this exact packet (its digest), or None: an approval of an earlier build of
+    the packet has lapsed."""
+    if digest is None:
+        return None
+    return conn.execute(select(events.c.who).where(
+        events.c.case_id == case_id, events.c.kind == "approved",
+        events.c.packet_sha256 == digest).order_by(events.c.id.desc())).scalar()
+
+
+def approved(conn, case_id: int, digest: str | None) -> bool:
+    return approval(conn, case_id, digest) is not None
 
 
 def file_level(conn, case: dict, on: date, method: str | None, name: str,

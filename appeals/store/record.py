@@ -39,7 +39,6 @@ from appeals.store.keys import (
 from appeals.store.lifecycle import (
     AWAITING_MONEY,
     BEFORE_SENDING,
-    NEEDS_APPROVAL,
     REMITTANCE,
     RUN,
     Status,
@@ -47,7 +46,9 @@ from appeals.store.lifecycle import (
     decide_level,
     event,
     insert_events,
+    needs_approval,
     now,
+    packet_digest,
 )
 from appeals.store.schema import appeal_lines, cases, lines, runs
 
@@ -450,7 +451,7 @@ def _new_case(appeal: Appeal, as_of: date, linked: dict | None) -> dict:
         "recovered": Decimal(0), "repeat_count": 0, "linked_case_id": None, "first_seen": as_of,
         "decided_on": None, "levels_upheld": 0, "next_level": None, "next_deadline": None,
         "packet_path": None, "packet_hashes": None, "packet_version": None,
-        "checklist_due": None, "packet_ready": None, "score": None,
+        "checklist_due": None, "packet_ready": None, "parity_letter": None, "score": None,
         "_linked": linked, "id": None,
     }
     _latest(case, appeal, None, as_of)
@@ -606,9 +607,12 @@ def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None
     for case_id, info in todo:
         before = status[case_id]
         after = before
-        # Ready only when nothing is left to fill or fix, and a parity letter once approved.
-        ready = info["ready"] and (category[case_id] not in NEEDS_APPROVAL
-                                   or approved(conn, case_id))
+        # Ready only when nothing is left to fill or fix, and a letter that argues parity once
+        # this exact packet is approved (an approval of an earlier build has lapsed).
+        parity = bool(info.get("parity"))
+        ready = info["ready"] and (
+            not needs_approval({"parity_letter": parity, "category": category[case_id]})
+            or approved(conn, case_id, packet_digest(info["hashes"])))
         if before in BEFORE_SENDING:
             after = (Status.ready_to_send if ready else Status.waiting_on_clinician
                      if info["checklist_open"] else Status.to_work).value
@@ -616,6 +620,7 @@ def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None
             notes.append(event(case_id, "packet", as_of, who, before=before, after=after,
                                run_id=run_id, note=info["path"]))
         rows.append({"_id": case_id, "status": after, "packet_ready": info["ready"],
+                     "parity_letter": parity,
                      "packet_path": info["path"],
                      "packet_hashes": json.dumps(info["hashes"], sort_keys=True),
                      "packet_version": info["version"],

@@ -99,6 +99,7 @@ cases = Table(
     Column("packet_version", String(200)),
     Column("checklist_due", Date),
     Column("packet_ready", Boolean),  # the last packet passed the readiness checks
+    Column("parity_letter", Boolean),  # its letter argues parity: approved before it is sent
     Column("score", Float),  # the worklist's priority score on the last run that saw it
     Column("record", Text, nullable=False),  # the latest denial's record (JSON), for the law stage
     Index(None, "member_id"),  # a chunk's lines look their members' cases up by it
@@ -179,6 +180,9 @@ events = Table(
     Column("method", String(20)),
     Column("note", Text),
     Column("run_id", Integer, ForeignKey("runs.id")),
+    # An approval's packet: the digest of its documents (lifecycle.packet_digest), so an
+    # approval is for the exact letter and lapses when the packet is built again.
+    Column("packet_sha256", String(64)),
     Index(None, "case_id"),
 )
 

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from appeals.models import Owner, parse_money
 from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
 from appeals.store.cases import patient_names, status_counts
-from appeals.store.lifecycle import NEEDS_APPROVAL, Status
+from appeals.store.lifecycle import Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
 
 #: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
@@ -122,6 +122,12 @@ class Desk:
         self.facts = facts  # where the clinician's answers are kept (the runs' --facts file)
         self.settings = settings or {}  # the runs' other files: org, payers, templates, ...
 
+    def _separate(self) -> bool:
+        """The practice separates approving a letter from sending it (org.yaml)."""
+        from appeals.compose.settings import load_org
+
+        return load_org(self.settings.get("org")).approver_not_sender
+
     @property
     def today(self) -> date:
         return self.fixed_day or date.today()
@@ -209,9 +215,9 @@ class Desk:
         if case is None:
             return self.page(request, "error.html.j2", 404, message="No such case.")
         summary = _packet_summary(case)
-        approved = any(e["kind"] == "approved" for e in case["events"])
         return self.page(request, "case.html.j2", case=case, packet=summary,
-                         needs_approval=case["category"] in NEEDS_APPROVAL, approved=approved,
+                         needs_approval=case["needs_approval"], approved=case["approved"],
+                         send_problems=case["send_problems"],
                          files=sorted(case["packet_hashes"]), today=self.today)
 
     async def file(self, request: Request) -> Response:
@@ -254,7 +260,9 @@ class Desk:
             elif action == "mark":
                 mark(self.engine, ref, str(form.get("to", "")), on=self.today,
                      method=form.get("method") or None, reason=form.get("reason") or None,
-                     note=note, who=who[0])
+                     note=note, who=who[0],
+                     override=str(form.get("override") or "")[:500] or None,
+                     separate=self._separate())
             else:
                 record_outcome(self.engine, ref, str(form.get("decision", "")), on=self.today,
                                amount=parse_money(form.get("amount") or None), note=note,

@@ -64,12 +64,14 @@ def save(engine, case: dict, record: DenialRecord, answers: dict[str, str], *,
     note_facts(engine, str(case["case_id"]), on=as_of, who=who,
                note=f"{len(given)} answers on the review desk: {', '.join(sorted(given))}")
     settings = Settings.load(**settings_files, facts=facts_file, as_of=as_of)
-    packet = make_packet(appeal_of_case(engine, case["case_id"], settings), settings)
+    appeal = appeal_of_case(engine, case["case_id"], settings)
+    packet = make_packet(appeal, settings)
     folder = Path(case["packet"])
     written = write(packet, folder.parent, folder.name)
     packet_rebuilt(engine, case["case_id"], stored(written, file_hashes(packet, written),
                                                    state(packet.summary),
-                                                   packet.summary["versions"]),
+                                                   packet.summary["versions"],
+                                                   appeal.parity_section),
                    on=as_of, who=who)
     return written
 

@@ -116,7 +116,8 @@ def make_packet(appeal: Appeal, settings: Settings,
                        payer=payer, facts=facts,
                        templates=settings.templates, checklists=settings.checklists,
                        registry=settings.registry, codes=settings.rules.table,
-                       services=appeal.records if many else None)
+                       services=appeal.records if many else None,
+                       deadlines_differ=appeal.deadlines_differ)
     lap("compose")
     files: dict[str, bytes] = {}
     for doc in composed.documents:

@@ -25,7 +25,7 @@ from appeals.intake import read
 from appeals.lint import lint_packet
 from appeals.packet import Settings, build, write
 from appeals.pipeline import RunConfig, run
-from appeals.store import case_history, open_store
+from appeals.store import approve, case_history, open_store
 
 SAMPLES = Path(__file__).parent.parent / "appeals" / "data" / "samples"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -216,9 +216,15 @@ def test_facts_import_command_and_the_case_moves_to_ready(checklist: Path, tmp_p
                   facts=facts, **practice))
     assert lint_packet(tmp_path / "w1" / "packets" / "D007-1", as_of=AS_OF) == []
     history = case_history(engine, "D007-1")
-    assert history["status"] == "ready_to_send"
-    assert (history["events"][-1]["from"], history["events"][-1]["to"]) == (
-        "waiting_on_clinician", "ready_to_send")
+    # Medicaid managed care: parity reaches the plan, so the medical-necessity letter carries a
+    # parity section and waits for a compliance reviewer's approval of this packet.
+    assert history["status"] == "to_work" and history["needs_approval"]
+    assert [p.split(":")[0] for p in history["send_problems"]] == ["its letter argues parity"]
+    approve(engine, "D007-1", on=AS_OF, who="compliance")
+    history = case_history(engine, "D007-1")
+    assert history["status"] == "ready_to_send" and history["send_problems"] == []
+    assert (history["events"][-1]["kind"], history["events"][-1]["to"]) == (
+        "approved", "ready_to_send")
     assert case_history(engine, "D002-1")["status"] == "waiting_on_clinician"  # not answered
     engine.dispose()
 

@@ -256,6 +256,11 @@ def test_an_unchanged_reexport_is_not_a_new_denial_this_week(tmp_path: Path) -> 
         "SELECT COUNT(*) FROM lines WHERE seen_before = 1")).scalar_one()
     assert history == 4
     assert case_history(engine, "IOP1-1")["repeat_count"] == 0
+    from appeals.store.history import history as weekly
+
+    week = weekly(engine, date(2026, 7, 8))["weeks"]
+    assert week["denied_this_week"] == 0  # the re-export is not this week's denial
+    assert weekly(engine, AS_OF)["weeks"]["denied_this_week"] == 4
     engine.dispose()
 
 
@@ -363,3 +368,20 @@ def test_a_malformed_grouping_rule_names_the_file_and_the_field(tmp_path: Path) 
                    "episode: {same: [payer], gap_days: 7}\n", encoding="utf-8")
     with pytest.raises(GroupingError, match=r"grouping.yaml: field 'claim.same.1'"):
         load_grouping(bad)
+
+
+def test_lines_with_different_windows_are_filed_by_the_earliest_and_the_biller_is_told(
+        tmp_path: Path) -> None:
+    rows = [line("WIN1", 1, "2026-05-01", denied_on="2026-05-20"),
+            line("WIN1", 2, "2026-05-02", denied_on="2026-06-10")]  # a later remittance
+    out = tmp_path / "out"
+    run(RunConfig(inputs=[write(tmp_path / "w.csv", rows)], out=out, workers=1, as_of=AS_OF))
+    summary = json.loads((out / "packets" / "WIN1-1" / "packet.json").read_text())
+    deadlines = sorted(ln["deadline"] for ln in summary["lines"])
+    assert deadlines[0] < deadlines[1]
+    assert worklist(out)[0]["deadline"] == deadlines[0]
+    assert (f"The lines' filing windows differ: the appeal is filed by the earliest of them, "
+            f"{deadlines[0]}, for all its lines.") in summary["biller_notes"]
+    cover = " ".join(pdf_text((out / "packets" / "WIN1-1" / "biller_cover.pdf").read_bytes())
+                     .split())
+    assert f"{deadlines[0]}, for all its lines" in cover

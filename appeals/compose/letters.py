@@ -375,10 +375,12 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             as_of: date, org: Org | None = None, payer: Payer | None = None,
             facts: dict[str, str] | None = None, templates: Path | None = None,
             checklists: Path | None = None, registry: Registry | None = None,
-            codes: dict | None = None, services: list[DenialRecord] | None = None) -> Composed:
+            codes: dict | None = None, services: list[DenialRecord] | None = None,
+            deadlines_differ: bool = False) -> Composed:
     """Build the packet's documents for one appeal (no files are written here): `record` is its
     first line, `services` every line it covers (None: that line alone), `law` the law of the line
-    whose window closes first. `codes` is the run's CARC/RARC table (`Rules.table`, a user's
+    whose window closes first (`deadlines_differ`: the others close later, which the biller is
+    told). `codes` is the run's CARC/RARC table (`Rules.table`, a user's
     overrides included)."""
     reg = registry or load_registry()
     org = org or Org()
@@ -486,6 +488,10 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         notes = notes + [(f"One appeal for {len(services)} lines ({context['line_words']}); "
                          f"the letter asks for all of them, {money(context['total_denied'])} "
                          "denied in all.")]
+        first = law.first_deadline
+        if deadlines_differ and first is not None and first.file_by is not None:
+            notes.append(f"The lines' filing windows differ: the appeal is filed by the earliest "
+                         f"of them, {first.file_by.isoformat()}, for all its lines.")
     names = types + ([CHECKLIST] if clinician_items else [])
 
     def render(name: str) -> Document:

@@ -43,15 +43,16 @@ def history(engine: Engine, as_of: date) -> dict:
 
 
 def _weeks(conn, as_of: date) -> dict:
-    """Denied lines by reason, this week (the 7 days to as_of) against the four weeks before."""
+    """Denied lines by reason, this week (the 7 days to as_of) against the four weeks before; a
+    denial report seen again (an unchanged re-export of an open denial) is not a new denial."""
     start = as_of - timedelta(days=6)
     earlier = start - timedelta(weeks=WEEKS_BEFORE)
     this_week = func.sum(case((lines.c.recorded_on >= start, 1), else_=0))
     before = func.sum(case((lines.c.recorded_on < start, 1), else_=0))
     rows = conn.execute(
         select(lines.c.reason, this_week, before)
-        .where(lines.c.denied.is_(True), lines.c.recorded_on >= earlier,
-               lines.c.recorded_on <= as_of)
+        .where(lines.c.denied.is_(True), lines.c.seen_before.is_(False),
+               lines.c.recorded_on >= earlier, lines.c.recorded_on <= as_of)
         .group_by(lines.c.reason)).all()
     reasons = [{"reason": reason, "this_week": int(now or 0), "before": int(then or 0),
                 "weekly_before": round(int(then or 0) / WEEKS_BEFORE, 1),
@@ -83,12 +84,14 @@ def _aging(conn, as_of: date) -> list[dict]:
 
 
 def _rates(conn, key, name=None) -> list[dict]:
-    """Denied lines over adjudicated lines, for the groups with the most denials. Names that
+    """Denied lines over adjudicated lines (a report seen again counted once), for the groups
+    with the most denials. Names that
     differ only in case ("TAR HEEL MEDICAID PLAN" in the 835) are one group, shown in the
     spelling that sorts last (the mixed-case one)."""
     denied = func.sum(case((lines.c.denied.is_(True), 1), else_=0))
     shown = func.max(name) if name is not None else key
-    rows = conn.execute(select(shown, func.count(), denied).group_by(key)
+    rows = conn.execute(select(shown, func.count(), denied)
+                        .where(lines.c.seen_before.is_(False)).group_by(key)
                         .order_by(denied.desc(), shown).limit(TOP)).all()
     return [{"name": name or "(blank)", "lines": n, "denied": int(d or 0),
              "rate": int(d or 0) / n if n else 0.0} for name, n, d in rows]

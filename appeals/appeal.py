@@ -135,6 +135,9 @@ class Appeal:
     lines: tuple[Line, ...]
     #: The grouping's unit (the index of its first line in input order); -1 outside a Grouper.
     unit: int = -1
+    #: The clinician checklist's due date the case store set when it was first asked for: a
+    #: re-export of the same denial never moves it later.
+    checklist_due: date | None = None
 
     @property
     def first(self) -> Line:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from appeals import __version__
 from appeals.compose.checklists import checklist_folders
+from appeals.compose.letters import checklist_due
 from appeals.compose.markup import builtin_templates
 from appeals.intake import file_sha256
 from appeals.law.registry import default_path as builtin_registry_path
@@ -66,6 +67,10 @@ def packet_key(appeal: Appeal, settings: Settings, stamp: dict[str, str]) -> str
                "classification": first.classification.model_dump(mode="json"),
                "facts": settings.facts_for(first.record), "as_of": settings.as_of.isoformat(),
                "versions": {k: v for k, v in stamp.items() if k != "facts_sha256"}}
+    natural = checklist_due(appeal.lead.law, settings.as_of, settings.org.checklist_lead_days)
+    if appeal.checklist_due is not None and appeal.checklist_due < natural:
+        # the store's earlier due date is what the checklist prints (compose takes the earlier)
+        payload["checklist_due"] = appeal.checklist_due.isoformat()
     if len(appeal.lines) > 1:
         payload["lines"] = [[ln.record.model_dump(mode="json", exclude={"source", "location"}),
                              ln.classification.model_dump(mode="json")]

@@ -117,7 +117,7 @@ def make_packet(appeal: Appeal, settings: Settings,
                        templates=settings.templates, checklists=settings.checklists,
                        registry=settings.registry, codes=settings.rules.table,
                        services=appeal.records if many else None,
-                       deadlines_differ=appeal.deadlines_differ)
+                       deadlines_differ=appeal.deadlines_differ, due_by=appeal.checklist_due)
     lap("compose")
     files: dict[str, bytes] = {}
     for doc in composed.documents:

@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -374,6 +374,8 @@ class _Week:
                 self.grouper.mark(appeal.unit, row["status"], row["packet"])
                 self.rows.settle(self.rows.append(row))
                 return
+        if recorded is not None and recorded.checklist_due is not None:
+            appeal = replace(appeal, checklist_due=recorded.checklist_due)
         name = _unique(name, self.names)
         row["packet"], row["_unit"] = f"{PACKETS}/{name}", appeal.unit
         row["_parity"] = appeal.parity_section

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -385,3 +385,44 @@ def test_lines_with_different_windows_are_filed_by_the_earliest_and_the_biller_i
     cover = " ".join(pdf_text((out / "packets" / "WIN1-1" / "biller_cover.pdf").read_bytes())
                      .split())
     assert f"{deadlines[0]}, for all its lines" in cover
+
+
+def test_a_checklist_due_date_never_slides_and_the_watch_keeps_it_until_answered(
+        tmp_path: Path) -> None:
+    """A re-export of the same open denial a week later keeps the checklist's due date (in the
+    store and on the checklist itself); the watch lists it, per clinician and due date, while it
+    is due and after, as overdue."""
+    from appeals.scrub.watch import from_store, to_ics
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    rows = IOP_WEEK + [line("SEC1", 1, "2026-06-05", codes="CO-50", cpt="90837",
+                            care="outpatient")]
+    run(RunConfig(inputs=[write(tmp_path / "a.csv", rows)], out=tmp_path / "o", workers=1,
+                  as_of=AS_OF, db=db))
+    engine = open_store(db)
+    first = case_history(engine, "IOP1-1")["case_id"]
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(cases.c.claim_id, cases.c.checklist_due)).all())
+    assert stored["IOP1"] == stored["SEC1"] and stored["IOP1"] > AS_OF
+    checklist = tmp_path / "o" / "packets" / "IOP1-1" / "clinician_checklist.pdf"
+    said = " ".join(pdf_text(checklist.read_bytes()).split())
+    printed = f"{stored['IOP1']:%B} {stored['IOP1'].day}, {stored['IOP1'].year}"
+    assert printed in said
+    later = date(2026, 7, 8)
+    second = tmp_path / "b.csv"
+    second.write_bytes((tmp_path / "a.csv").read_bytes() + b"\n")  # the same denials again
+    run(RunConfig(inputs=[second], out=tmp_path / "o", workers=1, as_of=later, db=db))
+    with engine.connect() as conn:
+        again = dict(conn.execute(select(cases.c.claim_id, cases.c.checklist_due)).all())
+    assert again == stored  # not a week later
+    assert printed in " ".join(pdf_text(checklist.read_bytes()).split())
+    overdue_day = stored["IOP1"] + timedelta(days=5)
+    items = [i for i in from_store(engine, overdue_day, 14) if i.kind.startswith("checklist")]
+    assert len(items) == 1  # one per clinician and due date, not one per case or line
+    item = items[0]
+    assert item.kind == "checklist_overdue" and item.due == stored["IOP1"]
+    assert item.title == "Lakeside Counseling Group: 2 checklists overdue by 5 days"
+    assert f"cases {first}, " in item.detail
+    ics = to_ics(items, overdue_day).decode()
+    assert ics.count("BEGIN:VEVENT") == 1 and "Olivia" not in ics and "M77" not in ics
+    engine.dispose()

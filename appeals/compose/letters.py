@@ -376,11 +376,11 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             facts: dict[str, str] | None = None, templates: Path | None = None,
             checklists: Path | None = None, registry: Registry | None = None,
             codes: dict | None = None, services: list[DenialRecord] | None = None,
-            deadlines_differ: bool = False) -> Composed:
+            deadlines_differ: bool = False, due_by: date | None = None) -> Composed:
     """Build the packet's documents for one appeal (no files are written here): `record` is its
     first line, `services` every line it covers (None: that line alone), `law` the law of the line
     whose window closes first (`deadlines_differ`: the others close later, which the biller is
-    told). `codes` is the run's CARC/RARC table (`Rules.table`, a user's
+    told), `due_by` the checklist's due date set on an earlier run (never moved later). `codes` is the run's CARC/RARC table (`Rules.table`, a user's
     overrides included)."""
     reg = registry or load_registry()
     org = org or Org()
@@ -395,6 +395,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     clinician_items = [i for i in needed if i.owner is Owner.clinician]
     billing_items = [i for i in needed if i.owner is not Owner.clinician]
     due = checklist_due(law, as_of, org.checklist_lead_days)
+    if due_by is not None:  # asked for on an earlier run: it does not move later
+        due = min(due, due_by)
     filing = filing_status(law, as_of)
     nqtl = limit_at_issue(record, classification)
     placeholders: list[str] = []

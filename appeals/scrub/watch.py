@@ -26,7 +26,7 @@ LOW_SHARE = Decimal("0.2")
 class WatchItem:
     due: date
     kind: str  # authorization_ends, units_low, review_due, enrolment_ends, license_expires,
-    # appeal_deadline, checklist_due
+    # appeal_deadline, deadline_passed, checklist_due, checklist_overdue
     title: str
     detail: str
     key: str  # what the item is about, stable across runs (for the calendar's UID)
@@ -81,26 +81,48 @@ def from_files(auths: list[Authorization], roster: list[Enrollment], as_of: date
 
 
 def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
-    """Open appeal deadlines and clinician checklists due within `days`, from the case store."""
+    """Open appeal deadlines within `days` (and those already passed, until the appeal is sent
+    or closed), and the clinician checklists the open appeals wait on: one item per clinician and
+    due date, listed from the day they are due until they are answered, overdue included."""
+    import json
+
     from appeals.store.cases import list_cases
     from appeals.store.lifecycle import Status
     from appeals.store.schema import cases
 
-    items = [WatchItem(date.fromisoformat(c["deadline"]), "appeal_deadline",
-                       f"Appeal due: case {c['case_id']} (claim {c['claim_id']})",
-                       f"{c['payer_name']}, {c['category'].replace('_', ' ')}, status "
-                       f"{c['status'].replace('_', ' ')}", f"case {c['case_id']}")
-             for c in list_cases(engine, due_within=days, as_of=as_of, redact=True)
-             if c["days_left"] is not None and c["days_left"] >= 0]
-    query = select(cases.c.id, cases.c.claim_id, cases.c.payer_name, cases.c.checklist_due).where(
-        cases.c.status == Status.waiting_on_clinician.value,
-        cases.c.checklist_due >= as_of, cases.c.checklist_due <= as_of + timedelta(days=days))
+    items = []
+    for c in list_cases(engine, due_within=days, as_of=as_of, redact=True):
+        if c["days_left"] is None:
+            continue
+        due = date.fromisoformat(c["deadline"])
+        where = f"{c['payer_name']}, {c['category'].replace('_', ' ')}, status " \
+                f"{c['status'].replace('_', ' ')}"
+        if c["days_left"] >= 0:
+            items.append(WatchItem(due, "appeal_deadline", f"Appeal due: case {c['case_id']} "
+                                   f"(claim {c['claim_id']})", where, f"case {c['case_id']}"))
+        elif c["status"] in (Status.to_work, Status.waiting_on_clinician,
+                             Status.ready_to_send, Status.upheld):
+            items.append(WatchItem(due, "deadline_passed",
+                                   f"Appeal deadline passed {-c['days_left']} days ago: case "
+                                   f"{c['case_id']} (claim {c['claim_id']})",
+                                   f"{where}: file it with the reason it is late (good cause)",
+                                   f"case {c['case_id']}"))
+    query = select(cases.c.id, cases.c.provider, cases.c.record, cases.c.checklist_due).where(
+        cases.c.status == Status.waiting_on_clinician.value, cases.c.checklist_due.is_not(None),
+        cases.c.checklist_due <= as_of + timedelta(days=days)).order_by(cases.c.id)
+    waiting: dict[tuple[str, date], tuple[str, list[int]]] = {}
     with engine.connect() as conn:
         for row in conn.execute(query):
-            items.append(WatchItem(row.checklist_due, "checklist_due",
-                                   f"Clinician checklist due: case {row.id} (claim {row.claim_id})",
-                                   f"{row.payer_name}: the answers the appeal waits on",
-                                   f"case {row.id} checklist"))
+            name = json.loads(row.record).get("provider_name") or row.provider or "unnamed"
+            waiting.setdefault((row.provider, row.checklist_due), (name, []))[1].append(row.id)
+    for (provider, due), (name, ids) in waiting.items():
+        numbers = ", ".join(str(i) for i in ids)
+        late = (as_of - due).days
+        items.append(WatchItem(
+            due, "checklist_overdue" if late > 0 else "checklist_due",
+            f"{name}: {len(ids)} checklist{'s' if len(ids) > 1 else ''} "
+            + (f"overdue by {late} days" if late > 0 else "due"),
+            f"cases {numbers}: the answers their appeals wait on", f"{provider}|{due}"))
     return items
 
 

@@ -91,6 +91,7 @@ class Recorded:
     level_name: str = ""
     deadline: date | None = None
     decided: bool = False
+    checklist_due: date | None = None  # set by an earlier run: it does not slide
 
 
 @dataclass
@@ -367,7 +368,7 @@ def _recorded(case: dict, decided: bool = False) -> Recorded:
         None if status not in BEFORE_SENDING else case["deadline"])
     return Recorded(case_id=case["id"], status=status, level=case["levels_upheld"] + 1,
                     level_name=case["next_level"] or "" if case["levels_upheld"] else "",
-                    deadline=deadline, decided=decided)
+                    deadline=deadline, decided=decided, checklist_due=case["checklist_due"])
 
 
 def _upheld(state: _Chunk, case: dict, record: DenialRecord, registry: Registry | None) -> bool:
@@ -596,13 +597,21 @@ def packet_rebuilt(engine: Engine, case_id: int, info: dict, *, on: date, who: s
         _packets(conn, [(case_id, info)], on, None, who)
 
 
+def _earliest(was: date | None, now: str | None) -> date | None:
+    """A checklist's due date once set never moves later (the same denial exported again a week
+    later would move it a week each time); an earlier one (a nearer deadline) is taken."""
+    new = date.fromisoformat(now) if now else None
+    return min(d for d in (was, new) if d is not None) if (was or new) else None
+
+
 def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None,
              who: str = RUN) -> None:
     ids = [case_id for case_id, _ in todo]
-    status, category = {}, {}
-    for case_id, now_status, now_category in conn.execute(select(
-            cases.c.id, cases.c.status, cases.c.category).where(_among(conn, cases.c.id, ids))):
-        status[case_id], category[case_id] = now_status, now_category
+    status, category, due = {}, {}, {}
+    for case_id, now_status, now_category, was_due in conn.execute(select(
+            cases.c.id, cases.c.status, cases.c.category, cases.c.checklist_due).where(
+            _among(conn, cases.c.id, ids))):
+        status[case_id], category[case_id], due[case_id] = now_status, now_category, was_due
     rows, notes = [], []
     for case_id, info in todo:
         before = status[case_id]
@@ -624,8 +633,7 @@ def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None
                      "packet_path": info["path"],
                      "packet_hashes": json.dumps(info["hashes"], sort_keys=True),
                      "packet_version": info["version"],
-                     "checklist_due": date.fromisoformat(info["checklist_due"])
-                     if info["checklist_due"] else None})
+                     "checklist_due": _earliest(due[case_id], info["checklist_due"])})
     if rows:
         conn.execute(update(cases).where(cases.c.id == bindparam("_id")).values(
             {k: bindparam(k) for k in rows[0] if k != "_id"}), rows)

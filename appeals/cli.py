@@ -681,6 +681,24 @@ def mark_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
     err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}")
 
 
+@app.command("call")
+def call_cmd(
+    case_id: Annotated[str, typer.Argument(help="Case number, or CLAIM-LINE.")],
+    on: OnOpt,
+    rep: Annotated[str, typer.Option("--rep", help="The payer's representative (name or id).")],
+    ref: Annotated[str | None, typer.Option("--ref", help="The call's reference number.")
+                   ] = None,
+    note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None,
+) -> None:
+    """Log a call with the payer about a case (receipt confirmed, status asked): in its history,
+    dated, with the representative and the reference, for the next letter to quote."""
+    from appeals.store import log_call
+
+    case = _case_call(lambda: log_call(_store(db), case_id, on=on.date(), rep=rep, reference=ref,
+                                       note=note, who=by))
+    err(f"case {case['id']} ({case['claim_id']}-{case['line_number']}): call logged")
+
+
 @app.command("approve")
 def approve_cmd(
     case_id: Annotated[str, typer.Argument(help="Case number, or CLAIM-LINE.")],

@@ -155,3 +155,23 @@ def test_nothing_to_approve_without_a_packet(tmp_path: Path) -> None:
     with pytest.raises(CaseError, match="no packet has been built for it"):
         mark(engine, "NP1-1", "sent", on=date(2026, 7, 2), who="biller")
     engine.dispose()
+
+
+def test_a_call_with_the_payer_is_logged_in_the_history(store, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from appeals.cli import app
+
+    engine, db = store
+    done = CliRunner().invoke(app, ["call", "MC1-1", "--on", "2026-07-12", "--rep", "Jordan",
+                                    "--ref", "4471", "--note", "receipt confirmed", "--db", db,
+                                    "--by", "biller"])
+    assert done.exit_code == 0, done.output
+    last = case_history(engine, "MC1-1")["events"][-1]
+    assert (last["kind"], last["on"], last["who"]) == ("call", "2026-07-12", "biller")
+    assert last["note"] == ("call with the payer's representative Jordan, reference 4471: "
+                            "receipt confirmed")
+    assert case_history(engine, "MC1-1")["status"] != "sent"  # a call moves nothing
+    nobody = CliRunner().invoke(app, ["call", "MC1-1", "--on", "2026-07-12", "--rep", " ",
+                                      "--db", db])
+    assert nobody.exit_code == 2 and "needs --rep" in nobody.output

@@ -440,3 +440,18 @@ def _answer_the_checklist(page) -> None:
     page.wait_for_selector("text=answers on the review desk")
     letter = page.request.get(page.url + "/files/medical_necessity_letter.pdf")
     assert letter.ok and letter.body().startswith(b"%PDF")
+
+
+def test_a_biller_logs_a_call_and_the_history_shows_it_with_the_method_of_sending(client):
+    token = login(client, "biller")
+    cid = case_id(client, "A1")
+    done = client.post(f"/cases/{cid}/call", data={"csrf": token, "rep": "Jordan",
+                                                   "ref": "4471", "note": "<script>x</script>"})
+    assert done.status_code == 303
+    page = client.get(f"/cases/{cid}").text
+    assert "call with the payer&#39;s representative Jordan, reference 4471" in page
+    assert "<script>x</script>" not in page  # escaped
+    assert client.post(f"/cases/{cid}/call", data={"csrf": token, "rep": ""}).status_code == 400
+    client.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent", "method": "portal",
+                                            "override": "test"})
+    assert "by portal" in client.get(f"/cases/{cid}").text

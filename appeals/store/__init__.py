@@ -9,6 +9,7 @@ from appeals.store.cases import (
     approve,
     case_history,
     list_cases,
+    log_call,
     mark,
     record_outcome,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "approve",
     "case_history",
     "list_cases",
+    "log_call",
     "mark",
     "open_store",
     "record_outcome",

@@ -294,6 +294,24 @@ def _draft(folder: str) -> str:
         return "draft (its packet.json cannot be read)"
 
 
+def log_call(engine: Engine, ref: str, *, on: date, rep: str, reference: str | None = None,
+             note: str | None = None, who: str | None = None) -> dict:
+    """A call with the payer about the case (a receipt confirmed, a status asked): who answered,
+    the call's reference and what was said, as an event in the case's history (the dated facts
+    an escalation letter quotes). No status changes."""
+    rep = " ".join((rep or "").split())
+    if not rep:
+        raise CaseError("a call needs --rep: the name (or id) of the payer's representative")
+    words = f"call with the payer's representative {rep}" + (
+        f", reference {reference.strip()}" if reference and reference.strip() else "") + (
+        f": {note.strip()}" if note and note.strip() else "")
+    with engine.begin() as conn:
+        write_lock(conn)
+        case = _find(conn, ref)
+        insert_events(conn, [event(case["id"], "call", on, who or who_am_i(), note=words)])
+    return case
+
+
 def _level_name(case: dict) -> str:
     """The registry's name of the level being filed: the first (the plan's appeal), or the next
     level an upheld decision opened."""

@@ -27,7 +27,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appeals.models import Owner, parse_money
-from appeals.store import CaseError, approve, case_history, list_cases, mark, record_outcome
+from appeals.store import (
+    CaseError,
+    approve,
+    case_history,
+    list_cases,
+    log_call,
+    mark,
+    record_outcome,
+)
 from appeals.store.cases import patient_names, status_counts
 from appeals.store.lifecycle import Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
@@ -257,6 +265,10 @@ class Desk:
         try:
             if action == "approve":
                 approve(self.engine, ref, on=self.today, who=who[0], note=note)
+            elif action == "call":
+                log_call(self.engine, ref, on=self.today, rep=str(form.get("rep") or ""),
+                         reference=str(form.get("ref") or "")[:100] or None, note=note,
+                         who=who[0])
             elif action == "mark":
                 mark(self.engine, ref, str(form.get("to", "")), on=self.today,
                      method=form.get("method") or None, reason=form.get("reason") or None,
@@ -345,7 +357,7 @@ class Desk:
 
 
 #: Form actions on a case, and the permission each needs (appeals.store.users.CAN).
-ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark"}
+ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mark"}
 OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
         Status.upheld.value}
 

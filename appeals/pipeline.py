@@ -55,6 +55,7 @@ from appeals.packet import (
 from appeals.settings import RunConfig, Settings
 from appeals.worklist import (
     Outcomes,
+    RowStatus,
     RowStore,
     WorklistFile,
     appeal_row,
@@ -324,7 +325,7 @@ class _Week:
             say(f"{record.key}: failed in classification: {type(exc).__name__}")
             return
         row = line_row(line, as_of, self.priority, self.outcomes)
-        row["status"] = "" if line.actionable else "no packet (no action)"
+        row["status"] = "" if line.actionable else RowStatus.no_action
         row["_line"] = self.grouper.add(line)
         self.lines.settle(self.lines.append(row))
 
@@ -383,7 +384,7 @@ class _Week:
         kept = None if config.force else unchanged(config.out / PACKETS / name, key)
         index = self.rows.append(row)
         if kept is not None:
-            row["status"] = "unchanged"
+            row["status"] = RowStatus.unchanged
             _add_hashes(self.hashes, name, kept[0])
             self._settle(index, row, state(kept[1]), kept[0])
             result.packets_unchanged += 1
@@ -407,13 +408,13 @@ class _Week:
         row = self.rows[index]
         row["_unit"] = unit
         if outcome["status"] == "written":
-            row["status"] = "packet written"
+            row["status"] = RowStatus.written
             folder = row["packet"].split("/", 1)[1]
             _add_hashes(self.hashes, folder, outcome["hashes"])
             self._settle(index, row, outcome, outcome["hashes"])
             result.packets_written += 1
             return
-        row["status"], row["error"] = "failed", outcome["error"]
+        row["status"], row["error"] = RowStatus.failed, outcome["error"]
         stale = self.config.out / row.pop("packet")  # an older packet of it is out of date
         row["packet"] = ""
         if (stale / "packet.json").is_file():
@@ -421,7 +422,7 @@ class _Week:
         self.failures.append(_failure(row, "packet"))
         say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
             f"{outcome['error'].split(':', 1)[0]}")
-        self.grouper.mark(unit, "failed", "")
+        self.grouper.mark(unit, RowStatus.failed, "")
         self.rows.settle(index)
 
     def report_rows(self) -> Iterator[dict]:

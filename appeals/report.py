@@ -21,6 +21,7 @@ from appeals.compose.limits import limit_types
 from appeals.compose.markup import builtin_templates, template_file
 from appeals.render.charts import bar_chart
 from appeals.render.pdf import html_to_pdf
+from appeals.worklist import RowStatus
 
 DEADLINE_WINDOW = 14
 TOP_REASONS = 10
@@ -77,12 +78,12 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
         lines += 1
         billed += r["billed"]
         paid += r["paid"]
-        status[r["status"].split(" (")[0]] += 1
+        status[r["status"]] += 1
         if r["category"] != "not_a_denial":
             denied.append(r)
         if r["nqtl"]:
             parity.append(dict(r, nqtl_label=labels.get(r["nqtl"], r["nqtl"])))
-        if r["status"] == "failed":
+        if r["status"] == RowStatus.failed:
             failures.append(r)
     work = [r for r in denied if r["action"] != "no_action"]
     reasons = _group(denied, lambda r: r["reason"])
@@ -122,9 +123,9 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
             "billed": billed, "paid": paid,
             "billed_denied": sum((r["billed"] for r in denied), Decimal(0)),
             "at_stake": sum((r["at_stake"] for r in work), Decimal(0)),
-            "packets": meta.get("packets", status.get("packet written", 0)
-                                + status.get("unchanged", 0)),
-            "failed": status.get("failed", 0), "rejects": meta.get("rejects", 0),
+            "packets": meta.get("packets", status[RowStatus.written]
+                                + status[RowStatus.unchanged]),
+            "failed": status[RowStatus.failed], "rejects": meta.get("rejects", 0),
             "due_soon": len(due), "late": len(late), "parity": len(parity),
             "urgent": len(urgent),
         },

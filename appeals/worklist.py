@@ -19,6 +19,7 @@ import pickle
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,6 +44,16 @@ COLUMNS = (
     "location",
 )
 PATIENT_COLUMNS = ("patient_name", "member_id")
+
+
+class RowStatus(StrEnum):
+    """What the run did for a row (the words are the worklist's and the report's); a case
+    carried over from the store shows its case status (`store.lifecycle.Status`) instead."""
+
+    written = "packet written"
+    unchanged = "unchanged"
+    failed = "failed"
+    no_action = "no packet (no action)"
 
 
 class PriorityError(ValueError):
@@ -227,7 +238,8 @@ def _line_fields(record: DenialRecord) -> dict:
 def failed_row(record: DenialRecord, error: str) -> dict:
     """The row of a line that could not be classified: listed, so it is not lost, at the end."""
     row = {c: "" for c in COLUMNS}
-    row.update(_line_fields(record), score=0.0, score_basis="not classified", status="failed",
+    row.update(_line_fields(record), score=0.0, score_basis="not classified",
+               status=RowStatus.failed,
                lines=1,
                error=error, category="other", reason=error, action="", owner="billing",
                plan_label="", days_left=None, at_stake=record.amount_at_stake)

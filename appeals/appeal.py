@@ -21,7 +21,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -184,6 +184,12 @@ class Appeal:
     @property
     def at_stake(self) -> Decimal:
         return sum((ln.at_stake for ln in self.lines), Decimal(0))
+
+
+def with_lines(appeal: Appeal, more: Iterable[Line]) -> Appeal:
+    """The appeal with more of its lines (those an earlier week's input carried), in the same
+    order as the grouping gives them; its key and unit stay."""
+    return replace(appeal, lines=_ordered([*appeal.lines, *more]))
 
 
 def single(line: Line) -> Appeal:
@@ -465,9 +471,13 @@ def _load(rec: str, cls: str, rest: str, law: LawResult) -> Line:
                 authorization, why)
 
 
+def _ordered(lines: list[Line]) -> tuple[Line, ...]:
+    return tuple(sorted(lines, key=lambda ln: (ln.record.service_date or date.min,
+                                               ln.record.claim_id, ln.record.line_number)))
+
+
 def _appeal(lines: list[Line], unit: int | None) -> Appeal:
-    ordered = tuple(sorted(lines, key=lambda ln: (ln.record.service_date or date.min,
-                                                  ln.record.claim_id, ln.record.line_number)))
+    ordered = _ordered(lines)
     return Appeal(appeal_key(ordered), ordered, -1 if unit is None else unit)
 
 

@@ -37,10 +37,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from appeals import __version__
-from appeals.appeal import Appeal, Grouper, Line, assess
+from appeals.appeal import Appeal, Grouper, Line, assess, with_lines
 from appeals.audit import packet_key, unchanged, versions
 from appeals.intake import Batch, rejects_csv
-from appeals.models import Reject
+from appeals.models import DenialRecord, Reject
 from appeals.packet import (
     file_hashes,
     folder_name,
@@ -353,6 +353,10 @@ class _Week:
 
     def _appeal(self, appeal: Appeal, recorded, spool, result: RunResult) -> None:
         config = self.config
+        if recorded is not None and recorded.other_lines:  # the whole appeal, earlier weeks' too
+            appeal = with_lines(appeal, [
+                assess(self.settings.enrich(DenialRecord.model_validate_json(raw)),
+                       self.settings) for raw in recorded.other_lines])
         row = appeal_row(appeal, config.as_of, self.priority, self.outcomes)
         name = folder_name(appeal.first.record)
         if recorded is not None:

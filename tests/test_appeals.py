@@ -426,3 +426,21 @@ def test_a_checklist_due_date_never_slides_and_the_watch_keeps_it_until_answered
     ics = to_ics(items, overdue_day).decode()
     assert ics.count("BEGIN:VEVENT") == 1 and "Olivia" not in ics and "M77" not in ics
     engine.dispose()
+
+
+def test_a_week_that_carries_only_some_of_an_open_appeals_lines_still_gets_the_whole_packet(
+        tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[write(tmp_path / "a.csv", IOP_WEEK)], out=tmp_path / "w1", workers=1,
+                  as_of=AS_OF, db=db))
+    # The next export leaves line 1 out (filtered by date, say): the appeal is still four lines.
+    result = run(RunConfig(inputs=[write(tmp_path / "b.csv", IOP_WEEK[1:])],
+                           out=tmp_path / "w2", workers=1, as_of=date(2026, 7, 8), db=db))
+    assert result.packets_written == 1
+    assert sorted(p.name for p in (tmp_path / "w2" / "packets").iterdir()) == ["IOP1-1"]
+    summary = json.loads((tmp_path / "w2" / "packets" / "IOP1-1" / "packet.json").read_text())
+    assert [ln["line_number"] for ln in summary["lines"]] == [1, 2, 3, 4]
+    assert worklist(tmp_path / "w2")[0]["lines"] == "4"
+    engine = open_store(db)
+    assert case_history(engine, "IOP1-1")["packet"].endswith("w2/packets/IOP1-1")
+    engine.dispose()

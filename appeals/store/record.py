@@ -92,6 +92,9 @@ class Recorded:
     deadline: date | None = None
     decided: bool = False
     checklist_due: date | None = None  # set by an earlier run: it does not slide
+    #: The appeal's other lines the store holds (still denied, not in this run's input): their
+    #: latest denials (JSON), so the packet covers the whole appeal.
+    other_lines: tuple[str, ...] = ()
 
 
 @dataclass
@@ -251,7 +254,8 @@ def _record(conn, chunk: list[tuple[Appeal | Line, list[_Item]]], as_of: date, r
             for item in new:
                 _paid_line(state, item)
     _write(conn, state, fresh)
-    return [None if r is None else _recorded(*r) for r in results], len(fresh)
+    return [None if r is None else _recorded(*r, state=state, unit=u)
+            for (u, _), r in zip(chunk, results, strict=True)], len(fresh)
 
 
 def _load(conn, state: _Chunk, chunk, known_cases: set[int]) -> None:
@@ -362,13 +366,22 @@ def _appeal(state: _Chunk, appeal: Appeal, group: list[_Item], new: list[_Item],
     return case, decided
 
 
-def _recorded(case: dict, decided: bool = False) -> Recorded:
+def _recorded(case: dict, decided: bool = False, *, state: _Chunk | None = None,
+              unit: Appeal | None = None) -> Recorded:
     status = Status(case["status"])
+    other: tuple[str, ...] = ()
+    if state is not None and unit is not None and status.before_sending:
+        here = {case_key(ln.record) for ln in unit.lines}
+        other = tuple(ln["record"] for ln in sorted(
+            state.lines_of[id(case)], key=lambda ln: (ln["service_date"] or date.min,
+                                                      ln["claim_id"], ln["line_number"]))
+            if ln["line_key"] not in here and not ln["recovered"] and ln["record"])
     deadline = case["next_deadline"] if status is Status.upheld else (
         None if status not in BEFORE_SENDING else case["deadline"])
     return Recorded(case_id=case["id"], status=status, level=case["levels_upheld"] + 1,
                     level_name=case["next_level"] or "" if case["levels_upheld"] else "",
-                    deadline=deadline, decided=decided, checklist_due=case["checklist_due"])
+                    deadline=deadline, decided=decided, checklist_due=case["checklist_due"],
+                    other_lines=other)
 
 
 def _upheld(state: _Chunk, case: dict, record: DenialRecord, registry: Registry | None) -> bool:

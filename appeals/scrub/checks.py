@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-import simple_icd_10_cm as icd
-
 from appeals.compose.settings import Payer, payer_for
 from appeals.models import DenialRecord
 from appeals.scrub.files import Auths, Roster
@@ -126,6 +124,9 @@ class Scrubber:
         if not codes:
             say("diagnosis_missing", "no diagnosis code on the line")
             return
+        import simple_icd_10_cm as icd  # here: loading its table takes over a second, and
+        # the watch and the case commands import this package without checking a diagnosis
+
         for raw in codes:
             compact = raw.replace(".", "").upper()
             if not icd.is_valid_item(compact):

@@ -382,20 +382,20 @@ class Grouper:
                 gap is None or (day is not None and current[2] is not None
                                 and day - current[2] <= gap)
                 or (same_auth and auth and auth == current[3]))
-            if not joins:
+            if not joins:  # a new group, named for now by its first line in this order
                 current = (gkey, idx, day, auth)
             else:
-                current = (gkey, min(current[1], idx), max(day or 0, current[2] or 0) or None,
+                current = (gkey, current[1], max(day or 0, current[2] or 0) or None,
                            current[3] or auth)
             updates.append((current[1], idx))
             if len(updates) >= 50_000:
                 db.executemany("UPDATE lines SET unit = ? WHERE idx = ?", updates)
                 updates = []
         db.executemany("UPDATE lines SET unit = ? WHERE idx = ?", updates)
-        if gap is not None:  # an episode's unit is its earliest line by date, not by input
+        db.execute("CREATE INDEX by_unit ON lines (unit, idx)")
+        if gap is not None:  # an episode (ordered by date) is named by its first line by input
             db.execute("UPDATE lines SET unit = (SELECT MIN(l2.idx) FROM lines l2 "
                        "WHERE l2.unit = lines.unit) WHERE gkey IS NOT NULL")
-        db.execute("CREATE INDEX by_unit ON lines (unit, idx)")
         self._warn()
 
     def _warn(self) -> None:

@@ -444,3 +444,17 @@ def test_a_week_that_carries_only_some_of_an_open_appeals_lines_still_gets_the_w
     engine = open_store(db)
     assert case_history(engine, "IOP1-1")["packet"].endswith("w2/packets/IOP1-1")
     engine.dispose()
+
+
+def test_an_episode_is_one_appeal_whatever_order_its_lines_come_in(tmp_path: Path) -> None:
+    """Lines of one stay given latest first: the date order chains them, the input order names
+    the appeal; never two appeals for one episode."""
+    rows = [line("LATE", 1, "2026-06-09"), line("MID", 1, "2026-06-05"),
+            line("EARLY", 1, "2026-06-01")]
+    settings = Settings(as_of=AS_OF)
+    lines = [assess(r, settings) for r in read_records(write(tmp_path / "w.csv", rows))]
+    with Grouper("episode") as grouper:
+        units = list(grouper.add_all(lines).units())
+    assert len(units) == 1 and [ln.record.claim_id for ln in units[0].lines] == [
+        "EARLY", "MID", "LATE"]
+    assert units[0].unit == 0  # named by its first line in the input

@@ -598,15 +598,18 @@ def cases_cmd(
 
     table = Table(title=f"{len(rows)} cases", title_justify="left")
     for name in ("case", "claim-line", "lines", "payer", "category", "status", "level",
-                 "deadline", "days", "at stake", "recovered", "repeats"):
+                 "deadline", "days", "decision due", "at stake", "recovered", "repeats"):
         table.add_column(name, justify="right" if name in (
             "days", "at stake", "recovered", "repeats", "case", "lines", "level") else "left")
     for r in rows:
+        decision = r["decision_due"] and (
+            f"{r['decision_due']} ({-r['decision_days_left']} d over)"
+            if r["decision_days_left"] < 0 else r["decision_due"])
         table.add_row(str(r["case_id"]), f"{r['claim_id']}-{r['line_number']}", str(r["lines"]),
                       r["payer_name"], r["category"], r["status"], str(r["level"]),
                       r["deadline"],
-                      "" if r["days_left"] is None else str(r["days_left"]), r["at_stake"],
-                      r["recovered"], str(r["repeat_count"]))
+                      "" if r["days_left"] is None else str(r["days_left"]), decision,
+                      r["at_stake"], r["recovered"], str(r["repeat_count"]))
     Console(width=140 if not sys.stdout.isatty() else None, highlight=False).print(table)
 
 
@@ -640,6 +643,8 @@ def case_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case nu
         decided = f"{f['decision']} on {f['decided_on']}" if f["decision"] else "no decision yet"
         typer.echo(f"  {f['level']}  {f['name']:<24} filed {f['filed_on']} by "
                    f"{f['method'] or '-'}: {decided}")
+        if f["decision_rule"] and not f["decision"]:
+            typer.echo(f"     {f['decision_rule']}")
     typer.echo("history:")
     for e in data["events"]:
         move = f"{e['from'] or '-'} -> {e['to']}" if e["to"] else ""

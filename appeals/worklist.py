@@ -39,7 +39,8 @@ COLUMNS = (
     "member_id", "payer_name", "plan", "parity_applies", "service_date", "cpt_code",
     "level_of_care", "provider_name", "category", "reason", "adjustment_codes", "remark_codes",
     "denial_reason", "secondary", "confidence", "action", "owner",
-    "fix_now", "fix_cause", "appeal_name", "filing", "deadline", "days_left", "deadline_rule", "billed",
+    "fix_now", "fix_cause", "appeal_name", "filing", "deadline", "days_left", "decision_due",
+    "deadline_rule", "billed",
     "paid", "at_stake", "letter_types", "nqtl", "checklist_due", "packet", "error", "source",
     "location",
 )

@@ -12,6 +12,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from appeals.law.clocks import DecisionDue, decision_due
 from appeals.law.deadlines import (
     EVENT_WORDS,
     Deadline,
@@ -31,8 +32,9 @@ from appeals.law.registry import Citation, Registry, RegistryError, load_registr
 from appeals.models import DenialRecord
 
 __all__ = [
-    "Citation", "CitationRef", "Deadline", "LawResult", "ParityDecision", "PlanFacts", "Registry",
-    "RegistryError", "add_months", "deadline_for", "deadlines_for", "law_for", "load_registry",
+    "Citation", "CitationRef", "Deadline", "DecisionDue", "LawResult", "ParityDecision", "PlanFacts", "Registry",
+    "RegistryError", "add_months", "deadline_for", "deadlines_for", "decision_due", "law_for",
+    "load_registry",
     "next_levels",
     "parity_for", "plan_facts", "resolve_plan",
 ]

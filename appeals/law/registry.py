@@ -154,6 +154,29 @@ class DeadlineRule(_Strict):
     late: Literal["good_cause", "plan_discretion", "none"] = "plan_discretion"
 
 
+class ClockPeriod(_Strict):
+    amount: int = Field(gt=0)
+    unit: Literal["hours", "calendar_days"]
+
+    @property
+    def words(self) -> str:
+        return f"{self.amount} {'hours' if self.unit == 'hours' else 'calendar days'}"
+
+
+class DecisionClock(_Strict):
+    """How long the payer has to decide a filed level, from its receipt of the filing."""
+
+    id: str
+    plan_types: tuple[str, ...] = Field(min_length=1)
+    level: str
+    periods: dict[Literal["urgent", "pre_service", "post_service", "any"], ClockPeriod] = Field(
+        min_length=1)
+    note: str = ""
+    citation_ids: tuple[str, ...] = Field(min_length=1)
+    verification: Verification
+    verified_via: str = ""
+
+
 class Registry(BaseModel):
     """The loaded file, with lookups. Build with `load_registry`."""
 
@@ -165,6 +188,9 @@ class Registry(BaseModel):
     rules: tuple[DeadlineRule, ...]
     path: str
     claims: dict[str, str] = Field(default_factory=dict)  # claim id -> the sentence it backs
+    clocks: tuple[DecisionClock, ...] = ()
+    #: Days after sending that a filing counts as received, by how it was sent (not law).
+    receipt_days: dict[str, int] = Field(default_factory=dict)
 
     def get(self, citation_id: str) -> Citation:
         try:
@@ -254,15 +280,16 @@ def _check_links(reg: Registry) -> None:
             if ref not in reg.entries:
                 raise RegistryError(f"{where}: plan type {p.id!r}: field 'parity': names "
                                     f"unknown citation [[{ref}]]")
-    for r in reg.rules:
-        for plan in r.plan_types:
-            if plan not in reg.plan_types:
-                raise RegistryError(f"{where}: deadline rule {r.id!r}: field 'plan_types': "
-                                    f"unknown plan type {plan!r}")
-        for cid in r.citation_ids:
-            if cid not in reg.entries:
-                raise RegistryError(f"{where}: deadline rule {r.id!r}: field 'citation_ids': "
-                                    f"unknown citation {cid!r}")
+    for kind, items in (("deadline rule", reg.rules), ("decision clock", reg.clocks)):
+        for r in items:
+            for plan in r.plan_types:
+                if plan not in reg.plan_types:
+                    raise RegistryError(f"{where}: {kind} {r.id!r}: field 'plan_types': "
+                                        f"unknown plan type {plan!r}")
+            for cid in r.citation_ids:
+                if cid not in reg.entries:
+                    raise RegistryError(f"{where}: {kind} {r.id!r}: field 'citation_ids': "
+                                        f"unknown citation {cid!r}")
 
 
 def default_path() -> Path:
@@ -283,7 +310,15 @@ def _load(path: str) -> Registry:
     plans = _parse(PlanTypeEntry, "plan_types", doc.get("plan_types"), path)
     cites = _parse(Citation, "citations", doc.get("citations"), path)
     rules = _parse(DeadlineRule, "deadline_rules", doc.get("deadline_rules"), path)
-    for section, items in (("plan_types", plans), ("citations", cites), ("deadline_rules", rules)):
+    clocks = _parse(DecisionClock, "decision_clocks", doc.get("decision_clocks") or [], path)
+    receipt = doc.get("receipt_days") or {}
+    if not isinstance(receipt, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and 0 <= v <= 30
+            for k, v in receipt.items()):
+        raise RegistryError(f"{path}: 'receipt_days' must map a sending method to a number of "
+                            "days from 0 to 30")
+    for section, items in (("plan_types", plans), ("citations", cites), ("deadline_rules", rules),
+                           ("decision_clocks", clocks)):
         seen: set[str] = set()
         for item in items:
             if item.id in seen:
@@ -294,7 +329,8 @@ def _load(path: str) -> Registry:
         raise RegistryError(f"{path}: 'claims' must map a claim id to the sentence it backs")
     reg = Registry(version=str(doc.get("registry_version", "unversioned")),
                    plan_types={p.id: p for p in plans}, entries={c.id: c for c in cites},
-                   rules=tuple(rules), path=path, claims=claims)
+                   rules=tuple(rules), path=path, claims=claims, clocks=tuple(clocks),
+                   receipt_days=receipt)
     _check_links(reg)
     return reg
 

@@ -26,7 +26,8 @@ LOW_SHARE = Decimal("0.2")
 class WatchItem:
     due: date
     kind: str  # authorization_ends, units_low, review_due, enrolment_ends, license_expires,
-    # appeal_deadline, deadline_passed, checklist_due, checklist_overdue
+    # appeal_deadline, deadline_passed, checklist_due, checklist_overdue, decision_due,
+    # decision_overdue
     title: str
     detail: str
     key: str  # what the item is about, stable across runs (for the calendar's UID)
@@ -82,8 +83,9 @@ def from_files(auths: list[Authorization], roster: list[Enrollment], as_of: date
 
 def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
     """Open appeal deadlines within `days` (and those already passed, until the appeal is sent
-    or closed), and the clinician checklists the open appeals wait on: one item per clinician and
-    due date, listed from the day they are due until they are answered, overdue included."""
+    or closed), the payer's decisions due on filed levels (and overdue ones, until the decision
+    is recorded), and the clinician checklists the open appeals wait on: one item per clinician
+    and due date, listed from the day they are due until they are answered, overdue included."""
     import json
 
     from appeals.store.cases import list_cases
@@ -107,6 +109,15 @@ def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
                                    f"{c['case_id']} (claim {c['claim_id']})",
                                    f"{where}: file it with the reason it is late (good cause)",
                                    f"case {c['case_id']}"))
+    for row in _decisions(engine, as_of, days):
+        late = (as_of - row.decision_due).days
+        items.append(WatchItem(
+            row.decision_due, "decision_overdue" if late > 0 else "decision_due",
+            f"Payer's decision {'overdue by ' + str(late) + ' days' if late > 0 else 'due'}: "
+            f"case {row.id} (claim {row.claim_id}), level {row.level}",
+            f"{row.payer_name}: {row.decision_rule}"
+            + (": ask for the status (log the call: appeals call), then escalate" if late > 0
+               else ""), f"case {row.id} level {row.level} decision"))
     query = select(cases.c.id, cases.c.provider, cases.c.record, cases.c.checklist_due).where(
         cases.c.status == Status.waiting_on_clinician.value, cases.c.checklist_due.is_not(None),
         cases.c.checklist_due <= as_of + timedelta(days=days)).order_by(cases.c.id)
@@ -124,6 +135,21 @@ def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
             + (f"overdue by {late} days" if late > 0 else "due"),
             f"cases {numbers}: the answers their appeals wait on", f"{provider}|{due}"))
     return items
+
+
+def _decisions(engine: Engine, as_of: date, days: int) -> list:
+    """The filed levels still waiting for the payer's decision, due within `days` or overdue."""
+    from appeals.store.lifecycle import Status
+    from appeals.store.schema import cases, filings
+
+    query = select(cases.c.id, cases.c.claim_id, cases.c.payer_name, filings.c.level,
+                   filings.c.decision_due, filings.c.decision_rule).join(
+        filings, filings.c.case_id == cases.c.id).where(
+        cases.c.status == Status.sent.value, filings.c.decision.is_(None),
+        filings.c.decision_due.is_not(None),
+        filings.c.decision_due <= as_of + timedelta(days=days)).order_by(cases.c.id)
+    with engine.connect() as conn:
+        return list(conn.execute(query))
 
 
 def ordered(items: list[WatchItem]) -> list[WatchItem]:

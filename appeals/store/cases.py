@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, update
 
 from appeals.appeal import Appeal, assess
-from appeals.law import Registry, law_for, next_levels
+from appeals.law import Registry, decision_due, law_for, next_levels
 from appeals.models import DenialRecord
 from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
@@ -84,10 +84,13 @@ def _current_deadline(case: dict) -> date | None:
     return case["deadline"]
 
 
-def case_row(case: dict, as_of: date, redact: bool = False, lines: int = 1) -> dict:
+def case_row(case: dict, as_of: date, redact: bool = False, lines: int = 1,
+             decision: date | None = None) -> dict:
     """The list's row of one case (without names and member ids when `redact`); `lines`: how
-    many service lines its appeal covers."""
+    many service lines its appeal covers; `decision`: by when the payer must decide the level
+    filed (a sent case)."""
     deadline = _current_deadline(case)
+    decision = decision if case["status"] == Status.sent else None
     row = {
         "case_id": case["id"], "claim_id": case["claim_id"], "line_number": case["line_number"],
         "lines": lines,
@@ -98,6 +101,8 @@ def case_row(case: dict, as_of: date, redact: bool = False, lines: int = 1) -> d
         "closed_reason": case["closed_reason"] or "", "deadline": _iso(deadline),
         "days_left": (deadline - as_of).days if deadline else None,
         "next_level": case["next_level"] or "", "level": case["levels_upheld"] + 1,
+        "decision_due": _iso(decision),
+        "decision_days_left": (decision - as_of).days if decision else None,
         "at_stake": str(case["at_stake"]), "recovered": str(case["recovered"]),
         "repeat_count": case["repeat_count"], "linked_case_id": case["linked_case_id"],
         "first_seen": _iso(case["first_seen"]), "last_seen": _iso(case["last_seen"]),
@@ -128,8 +133,8 @@ def list_cases(engine: Engine, *, status: str | None = None, payer: str | None =
         query = query.where(cases.c.payer.contains(" ".join(payer.split()).casefold(),
                                                    autoescape=True))
     with engine.connect() as conn:
-        counts = _line_counts(conn)
-        rows = [case_row(dict(c), as_of, redact, counts.get(c["id"], 1))
+        counts, due = _line_counts(conn), _decisions_due(conn)
+        rows = [case_row(dict(c), as_of, redact, counts.get(c["id"], 1), due.get(c["id"]))
                 for c in conn.execute(query).mappings()]
     if due_within is not None:
         rows = [r for r in rows if r["days_left"] is not None and r["days_left"] <= due_within]
@@ -141,6 +146,12 @@ def _line_counts(conn) -> dict[int, int]:
     """Case id -> how many service lines its appeal covers (one GROUP BY)."""
     return dict(conn.execute(select(appeal_lines.c.case_id, func.count()).group_by(
         appeal_lines.c.case_id)).all())
+
+
+def _decisions_due(conn) -> dict[int, date]:
+    """Case id -> by when the payer must decide its open filed level (one query)."""
+    return {c: d for c, d in conn.execute(select(filings.c.case_id, filings.c.decision_due).where(
+        filings.c.decision.is_(None), filings.c.decision_due.is_not(None)))}
 
 
 def status_counts(engine: Engine) -> dict[str, int]:
@@ -174,6 +185,8 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
                        appeal_lines.c.service_date, appeal_lines.c.claim_id,
                        appeal_lines.c.line_number)).mappings()]
         levels = [{"level": f["level"], "name": f["name"], "filed_on": _iso(f["filed_on"]),
+                   "decision_due": _iso(f["decision_due"]), "decision_rule": f["decision_rule"]
+                   or "",
                    "method": f["method"] or "", "letter_sha256": f["letter_sha256"] or "",
                    "decision": f["decision"] or "", "decided_on": _iso(f["decided_on"]),
                    "amount": str(f["amount"]) if f["amount"] is not None else ""}
@@ -191,7 +204,9 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
         problems = send_problems(conn, case, who="")
         approved = approval(conn, case["id"], packet_digest(case["packet_hashes"])) is not None
     said = None if redact else json.loads(case["record"]).get("denial_reason")
-    return {**case_row(case, as_of or date.today(), redact, len(covered) or 1),
+    open_due = next((date.fromisoformat(f["decision_due"]) for f in levels
+                     if not f["decision"] and f["decision_due"]), None)
+    return {**case_row(case, as_of or date.today(), redact, len(covered) or 1, open_due),
             "reason": case["reason"],
             "denial_reason": said or "",
             "plan": case["plan"], "deadline_rule": case["deadline_rule"] or "",
@@ -247,9 +262,10 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
         values = {"status": to.value, **(changes(case) if changes else {})}
         conn.execute(update(cases).where(cases.c.id == case["id"]).values(values))
         if to is Status.sent:
-            level = file_level(conn, case, on, method, _level_name(case),
+            name = _level_name(case)
+            level = file_level(conn, case, on, method, name,
                                json.loads(case["packet_hashes"] or "{}").get(
-                                   "appeal_letter.pdf"))
+                                   "appeal_letter.pdf"), _clock(case, name, on, method))
             note = f"level {level}" + (f": {note}" if note else "")
         elif to in (Status.overturned, Status.partially_overturned, Status.upheld):
             decide_level(conn, case["id"], to.value, on, amount)
@@ -310,6 +326,15 @@ def log_call(engine: Engine, ref: str, *, on: date, rep: str, reference: str | N
         case = _find(conn, ref)
         insert_events(conn, [event(case["id"], "call", on, who or who_am_i(), note=words)])
     return case
+
+
+def _clock(case: dict, level: str, on: date, method: str | None):
+    """The payer's decision clock for the level filed today (None: no verified clock)."""
+    try:
+        record = DenialRecord.model_validate_json(case["record"])
+    except ValueError:
+        return None
+    return decision_due(record, level, filed_on=on, method=method)
 
 
 def _level_name(case: dict) -> str:
@@ -410,7 +435,7 @@ def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
     from is the open work, not only this week's lines. Their score is the last run's."""
     open_statuses = [s.value for s in (*BEFORE_SENDING, Status.sent, Status.upheld)]
     with engine.connect() as conn:
-        counts = _line_counts(conn)
+        counts, due = _line_counts(conn), _decisions_due(conn)
         found = [dict(c) for c in conn.execute(select(cases).where(
             cases.c.status.in_(open_statuses)).order_by(cases.c.id)).mappings()
             if c["id"] not in seen]
@@ -438,6 +463,7 @@ def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
             "confidence": "", "action": case["action"], "owner": case["owner"], "fix_now": "",
             "fix_cause": "", "appeal_name": "", "filing": "", "deadline": _iso(deadline),
             "days_left": (deadline - as_of).days if deadline else None,
+            "decision_due": _iso(due.get(case["id"])) if case["status"] == Status.sent else "",
             "deadline_rule": case["deadline_rule"] or "", "billed": case["billed"],
             "paid": case["paid"], "at_stake": case["at_stake"], "letter_types": "", "nqtl": "",
             "checklist_due": _iso(case["checklist_due"]), "packet": case["packet_path"] or "",

@@ -163,6 +163,9 @@ filings = Table(
     Column("decision", String(30)),  # upheld | overturned | partially_overturned
     Column("decided_on", Date),
     Column("amount", MONEY),
+    # By when the payer must decide it (appeals.law.decision_due; none without a verified clock)
+    Column("decision_due", Date),
+    Column("decision_rule", Text),  # the clock in words: period, receipt, citation
     UniqueConstraint("case_id", "level"),
 )
 

@@ -55,6 +55,7 @@ from appeals.packet import (
 from appeals.settings import RunConfig, Settings
 from appeals.worklist import (
     Outcomes,
+    Row,
     RowStatus,
     RowStore,
     WorklistFile,
@@ -321,12 +322,12 @@ class _Week:
             row = failed_row(record, f"{type(exc).__name__}: {exc}"[:500])
             self.failures.append(_failure(row, "classify"))
             self.lines.settle(self.lines.append(row))
-            self.rows.settle(self.rows.append(dict(row)))
+            self.rows.settle(self.rows.append(replace(row)))
             say(f"{record.key}: failed in classification: {type(exc).__name__}")
             return
         row = line_row(line, as_of, self.priority, self.outcomes)
-        row["status"] = "" if line.actionable else RowStatus.no_action
-        row["_line"] = self.grouper.add(line)
+        row.status = "" if line.actionable else RowStatus.no_action
+        row.line_index = self.grouper.add(line)
         self.lines.settle(self.lines.append(row))
 
     def appeals(self, recorder, spool, result: RunResult) -> None:
@@ -361,34 +362,34 @@ class _Week:
         name = folder_name(appeal.first.record)
         if recorded is not None:
             self.cases.add(recorded.case_id)
-            self.scores.append((recorded.case_id, row["score"]))
-            row["_case"] = recorded.case_id
+            self.scores.append((recorded.case_id, row.score))
+            row.case_id = recorded.case_id
             if not recorded.status.before_sending:
                 # Sent, decided or closed: its letter is not written again. A denial read after
                 # the appeal was sent is the payer's answer: the row shows the next level.
-                row["status"] = recorded.status.value
-                row["level"] = recorded.level_name or row["level"]
-                row["deadline"] = recorded.deadline.isoformat() if recorded.deadline else ""
-                row["days_left"] = ((recorded.deadline - config.as_of).days
+                row.status = recorded.status.value
+                row.level = recorded.level_name or row.level
+                row.deadline = recorded.deadline.isoformat() if recorded.deadline else ""
+                row.days_left = ((recorded.deadline - config.as_of).days
                                     if recorded.deadline else None)
                 kept = _kept(config.out / PACKETS / name) if name not in self.names else None
                 if kept is not None:
                     self.names.add(name)
                     _add_hashes(self.hashes, name, kept)
-                    row["packet"] = f"{PACKETS}/{name}"
-                self.grouper.mark(appeal.unit, row["status"], row["packet"])
+                    row.packet = f"{PACKETS}/{name}"
+                self.grouper.mark(appeal.unit, row.status, row.packet)
                 self.rows.settle(self.rows.append(row))
                 return
         if recorded is not None and recorded.checklist_due is not None:
             appeal = replace(appeal, checklist_due=recorded.checklist_due)
         name = _unique(name, self.names)
-        row["packet"], row["_unit"] = f"{PACKETS}/{name}", appeal.unit
-        row["_parity"] = appeal.parity_section
+        row.packet, row.unit = f"{PACKETS}/{name}", appeal.unit
+        row.parity = appeal.parity_section
         key = packet_key(appeal, self.settings, self.stamp)
         kept = None if config.force else unchanged(config.out / PACKETS / name, key)
         index = self.rows.append(row)
         if kept is not None:
-            row["status"] = RowStatus.unchanged
+            row.status = RowStatus.unchanged
             _add_hashes(self.hashes, name, kept[0])
             self._settle(index, row, state(kept[1]), kept[0])
             result.packets_unchanged += 1
@@ -397,45 +398,45 @@ class _Week:
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.queued += 1
 
-    def _settle(self, index: int, row: dict, built: dict, hashes: dict[str, str]) -> None:
-        row["checklist_due"] = built["checklist_due"]
-        row["readiness"] = readiness_words(built["readiness"])
-        if "_case" in row:
-            self.stored.append((row["_case"], stored(self.config.out / row["packet"], hashes,
-                                                     built, self.stamp, row["_parity"])))
-        self.grouper.mark(row.get("_unit", -1), row["status"], row["packet"])
+    def _settle(self, index: int, row: Row, built: dict, hashes: dict[str, str]) -> None:
+        row.checklist_due = built["checklist_due"]
+        row.readiness = readiness_words(built["readiness"])
+        if row.case_id is not None:
+            self.stored.append((row.case_id, stored(self.config.out / row.packet, hashes,
+                                                    built, self.stamp, row.parity)))
+        self.grouper.mark(row.unit, row.status, row.packet)
         self.rows.settle(index)
 
     def built(self, job: tuple[int, int], outcome: dict, result: RunResult,
               say: Callable[[str], None]) -> None:
         index, unit = job
         row = self.rows[index]
-        row["_unit"] = unit
+        row.unit = unit
         if outcome["status"] == "written":
-            row["status"] = RowStatus.written
-            folder = row["packet"].split("/", 1)[1]
+            row.status = RowStatus.written
+            folder = row.packet.split("/", 1)[1]
             _add_hashes(self.hashes, folder, outcome["hashes"])
             self._settle(index, row, outcome, outcome["hashes"])
             result.packets_written += 1
             return
-        row["status"], row["error"] = RowStatus.failed, outcome["error"]
-        stale = self.config.out / row.pop("packet")  # an older packet of it is out of date
-        row["packet"] = ""
+        row.status, row.error = RowStatus.failed, outcome["error"]
+        stale = self.config.out / row.packet  # an older packet of it is out of date
+        row.packet = ""
         if (stale / "packet.json").is_file():
             shutil.rmtree(stale)
         self.failures.append(_failure(row, "packet"))
-        say(f"{row['claim_id']}-{row['line_number']}: packet failed: "
+        say(f"{row.claim_id}-{row.line_number}: packet failed: "
             f"{outcome['error'].split(':', 1)[0]}")
         self.grouper.mark(unit, RowStatus.failed, "")
         self.rows.settle(index)
 
-    def report_rows(self) -> Iterator[dict]:
+    def report_rows(self) -> Iterator[Row]:
         """The input lines in worklist order, each with its appeal's status and packet."""
         for row in self.lines.ordered():
-            if "_line" in row:
-                status, packet = self.grouper.outcome(row["_line"])
+            if row.line_index is not None:
+                status, packet = self.grouper.outcome(row.line_index)
                 if status is not None:
-                    row["status"], row["packet"] = status, packet or ""
+                    row.status, row.packet = status, packet or ""
             yield row
 
     def close(self) -> None:
@@ -571,8 +572,8 @@ def _remove_stale(packets: Path, current: set[str]) -> int:
     return removed
 
 
-def _failure(row: dict, stage: str) -> Reject:
+def _failure(row: Row, stage: str) -> Reject:
     """The rejects.csv entry of a worklist row that failed at `stage`."""
-    return Reject(source=row["source"], location=row["location"] or
-                  f"claim {row['claim_id']} line {row['line_number']}", field=stage,
-                  message=row["error"], raw="")
+    return Reject(source=row.source, location=row.location or
+                  f"claim {row.claim_id} line {row.line_number}", field=stage,
+                  message=row.error, raw="")

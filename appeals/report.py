@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from appeals.compose.limits import limit_types
 from appeals.compose.markup import builtin_templates, template_file
 from appeals.render.charts import bar_chart
 from appeals.render.pdf import html_to_pdf
-from appeals.worklist import RowStatus
+from appeals.worklist import Row, RowStatus
 
 DEADLINE_WINDOW = 14
 TOP_REASONS = 10
@@ -40,7 +41,7 @@ def money(value: Decimal | float) -> str:
     return f"${value:,.2f}"
 
 
-def _group(rows: Iterable[dict], key: Callable[[dict], str], limit: int | None = None) -> list[dict]:
+def _group(rows: Iterable[Row], key: Callable[[Row], str], limit: int | None = None) -> list[dict]:
     """Count, amount at stake and the leading category per key, largest amount first.
 
     Keys that differ only in case and spacing are one group ("BLUE RIDGE HEALTH" in the 835,
@@ -54,8 +55,8 @@ def _group(rows: Iterable[dict], key: Callable[[dict], str], limit: int | None =
         if g["name"].isupper() and not name.isupper():
             g["name"] = name
         g["count"] += 1
-        g["at_stake"] += row["at_stake"]
-        g["categories"][row["category"]] += 1
+        g["at_stake"] += row.at_stake
+        g["categories"][row.category] += 1
     out = [{"name": g["name"], "count": g["count"], "at_stake": g["at_stake"],
             "top_category": _words(min(g["categories"].items(), key=lambda kv: (-kv[1], kv[0]))[0])}
            for g in groups.values()]
@@ -63,7 +64,7 @@ def _group(rows: Iterable[dict], key: Callable[[dict], str], limit: int | None =
     return out[:limit] if limit else out
 
 
-def triage(rows: Iterable[dict], meta: dict) -> dict:
+def triage(rows: Iterable[Row], meta: dict) -> dict:
     """The report's numbers from the worklist rows, in worklist order, read once: only the
     denials are kept (a remittance's paid and contractual lines are counted and let go)."""
     as_of: date = meta["as_of"]
@@ -71,22 +72,22 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
               for t in limit_types().types}
     lines, billed, paid = 0, Decimal(0), Decimal(0)
     status: Counter[str] = Counter()
-    denied: list[dict] = []
-    parity: list[dict] = []
-    failures: list[dict] = []
+    denied: list[Row] = []
+    parity: list[Row] = []
+    failures: list[Row] = []
     for r in rows:
         lines += 1
-        billed += r["billed"]
-        paid += r["paid"]
-        status[r["status"]] += 1
-        if r["category"] != "not_a_denial":
+        billed += r.billed
+        paid += r.paid
+        status[r.status] += 1
+        if r.category != "not_a_denial":
             denied.append(r)
-        if r["nqtl"]:
-            parity.append(dict(r, nqtl_label=labels.get(r["nqtl"], r["nqtl"])))
-        if r["status"] == RowStatus.failed:
+        if r.nqtl:
+            parity.append(replace(r, nqtl_label=labels.get(r.nqtl, r.nqtl)))
+        if r.status == RowStatus.failed:
             failures.append(r)
-    work = [r for r in denied if r["action"] != "no_action"]
-    reasons = _group(denied, lambda r: r["reason"])
+    work = [r for r in denied if r.action != "no_action"]
+    reasons = _group(denied, lambda r: r.reason)
     top = sorted(reasons, key=lambda g: (-g["count"], -g["at_stake"], g["name"]))[:TOP_REASONS]
     by_category: dict[str, list[dict]] = defaultdict(list)
     for g in top:  # a reason sits under the category most of its lines were given
@@ -97,32 +98,32 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
 
     fix_cause: dict[tuple[str, str], dict] = {}
     for r in work:
-        g = fix_cause.setdefault((r["owner"], r["fix_cause"]), {"count": 0, "at_stake": Decimal(0)})
+        g = fix_cause.setdefault((r.owner, r.fix_cause), {"count": 0, "at_stake": Decimal(0)})
         g["count"] += 1
-        g["at_stake"] += r["at_stake"]
+        g["at_stake"] += r.at_stake
     causes = sorted(({"owner": _words(o), "cause": c, **g} for (o, c), g in fix_cause.items()),
                     key=lambda g: (-g["count"], -g["at_stake"], g["owner"], g["cause"]))
-    owners = _group(work, lambda r: _words(r["owner"]))
-    fix_now = _group(work, lambda r: r["fix_now"])
+    owners = _group(work, lambda r: _words(r.owner))
+    fix_now = _group(work, lambda r: r.fix_now)
 
-    urgent = [r for r in work if r.get("urgent")]  # in worklist order: already first
-    due = [r for r in work if r["days_left"] is not None and 0 <= r["days_left"] <= DEADLINE_WINDOW]
-    due.sort(key=lambda r: (r["days_left"], -r["at_stake"], r["claim_id"], r["line_number"]))
-    late = [r for r in work if r["days_left"] is not None and r["days_left"] < 0]
-    late.sort(key=lambda r: (r["days_left"], r["claim_id"], r["line_number"]))
+    urgent = [r for r in work if r.urgent]  # in worklist order: already first
+    due = [r for r in work if r.days_left is not None and 0 <= r.days_left <= DEADLINE_WINDOW]
+    due.sort(key=lambda r: (r.days_left, -r.at_stake, r.claim_id, r.line_number))
+    late = [r for r in work if r.days_left is not None and r.days_left < 0]
+    late.sort(key=lambda r: (r.days_left, r.claim_id, r.line_number))
 
-    parity.sort(key=lambda r: (-r["at_stake"], r["claim_id"], r["line_number"]))
-    parity_types = _group(parity, lambda r: r["nqtl_label"])
-    categories = _group(denied, lambda r: _words(r["category"]))
-    payers = _group(denied, lambda r: r["payer_name"])
+    parity.sort(key=lambda r: (-r.at_stake, r.claim_id, r.line_number))
+    parity_types = _group(parity, lambda r: r.nqtl_label)
+    categories = _group(denied, lambda r: _words(r.category))
+    payers = _group(denied, lambda r: r.payer_name)
 
     return {
         "meta": meta,
         "totals": {
             "lines": lines, "denied": len(denied), "work": len(work),
             "billed": billed, "paid": paid,
-            "billed_denied": sum((r["billed"] for r in denied), Decimal(0)),
-            "at_stake": sum((r["at_stake"] for r in work), Decimal(0)),
+            "billed_denied": sum((r.billed for r in denied), Decimal(0)),
+            "at_stake": sum((r.at_stake for r in work), Decimal(0)),
             "packets": meta.get("packets", status[RowStatus.written]
                                 + status[RowStatus.unchanged]),
             "failed": status[RowStatus.failed], "rejects": meta.get("rejects", 0),
@@ -133,9 +134,9 @@ def triage(rows: Iterable[dict], meta: dict) -> dict:
         "fix_now": fix_now, "owners": owners, "causes": causes,
         "categories": categories,
         "by_payer": payers[:TOP_GROUPS],
-        "by_cpt": _group(denied, lambda r: r["cpt_code"], TOP_GROUPS),
-        "by_provider": _group(denied, lambda r: r["provider_name"], TOP_GROUPS),
-        "by_level": _group(denied, lambda r: _words(r["level_of_care"]) if r["level_of_care"]
+        "by_cpt": _group(denied, lambda r: r.cpt_code, TOP_GROUPS),
+        "by_provider": _group(denied, lambda r: r.provider_name, TOP_GROUPS),
+        "by_level": _group(denied, lambda r: _words(r.level_of_care) if r.level_of_care
                            else "(not given)"),
         "urgent": urgent, "due": due, "late": late[:25], "late_count": len(late),
         "parity": parity, "parity_types": parity_types,
@@ -184,7 +185,7 @@ def render_html(report: dict, templates: Path | None = None) -> str:
         report=report, css=Markup(css.replace("</", "<\\/")))
 
 
-def write_report(rows: Iterable[dict], meta: dict,
+def write_report(rows: Iterable[Row], meta: dict,
                  templates: Path | None = None) -> dict[str, bytes]:
     """triage.html and triage.pdf (same HTML) as bytes; patient columns dropped when redacted."""
     report = triage(rows, meta)

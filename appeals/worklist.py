@@ -17,6 +17,7 @@ import math
 import os
 import pickle
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -45,6 +46,67 @@ COLUMNS = (
     "location",
 )
 PATIENT_COLUMNS = ("patient_name", "member_id")
+
+
+@dataclass(slots=True)
+class Row:
+    """One row of the worklist (an appeal) or of the triage report (an input line): the columns,
+    typed, made from the typed lines by `line_row`/`appeal_row` (or `failed_row`, or the store's
+    `carried_over`), never parsed back; the run fills in status, packet and readiness."""
+
+    claim_id: str = ""
+    line_number: int = 1
+    priority: int | None = None
+    urgent: str = ""
+    score: float = 0.0
+    score_basis: str = ""
+    status: str = ""
+    level: str = ""
+    readiness: str = ""
+    lines: int = 1
+    patient_name: str = ""
+    member_id: str = ""
+    payer_name: str = ""
+    plan: str = ""
+    plan_label: str = ""
+    parity_applies: str = ""
+    service_date: str = ""
+    cpt_code: str = ""
+    level_of_care: str = ""
+    provider_name: str = ""
+    category: str = ""
+    reason: str = ""
+    adjustment_codes: str = ""
+    remark_codes: str = ""
+    denial_reason: str = ""
+    secondary: str = ""
+    confidence: float | str = ""
+    action: str = ""
+    owner: str = ""
+    fix_now: str = ""
+    fix_cause: str = ""
+    appeal_name: str = ""
+    filing: str = ""
+    deadline: str = ""
+    days_left: int | None = None
+    decision_due: str = ""
+    deadline_rule: str = ""
+    billed: Decimal = Decimal(0)
+    paid: Decimal = Decimal(0)
+    at_stake: Decimal = Decimal(0)
+    letter_types: str = ""
+    nqtl: str = ""
+    nqtl_label: str = ""  # the report's words for the limit
+    checklist_due: str = ""
+    packet: str = ""
+    error: str = ""
+    source: str = ""
+    location: str = ""
+    # The run's bookkeeping, never written to a file.
+    line_index: int | None = None  # the line's index in the grouping (report rows)
+    unit: int = -1  # the appeal's unit in the grouping (worklist rows)
+    case_id: int | None = None  # the case store's case
+    parity: bool = False  # its letter carries a parity section
 
 
 class RowStatus(StrEnum):
@@ -168,7 +230,7 @@ def filing_words(law: LawResult, as_of: date) -> str:
 
 
 def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priority,
-         outcomes: Outcomes | None, deadline: date | None) -> dict:
+         outcomes: Outcomes | None, deadline: date | None) -> Row:
     """The row of one line, or of an appeal (its lines summed): what the worklist and the triage
     report show. `law` is the lead line's, `deadline` the earliest of the lines'."""
     first = lines[0]
@@ -181,7 +243,7 @@ def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priorit
     total, basis = score(classification, days_left, stake, priority, learned)
     dates = sorted({ln.record.service_date for ln in lines if ln.record.service_date})
     first_deadline = law.first_deadline if actionable else None
-    return {
+    return Row(**{
         **_line_fields(record), "urgent": "yes" if actionable and law.expedited else "",
         "score": total, "score_basis": basis, "status": "",
         "level": first_deadline.level if first_deadline else "", "lines": len(lines),
@@ -207,19 +269,18 @@ def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priorit
         "billed": sum((ln.record.billed_amount or Decimal(0) for ln in lines), Decimal(0)),
         "paid": sum((ln.record.paid_amount or Decimal(0) for ln in lines), Decimal(0)),
         "at_stake": stake, "letter_types": ";".join(first.letter_kinds), "nqtl": first.limit,
-        "checklist_due": "", "readiness": "", "packet": "", "error": "",
-    }
+    })
 
 
 def line_row(line: Line, as_of: date, priority: Priority, outcomes: Outcomes | None = None
-             ) -> dict:
+             ) -> Row:
     """The triage report's row of one input line; `outcomes` (from a case store) turn the fixed
     likelihoods into learned ones."""
     return _row((line,), line.law, as_of, priority, outcomes, line.deadline)
 
 
 def appeal_row(appeal: Appeal, as_of: date, priority: Priority,
-               outcomes: Outcomes | None = None) -> dict:
+               outcomes: Outcomes | None = None) -> Row:
     """The worklist's row of one appeal (status, packet and readiness are filled in by the run):
     its first line's facts, the lines' amounts summed, the earliest deadline."""
     return _row(appeal.lines, appeal.lead.law, as_of, priority, outcomes, appeal.deadline)
@@ -236,23 +297,19 @@ def _line_fields(record: DenialRecord) -> dict:
             "source": record.source or "", "location": record.location or ""}
 
 
-def failed_row(record: DenialRecord, error: str) -> dict:
+def failed_row(record: DenialRecord, error: str) -> Row:
     """The row of a line that could not be classified: listed, so it is not lost, at the end."""
-    row = {c: "" for c in COLUMNS}
-    row.update(_line_fields(record), score=0.0, score_basis="not classified",
-               status=RowStatus.failed,
-               lines=1,
-               error=error, category="other", reason=error, action="", owner="billing",
-               plan_label="", days_left=None, at_stake=record.amount_at_stake)
-    return row
+    return Row(**_line_fields(record), score=0.0, score_basis="not classified",
+               status=RowStatus.failed, error=error, category="other", reason=error,
+               owner="billing", at_stake=record.amount_at_stake)
 
 
-def order_key(row: dict) -> tuple:
+def order_key(row: Row) -> tuple:
     """Urgent care first (an expedited appeal is decided in hours: no score outranks it), then
     highest score; ties by nearest deadline, then claim and line (any input order)."""
-    days = row["days_left"]
-    return (not row["urgent"], -row["score"], days is None, days if days is not None else 0,
-            row["claim_id"], row["line_number"], row["source"], row["location"])
+    days = row.days_left
+    return (not row.urgent, -row.score, days is None, days if days is not None else 0,
+            row.claim_id, row.line_number, row.source, row.location)
 
 
 class WorklistFile:
@@ -277,8 +334,8 @@ class WorklistFile:
         self._file.write(data)
         self._digest.update(data)
 
-    def write(self, row: dict) -> None:
-        self._emit(["" if row.get(c) is None else spreadsheet_cell(row.get(c))
+    def write(self, row: Row) -> None:
+        self._emit(["" if (v := getattr(row, c)) is None else spreadsheet_cell(v)
                     for c in self._columns])
 
     def finish(self) -> str:
@@ -312,14 +369,14 @@ class RowStore:
     def __init__(self, folder: Path, name: str = "rows") -> None:
         self.path = folder / f".{name}.tmp-{os.getpid()}"
         self._file = _spool(self.path)
-        self._where: list[int | dict] = []  # an offset in the spool, or the row itself
+        self._where: list[int | Row] = []  # an offset in the spool, or the row itself
         self._keys: list[tuple[tuple, int]] = []  # (order key, index) not yet in a run file
         self._runs: list[Path] = []
 
     def __len__(self) -> int:
         return len(self._where)
 
-    def append(self, row: dict) -> int:
+    def append(self, row: Row) -> int:
         index = len(self._where)
         self._where.append(row)
         self._keys.append((order_key(row), index))
@@ -345,9 +402,9 @@ class RowStore:
                 except EOFError:
                     return
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> Row:
         where = self._where[index]
-        if isinstance(where, dict):
+        if isinstance(where, Row):
             return where
         self._file.seek(where)
         return pickle.load(self._file)
@@ -355,20 +412,20 @@ class RowStore:
     def settle(self, index: int) -> None:
         """The row will not change again: to disk."""
         row = self._where[index]
-        if isinstance(row, dict):
+        if isinstance(row, Row):
             self._file.seek(0, os.SEEK_END)
             self._where[index] = self._file.tell()
             pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[Row]:
         return (self[i] for i in range(len(self._where)))
 
-    def ordered(self) -> Iterator[dict]:
+    def ordered(self) -> Iterator[Row]:
         self._keys.sort()
         runs = [self._read_run(path) for path in self._runs]
         for n, (_, index) in enumerate(heapq.merge(*runs, self._keys), 1):
             row = self[index]
-            row["priority"] = n
+            row.priority = n
             yield row
 
     def close(self) -> None:

@@ -29,47 +29,50 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from pgserver import create_database, pg_bin, temporary_cluster
 
-from appeals.classify import classify
+from appeals.appeal import Appeal, assess, group
 from appeals.intake import read
-from appeals.law import law_for
 from appeals.pipeline import RunConfig, run
+from appeals.settings import Settings
 from appeals.store import Recorder, Status, open_store
 from appeals.store.history import history
+from appeals.store.record import CHUNK
 from appeals.store.schema import cases, lines, runs
 from appeals.synthetic import write_835
-from appeals.worklist import load_priority, row_for
 
 AS_OF = date(2026, 7, 1)
 
 
-def assessed(path: Path, limit: int) -> list[tuple]:
-    """(record, verdict, row) for the first `limit` lines of a remittance."""
-    from appeals.classify import load_rules
-
-    rules, priority, out = load_rules(), load_priority(), []
+def assessed(path: Path, limit: int) -> list:
+    """The appeals and lone lines of the first `limit` lines of a remittance, grouped."""
+    settings, lines = Settings(as_of=AS_OF), []
     for record in read(path):
-        if len(out) >= limit:
+        if len(lines) >= limit:
             break
-        if not hasattr(record, "claim_id"):
-            continue
-        verdict = classify(record, rules)
-        law = law_for(record, as_of=AS_OF)
-        out.append((record, verdict, row_for(record, verdict, law, [], "", AS_OF, priority,
-                                             rules.table)))
-    return out
+        if hasattr(record, "claim_id"):
+            lines.append(assess(record, settings))
+    return group(lines)
 
 
-def record_rate(url: str, items: list[tuple], source: Path) -> float:
+def record_rate(url: str, units: list, source: Path) -> float:
+    """Lines recorded per second, a chunk of units at a time as a run records them."""
     engine = open_store(url)
     recorder = Recorder(engine, AS_OF)
     recorder.start({source: "bench"})
     start = time.perf_counter()
-    for index, (record, verdict, row) in enumerate(items):
-        recorder.add(index, record, verdict, row)
+    chunk, size, total = [], 0, 0
+    for unit in units:
+        chunk.append(unit)
+        size += len(unit.lines) if isinstance(unit, Appeal) else 1
+        if size >= CHUNK:
+            recorder.record(chunk)
+            total, chunk, size = total + size, [], 0
+    if chunk:
+        recorder.record(chunk)
+        total += size
     recorder.finish()
     seconds = time.perf_counter() - start
     engine.dispose()
-    return len(items) / seconds
+    return total / seconds
 
 
 def run_cost(tmp: Path, n: int, share: float) -> tuple[float, float]:

@@ -21,7 +21,7 @@ from appeals.models import Action, Bucket, Category, Classification, Reject
 from appeals.pipeline import PACKETS, RunConfig, run
 from appeals.report import render_html, triage
 from appeals.synthetic import write_835
-from appeals.worklist import PriorityError, load_priority, score
+from appeals.worklist import PriorityError, Row, load_priority, score
 
 AS_OF = date(2026, 7, 1)
 
@@ -379,7 +379,7 @@ def test_report_prints_hostile_text_literally() -> None:
            "deadline": "2026-07-05", "days_left": 4, "billed": Decimal(10), "paid": Decimal(0),
            "at_stake": Decimal(10), "nqtl": "fail_first", "cpt_code": hostile,
            "provider_name": hostile, "level_of_care": "", "packet": "packets/x", "error": ""}
-    html = render_html(triage([row], {"as_of": AS_OF, "inputs": ["a.csv"], "org": hostile,
+    html = render_html(triage([Row(**row)], {"as_of": AS_OF, "inputs": ["a.csv"], "org": hostile,
                                       "redacted": False, "versions": {"registry": "r"},
                                       "rejects": 0, "unusable": []}))
     assert "<script>" not in html and "&lt;script&gt;" in html and "{{ 7*7 }}" in html
@@ -403,15 +403,15 @@ def test_row_store_keeps_settled_rows_on_disk_and_gives_them_back_in_worklist_or
 
     store = RowStore(tmp_path)
     base = {"urgent": "", "days_left": None, "source": "s", "location": "l", "line_number": 1}
-    low = store.append({**base, "score": 1, "claim_id": "LOW"})
-    high = store.append({**base, "score": 9, "claim_id": "HIGH"})
+    low = store.append(Row(**base, score=1, claim_id="LOW"))
+    high = store.append(Row(**base, score=9, claim_id="HIGH"))
     store.settle(low)
-    store[high]["status"] = "packet written"  # an open row still changes in memory
+    store[high].status = "packet written"  # an open row still changes in memory
     store.settle(high)
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
-    assert [r["claim_id"] for r in store] == ["LOW", "HIGH"]  # arrival order
-    assert [(r["claim_id"], r["priority"]) for r in store.ordered()] == [("HIGH", 1), ("LOW", 2)]
-    assert store[high]["status"] == "packet written" and len(store) == 2
+    assert [r.claim_id for r in store] == ["LOW", "HIGH"]  # arrival order
+    assert [(r.claim_id, r.priority) for r in store.ordered()] == [("HIGH", 1), ("LOW", 2)]
+    assert store[high].status == "packet written" and len(store) == 2
     store.close()
     assert not store.path.exists()
 
@@ -424,11 +424,11 @@ def test_row_store_sorts_through_run_files_when_keys_overflow(tmp_path: Path,
     store = RowStore(tmp_path)
     scores = [5, 1, 9, 3, 7, 2, 8, 9]
     for n, points in enumerate(scores):
-        store.settle(store.append({"urgent": "", "days_left": None, "source": "s",
-                                   "location": f"l{n}", "line_number": 1, "score": points,
-                                   "claim_id": f"C{n}"}))
+        store.settle(store.append(Row(urgent="", days_left=None, source="s",
+                                      location=f"l{n}", line_number=1, score=points,
+                                      claim_id=f"C{n}")))
     assert len(list(tmp_path.glob(".rows.tmp-*.keys*"))) == 2
-    got = [(r["score"], r["location"]) for r in store.ordered()]
+    got = [(r.score, r.location) for r in store.ordered()]
     assert got == sorted(((s, f"l{n}") for n, s in enumerate(scores)), key=lambda x: (-x[0], x[1]))
     store.close()
     assert not list(tmp_path.glob(".rows.tmp-*"))

@@ -36,6 +36,7 @@ from appeals.store.lifecycle import (
     packet_digest,
 )
 from appeals.store.schema import appeal_lines, cases, events, filings, lines
+from appeals.worklist import Row
 
 METHODS = ("fax", "mail", "portal", "email", "phone")
 PHI = ("patient_name", "member_id")
@@ -430,7 +431,7 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
     return moved
 
 
-def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
+def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[Row]:
     """The open appeals a run's input did not touch, as worklist rows: the list a biller works
     from is the open work, not only this week's lines. Their score is the last run's."""
     open_statuses = [s.value for s in (*BEFORE_SENDING, Status.sent, Status.upheld)]
@@ -443,8 +444,8 @@ def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
     for case in found:
         deadline = _current_deadline(case)
         record = json.loads(case["record"])
-        rows.append({
-            "urgent": "", "score": case["score"] or 0.0,
+        values = {
+            "case_id": case["id"], "urgent": "", "score": case["score"] or 0.0,
             "score_basis": f"carried over from the case store (last seen "
                            f"{case['last_seen'].isoformat()})",
             "status": case["status"], "level": _shown_level(case), "readiness": (
@@ -467,7 +468,8 @@ def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[dict]:
             "deadline_rule": case["deadline_rule"] or "", "billed": case["billed"],
             "paid": case["paid"], "at_stake": case["at_stake"], "letter_types": "", "nqtl": "",
             "checklist_due": _iso(case["checklist_due"]), "packet": case["packet_path"] or "",
-            "error": "", "source": "case store", "location": f"case {case['id']}"})
+            "error": "", "source": "case store", "location": f"case {case['id']}"}
+        rows.append(Row(**values))
     return rows
 
 

@@ -12,6 +12,7 @@ run completes what a killed one began and nothing is counted twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -469,7 +470,7 @@ def _new_case(appeal: Appeal, as_of: date, linked: dict | None) -> dict:
         "_linked": linked, "id": None,
     }
     _latest(case, appeal, None, as_of)
-    case["last_fingerprint"] = adjudication(rec)[0]
+    case["last_fingerprint"] = hashlib.sha256(case["record"].encode()).hexdigest()
     return case
 
 
@@ -563,10 +564,13 @@ def _among(conn, column, values: list):
     return column.in_(values)
 
 
+#: Every column of `cases`, named once (iterating the table's column collection per case cost
+#: more than the rest of writing a new case).
+_CASE_COLUMNS = tuple(c.name for c in cases.columns)
+
+
 def _columns(case: dict, all_columns: bool = False) -> dict:
-    if all_columns:
-        return {c.name: case[c.name] for c in cases.columns}
-    return {name: case[name] for name in _MUTABLE}
+    return {name: case[name] for name in (_CASE_COLUMNS if all_columns else _MUTABLE)}
 
 
 #: The columns of `lines` a run writes, in the order `_line_values` gives them.

@@ -455,3 +455,13 @@ def test_a_biller_logs_a_call_and_the_history_shows_it_with_the_method_of_sendin
     client.post(f"/cases/{cid}/mark", data={"csrf": token, "to": "sent", "method": "portal",
                                             "override": "test"})
     assert "by portal" in client.get(f"/cases/{cid}").text
+
+
+@pytest.mark.parametrize("path", ["/?page=%C2%B2", "/?due=%C2%B2", "/?page=" + "9" * 40,
+                                  "/cases/" + "9" * 40, "/cases/%C2%B2", "/cases/C1-%C2%B2",
+                                  "/cases/C1-" + "9" * 40])
+def test_odd_query_values_and_case_ids_are_no_server_error(client, path):
+    login(client, "biller")
+    done = client.get(path)
+    assert done.status_code in (200, 404), done.text
+    assert "Content-Security-Policy" in done.headers

@@ -57,11 +57,13 @@ def _find(conn, ref: str) -> dict:
     """A case by its number, or by CLAIM-LINE of any line of its appeal (the claim id may itself
     hold dashes)."""
     ref = ref.strip()
-    if ref.isdigit():
-        found = conn.execute(select(cases).where(cases.c.id == int(ref))).mappings().all()
+    if ref.isascii() and ref.isdecimal():
+        number = int(ref)  # a case number the database's integers cannot hold is no case
+        found = conn.execute(select(cases).where(cases.c.id == number)).mappings().all() \
+            if number < 2**63 else []
     else:
         claim, _, line = ref.rpartition("-")
-        if not claim or not line.isdigit():
+        if not claim or not (line.isascii() and line.isdecimal()) or len(line) > 9:
             raise CaseError(f"case {ref!r}: give a case number or CLAIM-LINE (like C1001-2)")
         ids = select(appeal_lines.c.case_id).where(
             (appeal_lines.c.claim_id == claim) & (appeal_lines.c.line_number == int(line)))

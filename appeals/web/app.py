@@ -194,7 +194,7 @@ class Desk:
         status = q.get("status") or None
         if status and status not in Status.__members__:
             status = None
-        due = int(q["due"]) if q.get("due", "").isdigit() else None
+        due = _number(q.get("due"))
         rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
                           category=q.get("category") or None, due_within=due, as_of=self.today,
                           redact=True)  # names only for the page shown, below
@@ -209,7 +209,7 @@ class Desk:
             rows.sort(key=lambda r: (-Decimal(r["at_stake"]), r["case_id"]))
         elif order == "status":
             rows.sort(key=lambda r: (r["status"], r["case_id"]))
-        start = max(int(q["page"]) if q.get("page", "").isdigit() else 0, 0) * PAGE
+        start = (_number(q.get("page")) or 0) * PAGE
         shown = rows[start:start + PAGE]
         names = patient_names(self.engine, [r["case_id"] for r in shown])
         shown = [{**r, "patient_name": names.get(r["case_id"], "")} for r in shown]
@@ -354,6 +354,15 @@ class Desk:
                                 as_of=self.today)
         except CaseError:
             return None
+
+
+def _number(text: str | None, most: int = 10**6) -> int | None:
+    """A small whole number from a query value, else None: "²" passes str.isdigit but is no
+    number int() reads, and a thousand-digit page is no page."""
+    if not text or not text.isascii() or not text.isdecimal() or len(text) > 7:
+        return None
+    value = int(text)
+    return value if value <= most else None
 
 
 #: Form actions on a case, and the permission each needs (appeals.store.users.CAN).

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, update
 
 from appeals.appeal import Appeal, assess
-from appeals.law import Registry, decision_due, law_for, next_levels
+from appeals.law import DecisionDue, Registry, decision_due, law_for, next_levels
 from appeals.models import DenialRecord
 from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
@@ -265,10 +265,10 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
         values = {"status": to.value, **(changes(case) if changes else {})}
         conn.execute(update(cases).where(cases.c.id == case["id"]).values(values))
         if to is Status.sent:
-            name = _level_name(case)
+            name, clock = _level_filed(case, on, method)
             level = file_level(conn, case, on, method, name,
                                json.loads(case["packet_hashes"] or "{}").get(
-                                   "appeal_letter.pdf"), _clock(case, name, on, method))
+                                   "appeal_letter.pdf"), clock)
             note = f"level {level}" + (f": {note}" if note else "")
         elif to in (Status.overturned, Status.partially_overturned, Status.upheld):
             decide_level(conn, case["id"], to.value, on, amount)
@@ -331,26 +331,20 @@ def log_call(engine: Engine, ref: str, *, on: date, rep: str, reference: str | N
     return case
 
 
-def _clock(case: dict, level: str, on: date, method: str | None):
-    """The payer's decision clock for the level filed today (None: no verified clock)."""
+def _level_filed(case: dict, on: date, method: str | None) -> tuple[str, DecisionDue | None]:
+    """The registry's name of the level being filed (the first, the plan's appeal, or the next
+    one an upheld decision opened) and the payer's decision clock for it (None: no verified
+    clock), from the case's record read once."""
     try:
         record = DenialRecord.model_validate_json(case["record"])
     except ValueError:
-        return None
-    return decision_due(record, level, filed_on=on, method=method)
-
-
-def _level_name(case: dict) -> str:
-    """The registry's name of the level being filed: the first (the plan's appeal), or the next
-    level an upheld decision opened."""
+        return case["next_level"] or "first_level", None
     if case["levels_upheld"] and case["next_level"]:
-        return case["next_level"]
-    try:
-        record = DenialRecord.model_validate_json(case["record"])
-    except ValueError:
-        return "first_level"
-    first = law_for(record, as_of=record.denial_date).first_deadline
-    return first.level if first else "first_level"
+        name = case["next_level"]
+    else:
+        first = law_for(record, as_of=record.denial_date).first_deadline
+        name = first.level if first else "first_level"
+    return name, decision_due(record, name, filed_on=on, method=method)
 
 
 def approve(engine: Engine, ref: str, *, on: date, who: str, note: str | None = None) -> dict:

@@ -14,6 +14,7 @@ not in memory, so grouping a million lines costs the same memory as grouping ten
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -138,6 +139,9 @@ class Appeal:
     #: The clinician checklist's due date the case store set when it was first asked for: a
     #: re-export of the same denial never moves it later.
     checklist_due: date | None = None
+    #: sha256 of what the claim rule compares, of its first line (`claim_group`); "" outside a
+    #: Grouper. The case store finds the open appeal a later line of the same claim joins by it.
+    claim_group: str = ""
 
     @property
     def first(self) -> Line:
@@ -190,6 +194,12 @@ def with_lines(appeal: Appeal, more: Iterable[Line]) -> Appeal:
     """The appeal with more of its lines (those an earlier week's input carried), in the same
     order as the grouping gives them; its key and unit stay."""
     return replace(appeal, lines=_ordered([*appeal.lines, *more]))
+
+
+def with_only(appeal: Appeal, lines: Iterable[Line]) -> Appeal:
+    """Some of the appeal's lines as an appeal (named by its own first line), same unit."""
+    kept = _ordered(list(lines))
+    return replace(appeal, key=appeal_key(kept), lines=kept)
 
 
 def single(line: Line) -> Appeal:
@@ -246,6 +256,12 @@ def _person(name: str | None) -> str:
     """A patient's name compared in any order and case: "SAMPLE, CLIENT" is "Client Sample"."""
     words = "".join(ch if ch.isalnum() else " " for ch in (name or "").casefold()).split()
     return " ".join(sorted(words))
+
+
+def claim_group(line: Line, rules: GroupingRules) -> str:
+    """The claim rule's facts of a line, hashed: equal for lines one claim appeal may hold."""
+    return hashlib.sha256("\x1f".join(facet(line, f) for f in rules.claim.same).encode()
+                          ).hexdigest()
 
 
 def facet(line: Line, name: str) -> str:
@@ -424,18 +440,23 @@ class Grouper:
             line = _load(rec, cls, rest, laws[law])
             if not line.actionable:
                 if group:
-                    yield _appeal(group, unit)
+                    yield self._appeal(group, unit)
                     group = []
                 yield line
                 unit = None
                 continue
             if this != unit and group:
-                yield _appeal(group, unit)
+                yield self._appeal(group, unit)
                 group = []
             unit = this
             group.append(line)
         if group:
-            yield _appeal(group, unit)
+            yield self._appeal(group, unit)
+
+    def _appeal(self, lines: list[Line], unit: int | None) -> Appeal:
+        ordered = _ordered(lines)
+        return Appeal(appeal_key(ordered), ordered, -1 if unit is None else unit,
+                      claim_group=claim_group(ordered[0], self.rules))
 
     def mark(self, unit: int, status: str, packet: str) -> None:
         """What became of an appeal (its status and packet folder), for each of its lines."""
@@ -474,11 +495,6 @@ def _load(rec: str, cls: str, rest: str, law: LawResult) -> Line:
 def _ordered(lines: list[Line]) -> tuple[Line, ...]:
     return tuple(sorted(lines, key=lambda ln: (ln.record.service_date or date.min,
                                                ln.record.claim_id, ln.record.line_number)))
-
-
-def _appeal(lines: list[Line], unit: int | None) -> Appeal:
-    ordered = _ordered(lines)
-    return Appeal(appeal_key(ordered), ordered, -1 if unit is None else unit)
 
 
 def group(lines: Iterable[Line], group_by: GroupBy = "claim",

@@ -25,7 +25,6 @@ from pydantic import (
 )
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_RULE_IN_EVIDENCE = re.compile(r"\[rule ([\w.-]+)\]")
 
 
 class PlanType(StrEnum):
@@ -667,8 +666,5 @@ class Classification(BaseModel):
     owner: Owner
     appealable: bool
     bucket: Bucket
-
-    @property
-    def rules(self) -> set[str]:
-        """The ids of the rules that decided it, as its evidence names them ("[rule id]")."""
-        return {m for e in self.evidence for m in _RULE_IN_EVIDENCE.findall(e)}
+    #: The ids of the rules (rules.yaml) whose signals decided it, in evidence order.
+    rules: list[str] = Field(default_factory=list)

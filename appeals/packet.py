@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from appeals import __version__
@@ -21,7 +22,7 @@ from appeals.appeal import Appeal, line_of, single
 from appeals.classify import classify
 from appeals.compose.letters import CHECKLIST, Composed, compose
 from appeals.law import LawResult, law_for
-from appeals.lint import readiness
+from appeals.lint import Problem, readiness
 from appeals.models import Classification, DenialRecord
 from appeals.render.docx import to_docx
 from appeals.render.pdf import to_pdf
@@ -57,22 +58,41 @@ class Packet:
     summary: dict
 
 
-def state(summary: dict) -> dict:
-    """What the worklist and the case store keep of a built packet's packet.json: the checklist's
-    due date, how many of its items are unanswered, and why it is not ready yet ([] = ready)."""
-    unchecked = ["not checked: built before the readiness checks (rebuild with --force)"]
-    return {"checklist_due": summary.get("checklist_due") or "",
-            "checklist_open": len(summary.get("checklist_open", [None])),
-            "readiness": summary.get("readiness", unchecked)}
+@dataclass(frozen=True)
+class Built:
+    """What the worklist and the case store keep of a built packet (from its packet.json): the
+    checklist's due date, how many of its items are unanswered, why it is not ready yet (empty =
+    ready) and the worklist's words for that."""
+
+    checklist_due: date | None
+    checklist_open: int
+    problems: tuple[str, ...]
+    words: str
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
 
 
-def readiness_words(problems: list[str]) -> str:
-    """The worklist's readiness cell: "ready", or "draft: " and why, in short."""
+def state(summary: dict) -> Built:
+    """A packet's `Built`, read from its packet.json (written by this run or kept from one)."""
+    due = summary.get("checklist_due")
+    problems = summary.get("readiness")
+    if problems is None:
+        problems = ["not checked: built before the readiness checks (rebuild with --force)"]
+    words = summary.get("readiness_words") or (
+        "ready" if not problems else "draft: " + "; ".join(problems))
+    return Built(date.fromisoformat(due) if due else None,
+                 len(summary.get("checklist_open", [None])), tuple(problems), words)
+
+
+def readiness_words(problems: list[Problem]) -> str:
+    """The worklist's readiness cell: "ready", or "draft: " and why, in short (the placeholders
+    of all the documents as one count)."""
     if not problems:
         return "ready"
-    left = sum(int(p.split(": ", 1)[1].split(" ", 1)[0]) for p in problems
-               if "placeholder(s) left" in p)
-    other = [p for p in problems if "placeholder(s) left" not in p]
+    left = sum(p.placeholders for p in problems)
+    other = [p.text for p in problems if not p.placeholders]
     return "draft: " + "; ".join(([f"{left} placeholders left"] if left else []) + other)
 
 
@@ -149,7 +169,7 @@ def make_packet(appeal: Appeal, settings: Settings,
         "versions": {"appeals": __version__, "registry": reg.version},
         "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
     }
-    if many:  # a single line's packet.json stays as it was: its hash is an audit's anchor
+    if many:  # a single line's packet.json has no appeal keys: its documents are as they were
         summary["appeal"] = appeal.key
         summary["lines"] = [{"claim_id": ln.record.claim_id, "line_number": ln.record.line_number,
                              "service_date": ln.record.service_date.isoformat()
@@ -160,8 +180,9 @@ def make_packet(appeal: Appeal, settings: Settings,
                             for ln in appeal.lines]
         summary["deadline_is"] = "the earliest of the lines' deadlines"
     # Draft or ready: the checks `appeals lint` makes on the files, on the composed words here.
-    summary["readiness"] = readiness(summary, {d.kind: d.text() for d in composed.documents},
-                                     settings.as_of)
+    problems = readiness(summary, {d.kind: d.text() for d in composed.documents}, settings.as_of)
+    summary["readiness"] = [p.text for p in problems]
+    summary["readiness_words"] = readiness_words(problems)
     return Packet(record, classification, law, composed, files, summary)
 
 
@@ -172,15 +193,23 @@ def file_hashes(packet: Packet, folder: Path) -> dict[str, str]:
     return hashes
 
 
-def stored(folder: Path, hashes: dict[str, str], built: dict, versions: dict,
-           parity: bool = False) -> dict:
-    """What the case store keeps of a packet: where it is, its hashes and versions, whether the
-    clinician's answers are still missing, whether it is ready to send (`built`: state()) and
-    whether its letter argues parity (`Appeal.parity_section`: approved before it is sent)."""
-    return {"path": str(folder.resolve()), "hashes": hashes,
-            "version": f"appeals {versions['appeals']}, registry {versions['registry']}",
-            "checklist_due": built["checklist_due"], "checklist_open": built["checklist_open"],
-            "ready": not built["readiness"], "parity": parity}
+@dataclass(frozen=True)
+class Stored:
+    """What the case store keeps of a packet: where it is, its hashes and versions, its `Built`
+    state and whether its letter argues parity (`Appeal.parity_section`: approved before it is
+    sent)."""
+
+    path: str
+    hashes: dict[str, str]
+    version: str
+    built: Built
+    parity: bool = False
+
+
+def stored(folder: Path, hashes: dict[str, str], built: Built, versions: dict,
+           parity: bool = False) -> Stored:
+    return Stored(str(folder.resolve()), hashes,
+                  f"appeals {versions['appeals']}, registry {versions['registry']}", built, parity)
 
 
 def write(packet: Packet, out: Path, name: str | None = None) -> Path:

@@ -37,15 +37,15 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from appeals import __version__
-from appeals.appeal import Appeal, Grouper, Line, assess, with_lines
+from appeals.appeal import Appeal, Grouper, Line, assess, with_lines, with_only
 from appeals.audit import packet_key, unchanged, versions
 from appeals.intake import Batch, rejects_csv
 from appeals.models import DenialRecord, Reject
 from appeals.packet import (
+    Built,
     file_hashes,
     folder_name,
     make_packet,
-    readiness_words,
     sha256,
     state,
     stored,
@@ -137,9 +137,10 @@ def _packet_job(job: tuple[str, Appeal, str]) -> dict:
         folder = write(packet, _worker["out"], name)
         timings["write"] = time.perf_counter() - start
         outcome = {"status": "written", "hashes": file_hashes(packet, folder),
-                   **state(packet.summary)}
+                   "built": state(packet.summary)}
     except Exception as exc:  # noqa: BLE001 (one bad appeal never stops the batch)
-        outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
+        outcome = {"status": "failed", "kind": type(exc).__name__,
+                   "error": f"{type(exc).__name__}: {exc}"[:500]}
     outcome["timings"] = timings
     outcome["peak_mb"] = rss_mb()
     return outcome
@@ -354,6 +355,15 @@ class _Week:
 
     def _appeal(self, appeal: Appeal, recorded, spool, result: RunResult) -> None:
         config = self.config
+        if recorded is not None and recorded.apart is not None:
+            # lines the letter already sent did not cover: their own appeal, their own packet
+            places = set(recorded.apart_lines)
+            self._appeal(with_only(appeal, [ln for n, ln in enumerate(appeal.lines)
+                                            if n in places]), recorded.apart, spool, result)
+            if len(places) == len(appeal.lines):
+                return
+            appeal = with_only(appeal, [ln for n, ln in enumerate(appeal.lines)
+                                        if n not in places])
         if recorded is not None and recorded.other_lines:  # the whole appeal, earlier weeks' too
             appeal = with_lines(appeal, [
                 assess(self.settings.enrich(DenialRecord.model_validate_json(raw)),
@@ -369,7 +379,7 @@ class _Week:
                 # the appeal was sent is the payer's answer: the row shows the next level.
                 row.status = recorded.status.value
                 row.level = recorded.level_name or row.level
-                row.deadline = recorded.deadline.isoformat() if recorded.deadline else ""
+                row.deadline = recorded.deadline
                 row.days_left = ((recorded.deadline - config.as_of).days
                                     if recorded.deadline else None)
                 kept = _kept(config.out / PACKETS / name) if name not in self.names else None
@@ -398,9 +408,8 @@ class _Week:
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.queued += 1
 
-    def _settle(self, index: int, row: Row, built: dict, hashes: dict[str, str]) -> None:
-        row.checklist_due = built["checklist_due"]
-        row.readiness = readiness_words(built["readiness"])
+    def _settle(self, index: int, row: Row, built: Built, hashes: dict[str, str]) -> None:
+        row.checklist_due, row.readiness = built.checklist_due, built.words
         if row.case_id is not None:
             self.stored.append((row.case_id, stored(self.config.out / row.packet, hashes,
                                                     built, self.stamp, row.parity)))
@@ -416,7 +425,7 @@ class _Week:
             row.status = RowStatus.written
             folder = row.packet.split("/", 1)[1]
             _add_hashes(self.hashes, folder, outcome["hashes"])
-            self._settle(index, row, outcome, outcome["hashes"])
+            self._settle(index, row, outcome["built"], outcome["hashes"])
             result.packets_written += 1
             return
         row.status, row.error = RowStatus.failed, outcome["error"]
@@ -426,7 +435,7 @@ class _Week:
             shutil.rmtree(stale)
         self.failures.append(_failure(row, "packet"))
         say(f"{row.claim_id}-{row.line_number}: packet failed: "
-            f"{outcome['error'].split(':', 1)[0]}")
+            f"{outcome['kind']}")
         self.grouper.mark(unit, RowStatus.failed, "")
         self.rows.settle(index)
 

@@ -87,9 +87,9 @@ class Row:
     fix_cause: str = ""
     appeal_name: str = ""
     filing: str = ""
-    deadline: str = ""
+    deadline: date | None = None
     days_left: int | None = None
-    decision_due: str = ""
+    decision_due: date | None = None
     deadline_rule: str = ""
     billed: Decimal = Decimal(0)
     paid: Decimal = Decimal(0)
@@ -97,7 +97,7 @@ class Row:
     letter_types: str = ""
     nqtl: str = ""
     nqtl_label: str = ""  # the report's words for the limit
-    checklist_due: str = ""
+    checklist_due: date | None = None
     packet: str = ""
     error: str = ""
     source: str = ""
@@ -263,7 +263,7 @@ def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priorit
         "fix_cause": classification.bucket.fix_cause,
         "appeal_name": law.appeal_name if classification.action is Action.appeal else "",
         "filing": filing_words(law, as_of) if actionable else "",
-        "deadline": deadline.isoformat() if deadline else "",
+        "deadline": deadline,
         "days_left": days_left,
         "deadline_rule": first_deadline.citation or "" if first_deadline else "",
         "billed": sum((ln.record.billed_amount or Decimal(0) for ln in lines), Decimal(0)),

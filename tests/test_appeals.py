@@ -458,3 +458,77 @@ def test_an_episode_is_one_appeal_whatever_order_its_lines_come_in(tmp_path: Pat
     assert len(units) == 1 and [ln.record.claim_id for ln in units[0].lines] == [
         "EARLY", "MID", "LATE"]
     assert units[0].unit == 0  # named by its first line in the input
+
+
+def _cases(engine) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(cases).order_by(cases.c.id)).mappings()]
+
+
+def test_a_later_line_of_a_claim_joins_its_appeal_while_it_is_not_yet_sent(tmp_path: Path
+                                                                           ) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[write(tmp_path / "a.csv", IOP_WEEK[:3])], out=tmp_path / "w1",
+                  workers=1, as_of=AS_OF, db=db))
+    # The payer's next remittance denies the claim's fourth day, alone in the export.
+    result = run(RunConfig(inputs=[write(tmp_path / "b.csv", IOP_WEEK[3:])], out=tmp_path / "w2",
+                           workers=1, as_of=date(2026, 7, 8), db=db))
+    engine = open_store(db)
+    assert len(_cases(engine)) == 1
+    iop = case_history(engine, "IOP1-1")
+    assert len(iop["appeal_lines"]) == 4
+    assert any("claim IOP1 line 4 joins this appeal" in (e["note"] or "") for e in iop["events"])
+    assert result.packets_written == 1
+    summary = json.loads((tmp_path / "w2" / "packets" / "IOP1-1" / "packet.json").read_text())
+    assert [ln["line_number"] for ln in summary["lines"]] == [1, 2, 3, 4]
+    engine.dispose()
+
+
+def test_a_line_denied_after_the_letter_went_out_is_an_appeal_of_its_own(tmp_path: Path
+                                                                        ) -> None:
+    """The sent letter covered three days; the payer's answer denies them again (the level's
+    decision) and denies a fourth day for the first time: that day gets its own first-level
+    packet, never a silent place in an appeal whose letter did not name it."""
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[write(tmp_path / "a.csv", IOP_WEEK[:3])], out=tmp_path / "w",
+                  workers=1, as_of=AS_OF, db=db))
+    engine = open_store(db)
+    mark(engine, "IOP1-1", "sent", override=DRAFT, on=date(2026, 7, 2), method="fax",
+         who="biller")
+    again = [dict(r, denial_date="2026-08-01") for r in IOP_WEEK]
+    result = run(RunConfig(inputs=[_week2(tmp_path, again)], out=tmp_path / "w", workers=1,
+                           as_of=date(2026, 8, 3), db=db))
+    sent, fresh = _cases(engine)
+    assert sent["status"] == "upheld" and fresh["status"] != "sent"
+    assert (fresh["claim_id"], fresh["line_number"]) == ("IOP1", 4)
+    assert len(case_history(engine, "IOP1-1")["appeal_lines"]) == 3
+    assert len(case_history(engine, str(fresh["id"]))["appeal_lines"]) == 1
+    notes = [e["note"] or "" for e in case_history(engine, "IOP1-1")["events"]]
+    assert any("claim IOP1 line 4: denied after this appeal's letter went out" in n
+               for n in notes)
+    assert result.packets_written == 1  # the fourth day's, not a new level-1 letter of the three
+    assert (tmp_path / "w" / "packets" / "IOP1-4" / "appeal_letter.pdf").is_file()
+    rows = {(r["claim_id"], r["line_number"]): r for r in worklist(tmp_path / "w")}
+    assert rows[("IOP1", "1")]["status"] == "upheld" and rows[("IOP1", "4")]["lines"] == "1"
+    engine.dispose()
+
+
+def test_a_payment_on_some_lines_before_sending_decides_nothing(tmp_path: Path) -> None:
+    """The payer pays one day of an appeal not yet sent: the money is recorded and the appeal goes
+    on for the other days; no 'partially overturned' for an appeal nobody filed."""
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[write(tmp_path / "a.csv", IOP_WEEK)], out=tmp_path / "w1", workers=1,
+                  as_of=AS_OF, db=db))
+    paid = dict(IOP_WEEK[1], adjustment_codes="CO-45", paid_amount="450.00",
+                denial_date="2026-07-05")
+    run(RunConfig(inputs=[write(tmp_path / "b.csv", [IOP_WEEK[0], paid, *IOP_WEEK[2:]])],
+                  out=tmp_path / "w2", workers=1, as_of=date(2026, 7, 8), db=db))
+    engine = open_store(db)
+    (case,) = _cases(engine)
+    assert case["status"] in ("to_work", "waiting_on_clinician", "ready_to_send")
+    assert case["recovered"] == 450 and case["at_stake"] == 3 * 450
+    kinds = [e["kind"] for e in case_history(engine, "IOP1-1")["events"]]
+    assert "payment" in kinds and "outcome" not in kinds
+    summary = json.loads((tmp_path / "w2" / "packets" / "IOP1-1" / "packet.json").read_text())
+    assert [ln["line_number"] for ln in summary["lines"]] == [1, 3, 4]
+    engine.dispose()

@@ -423,3 +423,26 @@ def test_the_exceeded_authorization_letter_asks_for_more_not_to_apply_it() -> No
         assert "approve the additional care retroactively" in letter, reason
         assert "please apply the authorization" not in letter
         assert packet.summary["deadlines"][0]["file_by"]  # an appeal with its deadline
+
+
+@pytest.mark.parametrize("fields,status,covers", [
+    ({"auth_number": "A1", "auth_start": "2026-05-10", "auth_end": "2026-06-30"},
+     "not_started", False),                                     # service before the first day
+    ({"auth_units": "4", "units": "6"}, "none", False),         # units over, no number
+    ({"auth_number": "A1"}, "undated", False),                  # a number, no dates
+    ({"auth_number": "A1", "auth_start": "2026-05-01", "auth_end": "2026-05-31"},
+     "covers", True),
+])
+def test_the_classifier_and_the_letters_read_one_authorization_state(fields, status, covers
+                                                                    ) -> None:
+    """One reading of the record's authorization fields: the letter's argument and the
+    classifier's fact rules never disagree (a number without dates used to 'cover' the date in
+    the classifier and be 'undated' in the letter)."""
+    from appeals.classify.authorization import authorization_of
+    from appeals.compose.letters import authorization_status
+
+    r = rec(adjustment_codes="CO-197", service_date="2026-05-04", **fields)
+    verdict = classify(r, RULES)
+    assert authorization_status(r, verdict) == status == authorization_of(r).status
+    assert ("auth_on_file_covers_service" in verdict.rules) is covers
+    assert ("auth_units_exceeded" in verdict.rules) is authorization_of(r).units_over

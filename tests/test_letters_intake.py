@@ -342,3 +342,16 @@ def test_the_cms_integrated_denial_notice_is_read(tmp_path):
         "medicine"
     assert rec.extra["appeal_window"] == "65 days"
     assert {w.field for w in warnings} == {"patient_dob", "criteria"}
+
+
+def test_the_demo_scan_is_the_same_file_every_time(tmp_path: Path, monkeypatch) -> None:
+    """The synthetic scan is an input the case store keys by its sha256: a file stamped with the
+    time of writing made a second demo run record its line again."""
+    import time
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_letter(tmp_path / "a" / "scan.pdf", scanned=True).read_bytes()
+    later = time.gmtime(time.time() + 86_400 * 400)
+    monkeypatch.setattr(time, "gmtime", lambda *_: later)  # a run on another day
+    assert write_letter(tmp_path / "b" / "scan.pdf", scanned=True).read_bytes() == first

@@ -147,7 +147,8 @@ def test_the_limit_named_comes_from_the_rule_that_classified_the_denial() -> Non
     rec = record("employer_group", Category.parity_nqtl,
                  denial_reason="Member must complete 6 weeks of outpatient therapy before IOP")
     verdict = classification(rec, Category.parity_nqtl).model_copy(update={
-        "evidence": ['text: "must complete" (fail-first) [rule parity_fail_first]']})
+        "evidence": ['text: "must complete" (fail-first) [rule parity_fail_first]'],
+        "rules": ["parity_fail_first"]})
     out = compose(rec, verdict, law_for(rec, as_of=AS_OF), as_of=AS_OF, org=ORG)
     assert "nonquantitative treatment limitation: fail-first" in out.documents[0].text()
     assert "1185a(a)(8)" in out.documents[0].text()

@@ -168,9 +168,11 @@ def test_a_later_payment_overturns_the_case_without_anyone_typing_it(
     decided = a1["events"][-1]
     assert (decided["who"], decided["from"], decided["to"], decided["on"]) == (
         "remittance", "sent", "overturned", "2026-07-20")
+    # A2's appeal was never sent: the part payment decides nothing, the rest is still appealed
     a2 = case_history(engine, "A2-1")
     assert (a2["status"], a2["recovered"], a2["repeat_count"]) == (
-        "partially_overturned", "80.00", 0)
+        "waiting_on_clinician", "80.00", 0)
+    assert a2["events"][-1]["kind"] == "payment" and "paid 80.00" in a2["events"][-1]["note"]
     engine.dispose()
 
 

@@ -9,6 +9,7 @@ import shutil
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -227,6 +228,7 @@ def test_a_parity_letter_is_sent_only_after_compliance_approves_it(client):
 def test_a_parity_packet_is_ready_to_send_only_once_approved(client):
     """The run (or the desk's rebuild) keeps a ready parity packet out of ready_to_send until a
     compliance reviewer approves it; the approval then moves it there."""
+    from appeals.packet import Built, Stored
     from appeals.store import approve
     from appeals.store.record import packet_rebuilt
 
@@ -234,8 +236,7 @@ def test_a_parity_packet_is_ready_to_send_only_once_approved(client):
     login(client, "admin")
     cid = case_id(client, "P1")
     before = client.get(f"/api/cases/{cid}").json()
-    info = {"path": before["packet"], "hashes": before["packet_hashes"], "version": "v",
-            "checklist_due": None, "checklist_open": 0, "ready": True}
+    info = Stored(before["packet"], before["packet_hashes"], "v", Built(None, 0, (), "ready"))
     packet_rebuilt(engine, cid, info, on=AS_OF, who="admin")
     assert client.get(f"/api/cases/{cid}").json()["status"] == "to_work"
     approve(engine, str(cid), on=AS_OF, who="compliance")
@@ -244,7 +245,7 @@ def test_a_parity_packet_is_ready_to_send_only_once_approved(client):
     assert ("compliance", "approved", "to_work", "ready_to_send") in [
         (e["who"], e["kind"], e["from"], e["to"]) for e in after["events"]]
     other = case_id(client, "A1")  # not a parity letter: ready without any approval
-    info = {**info, "path": client.get(f"/api/cases/{other}").json()["packet"]}
+    info = replace(info, path=client.get(f"/api/cases/{other}").json()["packet"])
     packet_rebuilt(engine, other, info, on=AS_OF, who="admin")
     assert client.get(f"/api/cases/{other}").json()["status"] == "ready_to_send"
 

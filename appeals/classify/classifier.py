@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appeals.classify.authorization import authorization_of
 from appeals.classify.rules import NON_DENIAL, FactRule, Rules
 from appeals.classify.shorthand import Expansion
 from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner, Secondary
@@ -30,6 +31,7 @@ class Signal:
     kind: str  # carc, rarc, text, fallback (a broad word list), fact
     action: str | None = None
     owner: str | None = None
+    rule: str | None = None  # the rules.yaml id of a text, fallback or fact rule
 
 
 @dataclass
@@ -133,37 +135,22 @@ def _match_text(readings: list[tuple[str, tuple[Expansion, ...]]], payer: str | 
                     read = _read_as(expansions, [m.span() for m in matches])
                     out.append(Signal(rule.category.value, round(weight, 2),
                                       f"text: {quoted} ({rule.evidence}) [rule {rule.id}]{read}",
-                                      "fallback"))
+                                      "fallback", rule=rule.id))
                     break
                 match = rule.regex.search(text)
                 if match:
                     read = _read_as(expansions, [match.span()])
                     out.append(Signal(rule.category.value, rule.weight,
                                       f'text: "{match.group(0)}" ({rule.evidence}) '
-                                      f"[rule {rule.id}]{read}", "text"))
+                                      f"[rule {rule.id}]{read}", "text", rule=rule.id))
                     break
         if out:
             break
     return out
 
 
-def _auth_state(record: DenialRecord) -> set[str]:
-    states = set()
-    if record.auth_units is not None and record.units is not None \
-            and record.units > record.auth_units:
-        states.add("units_exceeded")
-    if record.auth_number and record.service_date:
-        start, end = record.auth_start, record.auth_end
-        if end and record.service_date > end:
-            states.add("expired_before_service")
-        elif (start is None or start <= record.service_date) and (end is None or
-                                                                   record.service_date <= end):
-            states.add("on_file_covering_service")
-    return states
-
-
 def _fact_holds(rule: FactRule, record: DenialRecord, carcs: set[str], signalled: set[str],
-                auth: set[str], reasons: list[str]) -> bool:
+                auth: frozenset[str], reasons: list[str]) -> bool:
     w = rule.when
     if w.carc_set is not None and w.carc_set.isdisjoint(carcs):
         return False
@@ -188,7 +175,7 @@ def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
     readings = _readings(record.denial_reason or "", rules)  # once: text rules and facts
     signals = _code_signals(record, rules) + _text_signals(record, rules, readings)
     signalled = {s.category for s in signals if s.weight > 0}
-    auth = _auth_state(record)
+    auth = authorization_of(record).facts
     carcs = {c.split("-", 1)[1] for c in record.adjustment_codes}
     reasons = [t for t, _ in readings]
     for rule in rules.facts:
@@ -196,7 +183,7 @@ def signals_for(record: DenialRecord, rules: Rules) -> list[Signal]:
             signals.append(Signal(rule.category.value, rule.weight, f"fact: {rule.evidence} "
                                   f"[rule {rule.id}]", "fact",
                                   rule.action.value if rule.action else None,
-                                  rule.owner.value if rule.owner else None))
+                                  rule.owner.value if rule.owner else None, rule.id))
     return signals
 
 
@@ -204,7 +191,7 @@ def decision_key(record: DenialRecord) -> tuple:
     """Every fact of a record the decision reads (not its claim id or line number)."""
     return (tuple(record.adjustment_codes), tuple(record.remark_codes), record.denial_reason,
             record.payer_name, record.level_of_care, record.cpt_code,
-            frozenset(_auth_state(record)), (record.paid_amount or 0) > 0,
+            authorization_of(record).facts, (record.paid_amount or 0) > 0,
             record.extra.get("claim_status") == REVERSAL_STATUS)
 
 
@@ -250,7 +237,8 @@ def _decide(record: DenialRecord, rules: Rules, trace: Trace | None) -> Classifi
             evidence.insert(0, "claim status 22: reversal of an earlier payment")
         if trace is not None:
             trace.decision = "only contractual, patient-responsibility or informational signals"
-        return _result(record, rules, Category.not_a_denial, [], 0.95, evidence, None, None)
+        return _result(record, rules, Category.not_a_denial, [], 0.95, evidence, None, None,
+                       signals)
     scores: dict[str, float] = {}
     for s in denial:
         scores[s.category] = scores.get(s.category, 0.0) + s.weight
@@ -259,7 +247,7 @@ def _decide(record: DenialRecord, rules: Rules, trace: Trace | None) -> Classifi
                                                      "text that the rules recognise")]
         if trace is not None:
             trace.decision = "no recognised denial signal"
-        return _result(record, rules, Category.other, [], 0.2, evidence, None, None)
+        return _result(record, rules, Category.other, [], 0.2, evidence, None, None, signals)
     rank = rules.rank
     best = max(scores.values())
     tied = [c for c, v in scores.items() if v >= best - rules.tie_margin]
@@ -281,15 +269,15 @@ def _decide(record: DenialRecord, rules: Rules, trace: Trace | None) -> Classifi
         trace.decision = (f"highest score {best:.2f}" + (
             f"; tie between {', '.join(sorted(tied))} broken by precedence" if len(tied) > 1
             else ""))
-    evidence = [s.evidence for s in chosen] + [s.evidence for s in signals
-                                               if s.category in NON_DENIAL]
-    return _result(record, rules, Category(primary), secondary, confidence, evidence, action,
-                   owner)
+    used = chosen + [s for s in signals if s.category in NON_DENIAL]
+    return _result(record, rules, Category(primary), secondary, confidence,
+                   [s.evidence for s in used], action, owner, used)
 
 
 def _result(record: DenialRecord, rules: Rules, category: Category, secondary: list[Secondary],
             confidence: float, evidence: list[str], action: str | None,
-            owner: str | None) -> Classification:
+            owner: str | None, used: list[Signal]) -> Classification:
+    """`used`: the signals whose evidence it gives (their rule ids go with it)."""
     rule = rules.categories[category]
     # Every value here comes from validated rules and tables: construct without re-validating.
     return Classification.model_construct(
@@ -299,5 +287,6 @@ def _result(record: DenialRecord, rules: Rules, category: Category, secondary: l
         owner=Owner(owner) if owner else rule.owner,
         appealable=rule.appealable,
         bucket=Bucket.model_construct(fix_now=rule.fix_now, fix_cause=rule.fix_cause),
+        rules=list(dict.fromkeys(s.rule for s in used if s.rule)),
     )
 

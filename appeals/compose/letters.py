@@ -24,6 +24,7 @@ from jinja2 import TemplateError
 from nameparser import HumanName
 
 from appeals import __version__
+from appeals.classify.authorization import authorization_of
 from appeals.classify.rules import load_code_table
 from appeals.compose.checklists import Item, age_on, is_sud, load_items, select
 from appeals.compose.document import Document, from_markdown
@@ -271,18 +272,10 @@ def authorization_status(record: DenialRecord,
     exceeded when it covers the date but the payer says the approved units, visits or days ran
     out (CARC 198, more units billed than authorized, or a rule of rules.yaml whose id starts
     with EXCEEDED_RULE said so from the payer's words)."""
-    if not record.auth_number:
-        return "none"
-    day = record.service_date
-    if day is None or (record.auth_start is None and record.auth_end is None):
-        return "undated"
-    if record.auth_start and day < record.auth_start:
-        return "not_started"
-    if record.auth_end and day > record.auth_end:
-        return "expired"
-    exceeded = (any(c.endswith("-198") for c in record.adjustment_codes)
-                or (record.auth_units is not None and record.units is not None
-                    and record.units > record.auth_units)
+    auth = authorization_of(record)
+    if auth.status != "covers":
+        return auth.status
+    exceeded = (any(c.endswith("-198") for c in record.adjustment_codes) or auth.units_over
                 or (classification is not None and any(
                     r.startswith(EXCEEDED_RULE) for r in classification.rules)))
     return "exceeded" if exceeded else "covers"

@@ -75,7 +75,7 @@ def limit_at_issue(record: DenialRecord, classification: Classification) -> Limi
     table = limit_types()
     if classification.category not in table.by_category:
         return None
-    matched = classification.rules
+    matched = set(classification.rules)
     carcs = {code.partition("-")[2] for code in record.adjustment_codes}
     text = (record.denial_reason or "").lower()
     for says in (lambda t: matched.intersection(t.rules),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +31,15 @@ CITATION = re.compile(r"\b\d+\s+(?:C\.\s?F\.\s?R\.|U\.\s?S\.\s?C\.)\s*(?:§§?|P
                       r"[\w.\-–()]+|\bPub\.\s?L\.\s?(?:No\.\s?)?\d+-\d+")
 PAGE = re.compile(r"Page\s*\d*\s*of\s*\d*")  # the footer's page fields (DOCX keeps no number)
 LETTERS_NOT_SENT = ("clinician_checklist", "biller_cover")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a packet is not ready to send: its sentence, and how many placeholders it
+    counts (the worklist sums them; nobody reads the count back out of the sentence)."""
+
+    text: str
+    placeholders: int = 0
 
 
 def _squash(text: str) -> str:
@@ -76,7 +86,7 @@ def _cited(text: str, allowed: list[str]) -> list[str]:
                    if not any(_squash(m.group(0)).rstrip(".,;)") in c for c in printed)})
 
 
-def text_problems(kind: str, text: str, allowed: list[str]) -> list[str]:
+def text_problems(kind: str, text: str, allowed: list[str]) -> list[Problem]:
     """What the words of one document going out may not hold: placeholders, and citations the
     gate did not print. (The run applies this to the composed text; lint to the files.)"""
     if kind in LETTERS_NOT_SENT:
@@ -84,19 +94,20 @@ def text_problems(kind: str, text: str, allowed: list[str]) -> list[str]:
     found = []
     left = [m.group(0) for m in PLACEHOLDER.finditer(_squash(text))]
     if left:
-        found.append(f"{len(left)} placeholder(s) left: " + "; ".join(dict.fromkeys(left)))
-    found += [f"cites {cite!r}, which the citation gate did not print for this plan"
+        found.append(Problem(f"{len(left)} placeholder(s) left: "
+                             + "; ".join(dict.fromkeys(left)), len(left)))
+    found += [Problem(f"cites {cite!r}, which the citation gate did not print for this plan")
               for cite in _cited(text, allowed)]
     return found
 
 
-def readiness(summary: dict, texts: dict[str, str], as_of: date) -> list[str]:
+def readiness(summary: dict, texts: dict[str, str], as_of: date) -> list[Problem]:
     """A packet's problems from its documents' words (kind -> text) and its packet.json:
     what `appeals run` records for every packet it builds ([] = ready to send)."""
     allowed = [c["cite"] for c in summary.get("citations_printed", [])]
-    out = [f"{kind}: {p}" for kind, text in sorted(texts.items())
+    out = [Problem(f"{kind}: {p.text}", p.placeholders) for kind, text in sorted(texts.items())
            for p in text_problems(kind, text, allowed)]
-    return out + _attestation(summary) + _deadline(summary, texts, as_of)
+    return out + [Problem(p) for p in _attestation(summary) + _deadline(summary, texts, as_of)]
 
 
 def _attestation(summary: dict) -> list[str]:
@@ -146,7 +157,7 @@ def lint_packet(folder: Path, *, as_of: date, other_claims: frozenset[str] = fro
             for other in sorted(other_claims - {claim}):
                 if re.search(rf"(?<![\w-]){re.escape(other)}(?![\w-])", text):
                     problems.append(f"{name}: names claim {other}, another case's")
-            problems += [f"{name}: {p}" for p in text_problems(kind, text, allowed)]
+            problems += [f"{name}: {p.text}" for p in text_problems(kind, text, allowed)]
         only_docx = _words(words_docx) - _words(words_pdf)
         only_pdf = _words(words_pdf) - _words(words_docx)
         if only_docx or only_pdf:

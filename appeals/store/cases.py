@@ -304,12 +304,11 @@ def send_problems(conn, case: dict, *, who: str, separate: bool = False) -> list
 
 def _draft(folder: str) -> str:
     """What keeps a packet a draft, in the worklist's words (from its packet.json)."""
-    from appeals.packet import readiness_words
+    from appeals.packet import state
 
     try:
-        summary = json.loads((Path(folder) / "packet.json").read_text(encoding="utf-8"))
-        return readiness_words(summary["readiness"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return state(json.loads((Path(folder) / "packet.json").read_text(encoding="utf-8"))).words
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return "draft (its packet.json cannot be read)"
 
 
@@ -458,12 +457,12 @@ def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[Row]:
             "remark_codes": ";".join(record.get("remark_codes") or []),
             "denial_reason": record.get("denial_reason") or "", "secondary": "",
             "confidence": "", "action": case["action"], "owner": case["owner"], "fix_now": "",
-            "fix_cause": "", "appeal_name": "", "filing": "", "deadline": _iso(deadline),
+            "fix_cause": "", "appeal_name": "", "filing": "", "deadline": deadline,
             "days_left": (deadline - as_of).days if deadline else None,
-            "decision_due": _iso(due.get(case["id"])) if case["status"] == Status.sent else "",
+            "decision_due": due.get(case["id"]) if case["status"] == Status.sent else None,
             "deadline_rule": case["deadline_rule"] or "", "billed": case["billed"],
             "paid": case["paid"], "at_stake": case["at_stake"], "letter_types": "", "nqtl": "",
-            "checklist_due": _iso(case["checklist_due"]), "packet": case["packet_path"] or "",
+            "checklist_due": case["checklist_due"], "packet": case["packet_path"] or "",
             "error": "", "source": "case store", "location": f"case {case['id']}"}
         rows.append(Row(**values))
     return rows

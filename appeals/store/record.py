@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from appeals import __version__
-from appeals.appeal import Appeal, Line
+from appeals.appeal import Appeal, Line, with_only
 from appeals.law import Registry, next_levels
 from appeals.models import DenialRecord
 from appeals.store.engine import write_lock
@@ -52,6 +53,9 @@ from appeals.store.lifecycle import (
     packet_digest,
 )
 from appeals.store.schema import appeal_lines, cases, lines, runs
+
+if TYPE_CHECKING:
+    from appeals.packet import Stored  # appeals.packet loads the renderers: only for the types
 
 #: Lines per transaction: large enough for bulk inserts, small enough that a killed run loses
 #: little work and a second run waits little.
@@ -96,6 +100,10 @@ class Recorded:
     #: The appeal's other lines the store holds (still denied, not in this run's input): their
     #: latest denials (JSON), so the packet covers the whole appeal.
     other_lines: tuple[str, ...] = ()
+    #: Lines of the run's appeal (their places in `Appeal.lines`) that the letter already sent on
+    #: this case did not cover: they became an appeal of their own, `apart`.
+    apart_lines: tuple[int, ...] = ()
+    apart: Recorded | None = None
 
 
 @dataclass
@@ -139,7 +147,7 @@ class Recorder:
         self.recorded += fresh
         return results
 
-    def packets(self, results: list[tuple[int, dict]]) -> None:
+    def packets(self, results: list[tuple[int, Stored]]) -> None:
         """Each packet's path, hashes and versions on its case (case id, stored()); a case not
         yet sent becomes ready_to_send (the packet passed the readiness checks),
         waiting_on_clinician (checklist items unanswered) or stays to_work (the biller's part is
@@ -182,6 +190,7 @@ class _Chunk:
     run_id: int
     cases: dict[int, dict] = field(default_factory=dict)
     by_key: dict[str, dict] = field(default_factory=dict)  # case_key -> case
+    open_claims: dict[str, dict] = field(default_factory=dict)  # claim_group -> unsent case
     lines_of: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
     line_by_key: dict[str, dict] = field(default_factory=dict)  # line_key -> appeal line
     by_service: dict[tuple, list[dict]] = field(default_factory=lambda: defaultdict(list))
@@ -234,7 +243,7 @@ def _record(conn, chunk: list[tuple[Appeal | Line, list[_Item]]], as_of: date, r
     state = _Chunk(conn, as_of, run_id)
     _load(conn, state, chunk, {c for c in known.values() if c is not None})
     fresh: list[_Item] = []
-    results: list[tuple[dict, bool] | None] = []
+    results: list[tuple[dict, bool, tuple | None] | None] = []
     for unit, group in chunk:
         new = []
         for item in group:
@@ -255,7 +264,7 @@ def _record(conn, chunk: list[tuple[Appeal | Line, list[_Item]]], as_of: date, r
             for item in new:
                 _paid_line(state, item)
     _write(conn, state, fresh)
-    return [None if r is None else _recorded(*r, state=state, unit=u)
+    return [None if r is None else _recorded(r[0], r[1], state=state, unit=u, apart=r[2])
             for (u, _), r in zip(chunk, results, strict=True)], len(fresh)
 
 
@@ -281,6 +290,8 @@ def _load(conn, state: _Chunk, chunk, known_cases: set[int]) -> None:
         case = dict(row)
         state.cases[case["id"]] = case
         state.by_key[case["case_key"]] = case
+        if case["claim_group"] and Status(case["status"]).before_sending:
+            state.open_claims.setdefault(case["claim_group"], case)
     if not state.cases:
         return
     for row in conn.execute(select(appeal_lines).where(
@@ -296,36 +307,31 @@ def _load(conn, state: _Chunk, chunk, known_cases: set[int]) -> None:
 
 
 def _appeal(state: _Chunk, appeal: Appeal, group: list[_Item], new: list[_Item],
-            registry: Registry | None) -> tuple[dict, bool]:
-    """An appeal of this run: found by its lines or its key, or opened; a line denied again after
-    the appeal was sent is the payer's decision on that level."""
+            registry: Registry | None) -> tuple[dict, bool, tuple[dict, tuple[int, ...]] | None]:
+    """An appeal of this run: found by its lines or its key, or (a later line of a claim whose
+    appeal is not yet sent) by its claim, or opened; a line denied again after the appeal was
+    sent is the payer's decision on that level, and a line that letter did not cover becomes an
+    appeal of its own (returned as the case and the lines' places)."""
     case = next((state.line_by_key[i.key]["case"] for i in group if i.key in state.line_by_key),
                 None) or state.by_key.get(appeal.key) or next(
-        (i.case for i in group if i.case is not None), None)
+        (i.case for i in group if i.case is not None), None) or (
+        state.open_claims.get(appeal.claim_group) if appeal.claim_group else None)
     decided = False
     if case is None:
-        first = new[0] if new else group[0]
-        linked = _reprocessed(state.by_service.get(service_key(first.record), ()), first.record,
-                              state.as_of)
-        case = _new_case(appeal, state.as_of, linked["case"] if linked else None)
-        state.created.append(case)
-        state.by_key[case["case_key"]] = case
-        state.note(case, kind="opened", who=RUN, after=Status.to_work,
-                   note=f"{appeal.first.classification.category.value}: {appeal.first.reason}"
-                   + (f" ({len(appeal.lines)} lines)" if len(appeal.lines) > 1 else ""))
-        if linked is not None:
-            rec = first.record
-            words = (f"claim {rec.claim_id} line {rec.line_number} is the same service "
-                     f"as claim {linked['claim_id']} line {linked['line_number']} "
-                     "(member, service date, code, provider): reprocessed or corrected")
-            state.note(case, kind="linked", who=RUN, note=words)
-            state.note(linked["case"], kind="linked", who=RUN, note=words)
-        for item in group:
-            if item.key not in state.line_by_key:
-                state.add_line(case, item)
-            item.case = case
-        state.touch(case)
-        return case, False
+        return _open(state, appeal, group, new), False, None
+    apart = None
+    if not Status(case["status"]).before_sending:
+        places = tuple(n for n, i in enumerate(group) if i.key not in state.line_by_key)
+        if places:
+            moved = [group[n] for n in places]
+            split = with_only(appeal, [i.line for i in moved])
+            apart = (_open(state, split, moved, [i for i in new if i in moved]), places)
+            words = ", ".join(f"claim {i.record.claim_id} line {i.record.line_number}"
+                              for i in moved)
+            state.note(case, kind="line", who=RUN,
+                       note=f"{words}: denied after this appeal's letter went out, so not in "
+                            "it; an appeal of its own")
+            new = [i for i in new if i not in moved]
     repeats: list[str] = []
     for item in new:
         item.case = case
@@ -364,11 +370,41 @@ def _appeal(state: _Chunk, appeal: Appeal, group: list[_Item], new: list[_Item],
         _latest(case, appeal, state, state.as_of)
     case["last_seen"] = state.as_of
     state.touch(case)
-    return case, decided
+    return case, decided, apart
+
+
+def _open(state: _Chunk, appeal: Appeal, group: list[_Item], new: list[_Item]) -> dict:
+    """A new appeal for the lines of `group`, linked to the same service under an earlier claim
+    number when there is one."""
+    first = new[0] if new else group[0]
+    linked = _reprocessed(state.by_service.get(service_key(first.record), ()), first.record,
+                          state.as_of)
+    case = _new_case(appeal, state.as_of, linked["case"] if linked else None)
+    state.created.append(case)
+    state.by_key[case["case_key"]] = case
+    if appeal.claim_group:
+        state.open_claims.setdefault(appeal.claim_group, case)
+    state.note(case, kind="opened", who=RUN, after=Status.to_work,
+               note=f"{appeal.first.classification.category.value}: {appeal.first.reason}"
+               + (f" ({len(appeal.lines)} lines)" if len(appeal.lines) > 1 else ""))
+    if linked is not None:
+        rec = first.record
+        words = (f"claim {rec.claim_id} line {rec.line_number} is the same service "
+                 f"as claim {linked['claim_id']} line {linked['line_number']} "
+                 "(member, service date, code, provider): reprocessed or corrected")
+        state.note(case, kind="linked", who=RUN, note=words)
+        state.note(linked["case"], kind="linked", who=RUN, note=words)
+    for item in group:
+        if item.key not in state.line_by_key:
+            state.add_line(case, item)
+        item.case = case
+    state.touch(case)
+    return case
 
 
 def _recorded(case: dict, decided: bool = False, *, state: _Chunk | None = None,
-              unit: Appeal | None = None) -> Recorded:
+              unit: Appeal | None = None,
+              apart: tuple[dict, tuple[int, ...]] | None = None) -> Recorded:
     status = Status(case["status"])
     other: tuple[str, ...] = ()
     if state is not None and unit is not None and status.before_sending:
@@ -376,13 +412,18 @@ def _recorded(case: dict, decided: bool = False, *, state: _Chunk | None = None,
         other = tuple(ln["record"] for ln in sorted(
             state.lines_of[id(case)], key=lambda ln: (ln["service_date"] or date.min,
                                                       ln["claim_id"], ln["line_number"]))
-            if ln["line_key"] not in here and not ln["recovered"] and ln["record"])
+            if ln["line_key"] not in here and ln["record"]
+            and not (ln["recovered"] and ln["at_stake"] <= 0))  # a line paid in full is out
     deadline = case["next_deadline"] if status is Status.upheld else (
         None if status not in BEFORE_SENDING else case["deadline"])
+    split = None
+    if apart is not None and unit is not None:
+        split = _recorded(apart[0], state=state,
+                          unit=with_only(unit, [unit.lines[n] for n in apart[1]]))
     return Recorded(case_id=case["id"], status=status, level=case["levels_upheld"] + 1,
                     level_name=case["next_level"] or "" if case["levels_upheld"] else "",
                     deadline=deadline, decided=decided, checklist_due=case["checklist_due"],
-                    other_lines=other)
+                    other_lines=other, apart_lines=apart[1] if apart else (), apart=split)
 
 
 def _upheld(state: _Chunk, case: dict, record: DenialRecord, registry: Registry | None) -> bool:
@@ -467,7 +508,7 @@ def _new_case(appeal: Appeal, as_of: date, linked: dict | None) -> dict:
         "decided_on": None, "levels_upheld": 0, "next_level": None, "next_deadline": None,
         "packet_path": None, "packet_hashes": None, "packet_version": None,
         "checklist_due": None, "packet_ready": None, "parity_letter": None, "score": None,
-        "_linked": linked, "id": None,
+        "claim_group": appeal.claim_group or None, "_linked": linked, "id": None,
     }
     _latest(case, appeal, None, as_of)
     case["last_fingerprint"] = hashlib.sha256(case["record"].encode()).hexdigest()
@@ -496,7 +537,8 @@ def _overturned(state: _Chunk, case: dict, line: dict, item: _Item, paid: Decima
                 still_denied: bool = False) -> None:
     """A later remittance pays an appeal line: the decision, read off the money. Every line of
     the appeal paid: overturned; some, or a line paid in part and denied for the rest: partially
-    overturned."""
+    overturned. Before the appeal is sent, a payment on some of its lines decides nothing: the
+    money is recorded and the appeal goes on for what is still denied."""
     rec = item.record
     if not item.fingerprint:
         item.fingerprint, item.json = adjudication(rec)
@@ -510,10 +552,22 @@ def _overturned(state: _Chunk, case: dict, line: dict, item: _Item, paid: Decima
     whole = not still_denied and all(ln["recovered"] > 0 for ln in state.lines_of[id(case)])
     outcome = Status.overturned if whole else Status.partially_overturned
     many = len(state.lines_of[id(case)]) > 1
+    paid_words = (f"paid {paid}" + (f" on line {line['line_number']}" if many else "")
+                  + f" on the remittance of {on.isoformat()}{where}")
+    if not whole and Status(case["status"]).before_sending:
+        left = max(line["at_stake"] - recovered, Decimal(0))
+        case["at_stake"] = max(case["at_stake"] - (line["at_stake"] - left), Decimal(0))
+        line["at_stake"] = left
+        state.note(case, on=on, kind="payment", who=REMITTANCE, amount=recovered,
+                   note=paid_words + ", before the appeal was sent: the appeal goes on for what "
+                   "is still denied (its packet leaves a line paid in full out when it is built "
+                   "again)")
+        case.update(recovered=case["recovered"] + recovered, paid=case["paid"] + recovered,
+                    last_seen=state.as_of)
+        state.touch(case)
+        return
     state.note(case, on=on, kind="outcome", who=REMITTANCE, before=case["status"],
-               after=outcome.value, amount=recovered,
-               note=f"paid {paid}" + (f" on line {line['line_number']}" if many else "")
-               + f" on the remittance of {on.isoformat()}{where}")
+               after=outcome.value, amount=recovered, note=paid_words)
     if case["status"] == Status.sent:
         state.decisions.append((case, outcome.value, on, recovered))
     case.update(status=outcome.value, recovered=case["recovered"] + recovered, decided_on=on,
@@ -606,7 +660,7 @@ def _line_values(item: _Item, as_of: date, run_id: int, sqlite: bool) -> tuple:
             money(line.at_stake), day(rec.denial_date), flag(item.seen_before))
 
 
-def packet_rebuilt(engine: Engine, case_id: int, info: dict, *, on: date, who: str) -> None:
+def packet_rebuilt(engine: Engine, case_id: int, info: Stored, *, on: date, who: str) -> None:
     """A packet built again outside a run (the review desk, after the clinician's answers): its
     path, hashes and the status it earns, as a run would record them, the event by `who`."""
     with engine.begin() as conn:
@@ -614,14 +668,13 @@ def packet_rebuilt(engine: Engine, case_id: int, info: dict, *, on: date, who: s
         _packets(conn, [(case_id, info)], on, None, who)
 
 
-def _earliest(was: date | None, now: str | None) -> date | None:
+def _earliest(was: date | None, now: date | None) -> date | None:
     """A checklist's due date once set never moves later (the same denial exported again a week
     later would move it a week each time); an earlier one (a nearer deadline) is taken."""
-    new = date.fromisoformat(now) if now else None
-    return min(d for d in (was, new) if d is not None) if (was or new) else None
+    return min(d for d in (was, now) if d is not None) if (was or now) else None
 
 
-def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None,
+def _packets(conn, todo: list[tuple[int, Stored]], as_of: date, run_id: int | None,
              who: str = RUN) -> None:
     ids = [case_id for case_id, _ in todo]
     status, category, due = {}, {}, {}
@@ -635,22 +688,22 @@ def _packets(conn, todo: list[tuple[int, dict]], as_of: date, run_id: int | None
         after = before
         # Ready only when nothing is left to fill or fix, and a letter that argues parity once
         # this exact packet is approved (an approval of an earlier build has lapsed).
-        parity = bool(info.get("parity"))
-        ready = info["ready"] and (
+        parity = info.parity
+        ready = info.built.ready and (
             not needs_approval({"parity_letter": parity, "category": category[case_id]})
-            or approved(conn, case_id, packet_digest(info["hashes"])))
+            or approved(conn, case_id, packet_digest(info.hashes)))
         if before in BEFORE_SENDING:
             after = (Status.ready_to_send if ready else Status.waiting_on_clinician
-                     if info["checklist_open"] else Status.to_work).value
+                     if info.built.checklist_open else Status.to_work).value
         if after != before:
             notes.append(event(case_id, "packet", as_of, who, before=before, after=after,
-                               run_id=run_id, note=info["path"]))
-        rows.append({"_id": case_id, "status": after, "packet_ready": info["ready"],
+                               run_id=run_id, note=info.path))
+        rows.append({"_id": case_id, "status": after, "packet_ready": info.built.ready,
                      "parity_letter": parity,
-                     "packet_path": info["path"],
-                     "packet_hashes": json.dumps(info["hashes"], sort_keys=True),
-                     "packet_version": info["version"],
-                     "checklist_due": _earliest(due[case_id], info["checklist_due"])})
+                     "packet_path": info.path,
+                     "packet_hashes": json.dumps(info.hashes, sort_keys=True),
+                     "packet_version": info.version,
+                     "checklist_due": _earliest(due[case_id], info.built.checklist_due)})
     if rows:
         conn.execute(update(cases).where(cases.c.id == bindparam("_id")).values(
             {k: bindparam(k) for k in rows[0] if k != "_id"}), rows)

@@ -102,8 +102,12 @@ cases = Table(
     Column("parity_letter", Boolean),  # its letter argues parity: approved before it is sent
     Column("score", Float),  # the worklist's priority score on the last run that saw it
     Column("record", Text, nullable=False),  # the latest denial's record (JSON), for the law stage
+    # sha256 of what the claim grouping rule compares (Appeal.claim_group): a later line of the
+    # claim with the same key joins the appeal while it is not yet sent.
+    Column("claim_group", String(64)),
     Index(None, "member_id"),  # a chunk's lines look their members' cases up by it
     Index(None, "status"),
+    Index(None, "claim_group"),
 )
 
 lines = Table(

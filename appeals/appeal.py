@@ -76,8 +76,9 @@ class Line:
 
     @property
     def deadline(self) -> date | None:
-        """The first-level filing date (corrected claims are dated by the same window)."""
-        first = self.law.first_deadline if self.actionable else None
+        """The date to file by: an urgent case's expedited window where the program sets one,
+        else the first level's (corrected claims are dated by the same window)."""
+        first = self.law.filing_deadline if self.actionable else None
         return first.file_by if first else None
 
     @property
@@ -104,7 +105,7 @@ def line_of(record: DenialRecord, verdict: Classification, law: LawResult,
     """The line a classification and a law result make: its letters, limit, authorization and
     reason (`codes`: the run's CARC/RARC table)."""
     actionable = verdict.action is not Action.no_action
-    kinds = tuple(letter_types(verdict, law)) if actionable else ()
+    kinds = tuple(letter_types(verdict, law, record.review_type)) if actionable else ()
     parity_related = verdict.category is Category.parity_nqtl or DOC_REQUEST in kinds
     limit = limit_at_issue(record, verdict) if parity_related else None
     return Line(record, verdict, law, kinds, limit.id if limit else "",

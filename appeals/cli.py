@@ -222,12 +222,19 @@ def citations_cmd(
                                                      "(erisa_group, medicaid_mco, ...).")] = None,
     topic: Annotated[str | None, typer.Option(help="parity_nqtl, disclosure, "
                                                  "appeal_deadline, ...")] = None,
+    funding: Annotated[str | None, typer.Option(help="With --plan-type: fully_insured or "
+                                                     "self_funded (entries for insured plans "
+                                                     "only are listed with fully_insured).")
+                       ] = None,
+    state: Annotated[str | None, typer.Option(help="With --plan-type: the plan's state (state "
+                                                   "law is listed only with it).")] = None,
     on: DateOpt = None, registry: RegistryOpt = None,
 ) -> None:
     """List the citation registry for review: what each entry says, where it applies, its status.
 
-    Filtered by plan type, all entries reaching it in force on --on (default today) are listed,
-    including unverified ones, which are marked and never printed in letters.
+    Filtered by plan type (and funding and state), the entries are those the letters' citation
+    gate reaches for that plan in force on --on (default today), the same filter
+    (`Registry.citations`), including unverified ones, which are marked and never printed.
     """
     from rich.console import Console
     from rich.table import Table
@@ -238,11 +245,13 @@ def citations_cmd(
         if plan_type not in reg.plan_types:
             err(f"error: --plan-type: unknown {plan_type!r}; known: {', '.join(reg.plan_types)}")
             raise typer.Exit(2)
-        entries = [c for c in reg.entries.values() if c.in_force(when) and plan_type in c.plans]
+        if funding not in (None, "fully_insured", "self_funded"):
+            err(f"error: --funding: {funding!r} is not fully_insured or self_funded")
+            raise typer.Exit(2)
+        entries = reg.citations(plan_type, topic, when, funding=funding,
+                                state=state.upper() if state else None, for_letter=False)
     else:
-        entries = list(reg.entries.values())
-    if topic is not None:
-        entries = [c for c in entries if topic in c.topics]
+        entries = [c for c in reg.entries.values() if topic is None or topic in c.topics]
     width = 80 if not sys.stdout.isatty() else min(Console().width, 120)
     table = Table(title=f"Citation registry {reg.version}: {len(entries)} entries", width=width,
                   show_lines=True, title_justify="left")
@@ -971,6 +980,64 @@ def facts_import_cmd(
     good = sum(r.ok for r in results)
     err(f"{good} of {len(results)} checklists imported" + (f" into {to}" if to else ""))
     raise typer.Exit(0 if good == len(results) else 1)
+
+
+@facts_app.command("set")
+def facts_set_cmd(
+    case: Annotated[str, typer.Argument(metavar="CASE", help="CLAIM-LINE (or, with --db, a case "
+                                        "number).")],
+    field_id: Annotated[str, typer.Argument(metavar="FIELD", help="A biller field "
+                                            "(appeals/data/biller_fields.yaml: plan_administrator, "
+                                            "payer_claim_id, ...) or a checklist item id.")],
+    value: Annotated[str, typer.Argument(metavar="VALUE")],
+    to: Annotated[Path, typer.Option("--to", help="The runs' facts YAML (the --facts format).")
+                  ] = Path("facts.yaml"),
+    db: Annotated[str | None, typer.Option("--db", metavar="URL", help="Note it on the case and "
+                                           "build its packet again, as a run would.")] = None,
+    org: OrgOpt = None, payers: PayersOpt = None, templates: TemplatesOpt = None,
+    rules: Annotated[Path | None, typer.Option("--rules")] = None, registry: RegistryOpt = None,
+    as_of: AsOfOpt = None, by: ByOpt = None,
+) -> None:
+    """A fact for one case that no export carries (the plan administrator, the payer's claim
+    number, the correction made...): written to the facts file the runs read, never typed into a
+    DOCX. With --db the case's packet is built again at once (pass the run's --org, --payers and
+    --templates); without it the next `appeals run --facts` rebuilds it."""
+    from appeals.compose.checklists import load_items
+    from appeals.compose.settings import load_biller_fields
+
+    known = set(load_biller_fields().fields) | {i.id for i in load_items()}
+    if field_id not in known:
+        err(f"error: FIELD: {field_id!r} is neither a biller field ("
+            f"{', '.join(sorted(load_biller_fields().fields))}) nor a checklist item id")
+        raise typer.Exit(2)
+    if not value.strip():
+        err("error: VALUE is empty")
+        raise typer.Exit(2)
+    on = as_of.date() if as_of else date.today()
+    if db is None:
+        from appeals.answers.importer import merge_facts
+
+        _, sep, line = case.rpartition("-")
+        if not sep or not line.isdigit():
+            err("error: CASE: without --db give CLAIM-LINE (the packet's folder name)")
+            raise typer.Exit(2)
+        merge_facts(to, {case: {field_id: value}})
+        err(f"{case}: {field_id} set in {to}; `appeals run --facts {to}` builds its packet again")
+        return
+    from appeals.answers.rebuild import save, stored_record
+    from appeals.store import case_history
+    from appeals.store.cases import who_am_i
+
+    _settings(rules, registry, org, payers, to if to.exists() else None, templates, as_of)
+    engine = _store(db)
+    found = _case_call(lambda: case_history(engine, case))
+    record = stored_record(engine, found["case_id"])
+    folder = save(engine, found, record, {field_id: value}, facts_file=to,
+                  settings_files={"org": org, "payers": payers, "templates": templates,
+                                  "rules": rules, "registry": registry},
+                  as_of=on, who=by or who_am_i(), where="set by `appeals facts set`")
+    err(f"case {found['case_id']}: {field_id} set in {to}; "
+        + (f"packet built again in {folder}" if folder else "no packet yet: the next run builds it"))
 
 
 def _batch(paths: list[Path], columns: Path | None, plan_type: str | None = None) -> Batch:

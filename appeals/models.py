@@ -448,6 +448,9 @@ class PlanDetails(BaseModel):
     plan_funding: PlanFundingField = None
     employer_size: Count = None
     plan_state: StateField = None
+    #: Who administers the plan (an employer plan's sponsor, with its address): the documentation
+    #: request is copied to it. Not a plan fact of the law stage.
+    plan_administrator: str | None = None
 
 
 #: Dates a denial's service, decision and authorization can fall on; outside it a date is a typo

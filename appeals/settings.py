@@ -18,6 +18,7 @@ from appeals.compose.settings import (
     Org,
     Payer,
     SettingsError,
+    load_biller_fields,
     load_facts,
     load_org,
     load_payers,
@@ -74,7 +75,8 @@ class Settings:
             templates / "checklists").is_dir() else None
         items = load_items(checklists)  # fail now, not on the first packet
         return cls(rules=load_rules(rules), registry=load_registry(registry), org=load_org(org),
-                   payers=load_payers(payers), facts=load_facts(facts, {i.id for i in items}),
+                   payers=load_payers(payers), facts=load_facts(facts, {i.id for i in items}
+                                                    | set(load_biller_fields().fields)),
                    templates=templates,
                    checklists=checklists, as_of=as_of or date.today())
 

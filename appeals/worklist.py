@@ -242,7 +242,7 @@ def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priorit
         (payer_key(record.payer_name), classification.category.value), (0, 0))
     total, basis = score(classification, days_left, stake, priority, learned)
     dates = sorted({ln.record.service_date for ln in lines if ln.record.service_date})
-    first_deadline = law.first_deadline if actionable else None
+    first_deadline = law.filing_deadline if actionable else None
     return Row(**{
         **_line_fields(record), "urgent": "yes" if actionable and law.expedited else "",
         "score": total, "score_basis": basis, "status": "",

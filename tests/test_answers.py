@@ -356,3 +356,20 @@ def test_a_date_after_a_post_service_denial_is_named(checklist: Path, tmp_path: 
                                "appeal rests on the record made before it (a later note is an "
                                "addendum: date it and say so)")]
     assert not (tmp_path / "f.yaml").exists()
+
+
+def test_a_treatment_plans_target_date_in_the_future_is_no_error() -> None:
+    """The checklist's own example for the treatment-plan goal has a target date to come; the
+    expected discharge does too. A future date there is normal; elsewhere it is still caught."""
+    from appeals.answers import problems
+    from appeals.answers.read import Answer, Returned
+
+    answers = {"treatment_plan_link": Answer(text="Goal 2: drive to work 3 days a week by "
+                                                  "2026-09-30"),
+               "discharge_criteria": Answer(text="expected step-down 08/15/2026"),
+               "progress": Answer(text="seen 2026-09-01")}
+    returned = Returned(path=Path("x.pdf"), sha256="", claim_id="C1", line_number=1,
+                        service_date="2026-05-01", denial_date="2026-06-10", items_digest="",
+                        answers=answers)
+    assert problems(returned, AS_OF) == [
+        "progress: 2026-09-01 is in the future (today is 2026-07-01)"]

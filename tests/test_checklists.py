@@ -81,16 +81,21 @@ def test_the_risk_item_names_locus_only_for_mental_health_care() -> None:
     assert "overdose" in items["risk_sud"].prompt
 
 
-def test_coding_asks_for_the_diagnosis_and_telehealth_facts_not_psychotherapy_time() -> None:
+def test_coding_asks_the_clinician_only_telehealth_facts_never_psychotherapy_time() -> None:
+    """The diagnosis the note treats is the biller's to read off the note (a billing task); how a
+    telehealth visit was delivered may need the clinician's addendum."""
     office = ids(Category.coding, cpt_code="90837", level_of_care="outpatient",
                  place_of_service="11")
-    assert office == ["primary_diagnosis"]
+    assert office == []
+    assert [(i.id, i.owner.value) for i in select(DenialRecord(**{**BASE, "cpt_code": "90837"}),
+                                                  Category.coding, owner=None)] == [
+        ("primary_diagnosis", "billing")]
     by_place = ids(Category.coding, cpt_code="90837", level_of_care="outpatient",
                    place_of_service="10")
     by_modifier = ids(Category.coding, cpt_code="90837", level_of_care="outpatient",
                       place_of_service="11", modifiers="95")
     for got in (by_place, by_modifier):
-        assert got == ["primary_diagnosis", "telehealth_modality", "patient_location"]
+        assert got == ["telehealth_modality", "patient_location"]
     assert "time_documented" in ids(Category.medical_necessity, cpt_code="90837",
                                     level_of_care="outpatient")
 

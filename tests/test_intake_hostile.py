@@ -349,7 +349,7 @@ def test_a_mistyped_item_id_in_the_facts_file_is_named(tmp_path: Path) -> None:
     facts = tmp_path / "facts.yaml"
     facts.write_text("D001:\n  why_now: Panic attacks rose.\n  why_nwo: typo\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"facts.yaml: claim 'D001': unknown item id "
-                                            r"'why_nwo' \(the checklist's ids: "):
+                                            r"'why_nwo' \(the known ids: "):
         Settings.load(facts=facts)
     facts.write_text("D001:\n  why_now: Panic attacks rose.\n", encoding="utf-8")
     assert Settings.load(facts=facts).facts == {"D001": {"why_now": "Panic attacks rose."}}

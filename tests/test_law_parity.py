@@ -52,7 +52,7 @@ CASES = {
                            "none: Medicare Advantage", set()),
     "part d": (("medicare_part_d", None, None), False, "none: Medicare Part D", set()),
     "tricare": (("tricare", None, None), False, "TRICARE program rules", set()),
-    "fehb": (("fehb", None, None), True, "FEHB contract parity", {"fehb_parity_policy"}),
+    "fehb": (("fehb", None, None), None, "FEHB contract parity", set()),  # basis not read
     "va": (("va", None, None), False, "none: VA", set()),
     "unknown": (("unknown", None, None), None, "unknown", set()),
     "insured large group in California": (("erisa_group", "fully_insured", "CA"), True,

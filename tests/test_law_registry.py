@@ -183,3 +183,26 @@ def test_cli_citations_filters_by_plan_and_topic() -> None:
     assert result.exit_code == 0
     assert "422.582" in result.stdout and "2560.503-1" not in result.stdout
     assert runner.invoke(app, ["citations", "--plan-type", "nope"]).exit_code == 2
+
+
+def test_cli_citations_lists_what_the_letters_gate_reaches_for_that_plan() -> None:
+    """One filter: `appeals citations` for a plan type, funding and state lists exactly the entries
+    the registry gives the letters for them (unverified ones included, marked)."""
+    reg = load_registry()
+    for plan in reg.plan_types:
+        for funding, state in ((None, None), ("fully_insured", "CA"), ("self_funded", "NY")):
+            args = ["citations", "--plan-type", plan] + (
+                ["--funding", funding, "--state", state] if funding else [])
+            out = runner.invoke(app, args, env={"COLUMNS": "200"})
+            assert out.exit_code == 0, out.stdout
+            listed = set(re.findall(r"^│?\s*([a-z0-9_]+)\s+│", out.stdout,
+                                    re.MULTILINE)) & set(reg.entries)
+            wanted = {c.id for c in reg.citations(plan, None, date.today(), funding=funding,
+                                                  state=state, for_letter=False)}
+            assert listed == wanted, (plan, funding, wanted ^ listed)
+    insured_only = runner.invoke(app, ["citations", "--plan-type", "erisa_group"])
+    with_funding = runner.invoke(app, ["citations", "--plan-type", "erisa_group",
+                                       "--funding", "fully_insured"])
+    assert "300gg-26" not in insured_only.stdout and "300gg-26" in with_funding.stdout
+    assert runner.invoke(app, ["citations", "--plan-type", "erisa_group", "--funding", "x"]
+                         ).exit_code == 2

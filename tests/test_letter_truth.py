@@ -288,12 +288,31 @@ def test_urgent_concurrent_care_is_expedited_everywhere() -> None:
     assert filing_words(law, AS_OF).startswith("URGENT")
 
 
-def test_medicaid_continuation_is_a_note_for_the_enrollee_not_a_provider_request() -> None:
+def test_medicaid_continuation_is_the_enrollees_own_signed_request_never_the_providers() -> None:
+    """42 CFR 438.420: benefits continue when the enrollee asks in time; a provider may not ask
+    for it (438.402(c)(1)(ii)). The packet carries the enrollee's request to sign, the letter says
+    it is enclosed, and the practice itself asks for nothing of the kind; CHIP has no such right
+    (457.1260 applies Subpart F except 438.420), so its packet has no such page."""
     _, _, out, docs = letters(plan_type="medicaid_mco", level_of_care="php", cpt_code="H0035",
                               service_date="2026-06-12", denial_date="2026-06-11",
+                              extra={"review_type": "concurrent"},
                               denial_reason="Continued stay not approved")
     assert any("Only the enrollee can ask" in n for n in out.notes)
-    assert "438.420" not in docs[APPEAL_LETTER]
+    letter = " ".join(docs[APPEAL_LETTER].split())
+    assert ("The enrollee's own request that benefits continue while this appeal is decided is "
+            "enclosed, signed by the enrollee (42 C.F.R. § 438.420)") in letter
+    assert "continue coverage" not in letter and "coverage continuing" not in letter
+    request = " ".join(docs["continuation_request"].split())
+    assert "I ask that my benefits continue while my appeal is decided" in request
+    assert "on or before July 10, 2026" in request or "on or before" in request
+    assert "signature" in request
+    _, _, _, chip = letters(plan_type="chip", level_of_care="php", cpt_code="H0035",
+                            service_date="2026-06-12", denial_date="2026-06-11",
+                            extra={"review_type": "concurrent"},
+                            denial_reason="Continued stay not approved")
+    assert "continuation_request" not in chip and "438.420" not in chip[APPEAL_LETTER]
+    _, _, _, post = letters(plan_type="medicaid_mco")  # a claim for past care: nothing to continue
+    assert "continuation_request" not in post
 
 
 @pytest.mark.parametrize("denial,expected", [
@@ -567,3 +586,291 @@ def test_tricare_residential_care_is_argued_under_its_policy_without_day_limits(
     assert "medically or psychologically necessary" in said and "6010.60-M" in said
     _, _, _, outpatient = letters(plan_type="tricare", plan_funding="", employer_size="")
     assert "6010.60-M" not in outpatient[APPEAL_LETTER]
+
+
+# --- facts follow the review type (issue 27, item 1), on every plan type -------------------------
+PLAN_TYPES = {
+    "employer_group": {"plan_type": "employer_group", "plan_funding": "fully_insured"},
+    "employer_self_funded": {"plan_type": "employer_group", "plan_funding": "self_funded"},
+    "individual": {"plan_type": "individual"},
+    "government_group": {"plan_type": "government_group", "plan_funding": "self_funded",
+                         "employer_size": 1200},
+    "church_group": {"plan_type": "church_group", "plan_funding": "fully_insured"},
+    "medicaid_mco": {"plan_type": "medicaid_mco"}, "medicaid_ffs": {"plan_type": "medicaid_ffs"},
+    "chip": {"plan_type": "chip"}, "medicare": {"plan_type": "medicare"},
+    "medicare_advantage": {"plan_type": "medicare_advantage"},
+    "tricare": {"plan_type": "tricare"}, "fehb": {"plan_type": "fehb"},
+}
+PRE_SERVICE = {"extra": {"review_type": "pre_service"}, "level_of_care": "residential", "cpt_code": "H0019",
+               "service_date": "2026-07-10", "denial_date": "2026-06-28",
+               "denial_reason": "Request for residential admission not approved"}
+
+
+def _sent(docs: dict[str, str]) -> str:
+    return "\n".join(t for k, t in docs.items() if k in (APPEAL_LETTER, "medical_necessity_letter"))
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_TYPES))
+@pytest.mark.parametrize("category", [Category.authorization, Category.medical_necessity])
+def test_a_pre_service_denial_is_neither_ongoing_nor_retroactive(plan, category) -> None:
+    _, _, _, docs = letters(category, **{**PRE_SERVICE, **PLAN_TYPES[plan]})
+    text = _sent(docs).lower()
+    assert "retroactiv" not in text
+    assert "ongoing treatment" not in text and "continued stay" not in text
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_TYPES))
+def test_retroactive_authorization_only_where_the_care_already_happened(plan) -> None:
+    _, _, _, past = letters(Category.authorization, **PLAN_TYPES[plan])  # a claim for past care
+    assert "retroactively" in past[APPEAL_LETTER]
+    _, _, _, now = letters(Category.authorization, extra={"review_type": "concurrent"},
+                           level_of_care="residential", cpt_code="H0019",
+                           service_date="2026-06-12", denial_date="2026-06-11",
+                           denial_reason="Continued stay denied on concurrent review",
+                           **PLAN_TYPES[plan])
+    assert "retroactiv" not in now[APPEAL_LETTER].lower()
+
+
+@pytest.mark.parametrize("plan", ["medicaid_mco", "chip", "medicaid_ffs"])
+def test_a_medicaid_or_chip_letter_never_asks_the_plan_to_continue_coverage(plan) -> None:
+    """Continuation of benefits is the enrollee's to request (42 CFR 438.420; a provider may not,
+    438.402(c)(1)(ii)) and CHIP has no such right: the practice's letter does not ask for it."""
+    _, _, _, docs = letters(extra={"review_type": "concurrent"}, level_of_care="residential",
+                            cpt_code="H0019", service_date="2026-06-12",
+                            denial_date="2026-06-11",
+                            denial_reason="Continued stay denied on concurrent review",
+                            **PLAN_TYPES[plan])
+    text = docs[APPEAL_LETTER]
+    assert "coverage continuing" not in text and "continue coverage" not in text
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_TYPES))
+@pytest.mark.parametrize("review", [PRE_SERVICE, {
+    "extra": {"review_type": "concurrent"}, "level_of_care": "residential", "cpt_code": "H0019",
+    "service_date": "2026-06-12", "denial_date": "2026-06-11",
+    "denial_reason": "Continued stay denied on concurrent review"}])
+def test_no_letter_offers_the_payer_an_extension(plan, review) -> None:
+    """The 14-day extension (42 CFR 438.408(c), 422.572(b)) is the enrollee's to ask for or the
+    plan's to justify; the practice's letter never offers it."""
+    _, _, _, docs = letters(**{**review, **PLAN_TYPES[plan]})
+    text = _sent(docs).lower()
+    assert "may extend" not in text and "extension" not in text
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_TYPES))
+def test_the_reviewer_asked_for_is_the_rules_not_a_same_specialty_rule(plan) -> None:
+    """ERISA and the ACA rules ask for a professional with appropriate training and experience in
+    the field of medicine involved (29 CFR 2560.503-1(h)(3)(iii)); no federal rule says 'same
+    specialty', so the letter does not claim one."""
+    _, _, _, docs = letters(**PLAN_TYPES[plan])
+    text = " ".join(docs[APPEAL_LETTER].split())
+    assert "same or a similar specialty" not in text
+    assert "appropriate training and experience in the field of medicine involved" in text
+
+
+NOT_CLINICAL = {Category.timely_filing: "CO-29", Category.coding: "CO-4",
+                Category.credentialing: "CO-B7"}
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_TYPES))
+@pytest.mark.parametrize("category", sorted(NOT_CLINICAL, key=lambda c: c.value))
+def test_a_denial_that_needs_no_clinical_fact_asks_the_clinician_nothing(plan, category) -> None:
+    """Timely filing, coding and credentialing are the biller's to fix: no clinician checklist, so
+    such a case is never 'waiting on the clinician'."""
+    _, _, out, docs = letters(category, adjustment_codes=NOT_CLINICAL[category],
+                              **PLAN_TYPES[plan])
+    assert "clinician_checklist" not in docs
+    assert out.checklist_items == [] and out.checklist_due is None
+
+
+def test_a_credentialing_denial_gets_the_billers_enrollment_tasks_not_an_empty_packet() -> None:
+    _, _, out, docs = letters(Category.credentialing, adjustment_codes="CO-B7")
+    assert list(docs) == ["biller_cover"]
+    cover = docs["biller_cover"]
+    assert "No letter goes out for this denial" in cover
+    assert "retroactive enrollment or a corrected effective date" in cover
+    assert {i.id for i in out.billing_items} >= {"enrollment_dates", "enrollment_correction",
+                                                 "credentialing_resubmit"}
+
+
+URGENT_STAY = {"extra": {"review_type": "concurrent"}, "level_of_care": "residential",
+               "cpt_code": "H0019", "service_date": "2026-06-28", "denial_date": "2026-06-29",
+               "denial_reason": "Continued stay denied on concurrent review"}
+
+
+def test_an_urgent_tricare_case_shows_its_expedited_window_wherever_a_date_is_shown() -> None:
+    """TRICARE's expedited appeal is due within 3 days of receiving the denial (32 CFR 199.10),
+    not on the 90-day routine date: the letter, the biller's cover and the worklist's date (the
+    line's deadline, which the case store keeps) all show it until it has closed."""
+    from appeals.appeal import line_of
+    from appeals.classify.rules import load_code_table
+
+    rec, law, _, docs = letters(plan_type="tricare", **URGENT_STAY)
+    assert law.urgent_window is not None and law.urgent_window.file_by == date(2026, 7, 2)
+    assert "filed within the expedited window" in docs[APPEAL_LETTER]
+    assert "by July 2, 2026" in " ".join(docs[APPEAL_LETTER].split())
+    assert "EXPEDITED by July 2, 2026" in " ".join(docs["biller_cover"].split())
+    line = line_of(rec, cls(rec, Category.medical_necessity), law, load_code_table())
+    assert line.deadline == date(2026, 7, 2)
+    # once the 3 days (from receipt, presumed 5 days after the notice) have passed: the routine date
+    later = law_for(rec, as_of=date(2026, 7, 10))
+    assert later.urgent_window is None and later.filing_deadline.file_by == date(2026, 9, 27)
+
+
+@pytest.mark.parametrize("plan", ["employer_self_funded", "medicaid_mco", "individual"])
+def test_file_now_programs_show_their_standard_window_not_a_zero_day_one(plan) -> None:
+    """Where the expedited appeal only means 'file now' (a window of 0 days), the date shown is
+    the standard window's, never the notice date as if it were already late."""
+    _, law, _, _ = letters(**{**URGENT_STAY, **PLAN_TYPES[plan]})
+    assert law.expedited is not None and law.urgent_window is None
+    assert law.filing_deadline is law.first_deadline
+
+
+def test_chip_cites_its_own_rule_beside_the_medicaid_section_it_applies() -> None:
+    """CHIP managed care applies Part 438 Subpart F through 42 CFR 457.1260: an urgent CHIP letter
+    cites 457.1260 with 438.408, never the Medicaid section alone."""
+    _, _, _, docs = letters(plan_type="chip", **URGENT_STAY)
+    expedited = sentence_with(" ".join(docs[APPEAL_LETTER].split()), "expedited timeline")
+    assert "457.1260" in expedited and "438.408" in expedited
+    _, _, _, medicaid = letters(plan_type="medicaid_mco", **URGENT_STAY)
+    assert "457.1260" not in medicaid[APPEAL_LETTER]
+
+
+ADMINISTRATIVE = {Category.timely_filing: "CO-29", Category.authorization: "CO-197"}
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_TYPES))
+@pytest.mark.parametrize("category", sorted(ADMINISTRATIVE, key=lambda c: c.value))
+def test_a_payment_dispute_is_never_sent_to_the_patients_external_review_or_fair_hearing(
+        plan, category) -> None:
+    """A timely-filing denial, or a missing authorization on care already given, holds the patient
+    harmless and turns on no medical judgment: external review (29 CFR 2590.715-2719(d)(1)(i) and
+    45 CFR 147.136(d)(1)(i): medical judgment) and the enrollee's fair hearing are not its next
+    level, in the letter or in the store's next level after an upheld decision."""
+    rec, _, _, docs = letters(category, adjustment_codes=ADMINISTRATIVE[category],
+                                **PLAN_TYPES[plan])
+    text = " ".join(docs.get(APPEAL_LETTER, "").split())
+    assert "external review" not in text.lower() and "fair hearing, which" not in text
+    assert "state's review under the CHIP rules" not in text
+    from appeals.law import next_levels
+
+    later = next_levels(rec, decided_on=date(2026, 8, 1), category=category.value)
+    assert not {d.level for d in later} & {"external_review", "state_fair_hearing"}
+
+
+@pytest.mark.parametrize("plan", ["employer_group", "individual", "medicaid_mco", "chip"])
+def test_a_medical_judgment_denial_keeps_the_patients_own_levels(plan) -> None:
+    _, _, _, docs = letters(Category.medical_necessity, **PLAN_TYPES[plan])
+    text = " ".join(docs[APPEAL_LETTER].split())
+    assert ("external review" in text or "fair hearing" in text
+            or "state's review under the CHIP rules" in text)
+    # the same authorization denial decided on review of care under way is medical judgment
+    _, _, _, urgent = letters(Category.authorization, adjustment_codes="CO-197",
+                              **{**URGENT_STAY, **PLAN_TYPES[plan]})
+    assert "provider payment dispute" not in urgent[APPEAL_LETTER]
+
+
+NQTL = {"denial_reason": "Residential requires failed outpatient first",
+        "level_of_care": "residential", "cpt_code": "H0019"}
+
+
+@pytest.mark.parametrize("plan,statute", [
+    ("employer_self_funded", "29 U.S.C. § 1185a(a)(8)"), ("individual", "42 U.S.C. § 300gg-26(a)(8)"),
+    ("government_group", "42 U.S.C. § 300gg-26(a)(8)"),
+    ("church_group", "42 U.S.C. § 300gg-26(a)(8)"),
+])
+def test_the_comparative_analysis_is_asked_of_every_plan_parity_reaches(plan, statute) -> None:
+    """CAA 2021 § 203 put the comparative-analysis duty in ERISA, the PHS Act and the Code alike:
+    an individual, governmental or church plan is asked for it too, under its own statute."""
+    _, law, _, docs = letters(Category.parity_nqtl, **{**NQTL, **PLAN_TYPES[plan]})
+    assert law.parity.applies is True
+    request = " ".join(docs["documentation_request"].split())
+    assert "comparative analysis" in request and statute in request
+    assert statute in " ".join(docs[APPEAL_LETTER].split())
+
+
+def test_a_self_funded_church_plan_is_asked_under_the_code() -> None:
+    _, law, _, docs = letters(Category.parity_nqtl, plan_type="church_group",
+                              plan_funding="self_funded", employer_size=300, **NQTL)
+    assert law.parity.applies is True
+    assert "26 U.S.C. § 9812(a)(8)" in " ".join(docs["documentation_request"].split())
+
+
+def test_an_outpatient_provider_type_limit_is_not_argued_as_levels_of_care() -> None:
+    _, _, _, docs = letters(Category.parity_nqtl, level_of_care="outpatient", cpt_code="90837",
+                            denial_reason="Services by this provider type are not a covered "
+                                          "facility type under the plan")
+    text = " ".join(docs[APPEAL_LETTER].split())
+    assert "intermediate levels of care" not in text
+    assert "provider and facility types whose outpatient services are covered" in text
+
+
+def test_no_letter_prints_a_question_put_to_the_clinician() -> None:
+    """Every answer reaches a letter (none is dropped), but under the letter's own words for it,
+    never the checklist's question ('Your name as you sign...'); the letter of medical necessity
+    names the practice as the place of treatment."""
+    from appeals.compose.checklists import load_items
+
+    items = [i for i in load_items() if i.owner.value == "clinician"]
+    facts = {i.id: f"answer {n}" for n, i in enumerate(items)}
+    _, _, _, docs = letters(level_of_care="iop", cpt_code="S9480", facts=facts)
+    for kind in (APPEAL_LETTER, "medical_necessity_letter"):
+        text = " ".join(docs[kind].split())
+        for item in items:
+            assert item.prompt not in text, (kind, item.id)
+    lmn = " ".join(docs["medical_necessity_letter"].split())
+    assert "treating clinician for Sample Client at Lakeside Counseling Group" in lmn
+
+
+@pytest.mark.parametrize("written", ["GRANT, OLIVIA", "Grant, Olivia", "OLIVIA GRANT"])
+def test_a_name_prints_given_name_first_whatever_the_exports_order(written) -> None:
+    _, _, _, docs = letters(patient_name=written)
+    assert "Olivia Grant" in docs[APPEAL_LETTER] and "Grant, Olivia" not in docs[APPEAL_LETTER]
+
+
+@pytest.mark.parametrize("plan,federal", [
+    ("employer_group", False), ("employer_self_funded", True), ("individual", False),
+    ("government_group", True), ("church_group", False)])
+def test_simultaneous_expedited_external_review_goes_where_the_plans_external_review_goes(
+        plan, federal) -> None:
+    """Insured coverage takes expedited external review through the state process (29 CFR
+    2590.715-2719(c), 45 CFR 147.136(c)); the federal (d)(3) process is cited only for
+    self-funded coverage."""
+    _, _, _, docs = letters(**{**URGENT_STAY, **PLAN_TYPES[plan]})
+    said = sentence_with(" ".join(docs[APPEAL_LETTER].split()), "expedited external review")
+    assert ("(d)(3)" in said) is federal
+    assert ("through the state's external review process" in said) is not federal
+
+
+def test_an_erisa_concurrent_urgent_letter_states_the_24_hour_rule() -> None:
+    _, _, _, docs = letters(**{**URGENT_STAY, **PLAN_TYPES["employer_self_funded"]})
+    said = sentence_with(" ".join(docs[APPEAL_LETTER].split()), "within 24 hours")
+    assert "2560.503-1(f)(2)" in said and "at least 24 hours before" in said
+    _, _, _, pre = letters(**{**PRE_SERVICE, **PLAN_TYPES["employer_self_funded"]})
+    assert "within 24 hours" not in pre[APPEAL_LETTER]  # nothing under way to extend
+
+
+@pytest.mark.parametrize("state,funding,said", [
+    ("CA", "fully_insured", True), ("CA", "self_funded", False), ("NC", "fully_insured", False)])
+def test_proprietary_criteria_where_a_state_requires_the_associations_own(state, funding,
+                                                                         said) -> None:
+    """California (SB 855) requires utilization review of insured coverage to use the nonprofit
+    professional association's criteria: a denial on MCG says so there, and nowhere state law
+    does not reach (self-funded ERISA, other states)."""
+    _, _, _, docs = letters(plan_state=state, plan_funding=funding, level_of_care="residential",
+                            cpt_code="H0019",
+                            denial_reason="Does not meet MCG criteria for residential treatment")
+    text = " ".join(docs[APPEAL_LETTER].split())
+    assert ("The denial applied MCG" in text) is said
+    if said:
+        assert ("association for the relevant clinical specialty (Cal. Health & Safety Code "
+                "§§ 1374.72, 1374.721") in text
+    _, _, _, locus = letters(plan_state="CA", level_of_care="residential", cpt_code="H0019",
+                             denial_reason="Does not meet LOCUS level 5 criteria")
+    assert "The denial applied" not in locus[APPEAL_LETTER]  # an association's own set
+
+
+def test_the_criteria_are_asked_for_under_the_documents_rule_not_the_notice_rule() -> None:
+    _, _, _, docs = letters()
+    said = sentence_with(" ".join(docs[APPEAL_LETTER].split()), "criteria set and edition")
+    assert "2560.503-1(h)(2)(iii)" in said and "(m)(8)" in said and "(j)(5)" not in said

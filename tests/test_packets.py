@@ -427,9 +427,10 @@ def test_docx_opens_in_libreoffice(hostile_packet, tmp_path: Path) -> None:
     assert Counter(re.findall(r"Page \d+ of \d+", text))
 
 
-@pytest.mark.parametrize("lines", range(30, 52, 3))
+@pytest.mark.parametrize("lines", range(30, 64, 3))
 def test_the_closing_and_the_signer_share_a_page_whatever_the_body_length(lines) -> None:
-    """Bodies of 30 to 51 lines put the page break at every point of the signature block."""
+    """Bodies of 30 to 63 lines put the page break at every point of the signature block, and
+    past it (from 56 lines the block would start a page of its own)."""
     from appeals.compose.document import from_markdown
     from appeals.render.pdf import to_pdf
 
@@ -439,12 +440,15 @@ def test_the_closing_and_the_signer_share_a_page_whatever_the_body_length(lines)
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(to_pdf(doc))).pages]
     closing = [n for n, text in enumerate(pages) if "Sincerely," in text]
     assert closing and "Pat Signer" in pages[closing[0]] and "Billing Manager" in pages[closing[0]]
+    # and never on a page of its own: a page that holds the closing holds the letter's words too
+    assert "of the letter body." in pages[closing[0]]
 
 
 def test_docx_keeps_the_signature_block_together(hostile_packet) -> None:
     body = read_docx(io.BytesIO(hostile_packet.files["appeal_letter.docx"])).paragraphs
     closing = next(i for i, p in enumerate(body) if p.text == "Sincerely,")
     assert body[closing].paragraph_format.keep_with_next is True
+    assert body[closing - 1].paragraph_format.keep_with_next is True  # never alone on a page
     assert body[closing + 1].text.startswith(ORG.signer_name)
     assert body[closing].paragraph_format.space_after.pt >= 30  # room to sign by hand
 

@@ -10,15 +10,20 @@ import re
 from datetime import date
 
 from appeals.answers.read import Returned
+from appeals.compose.checklists import load_items
 from appeals.compose.measures import Level, Measure, _key, _level_pattern, _pattern, load_measures
 
 _DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 
 
 def problems(returned: Returned, as_of: date,
-             data: tuple[tuple[Measure, ...], tuple[Level, ...]] | None = None) -> list[str]:
-    """Every problem in the returned answers, one line each, naming the item."""
+             data: tuple[tuple[Measure, ...], tuple[Level, ...]] | None = None,
+             forward: frozenset[str] | None = None) -> list[str]:
+    """Every problem in the returned answers, one line each, naming the item. `forward`: the
+    items whose answers may name future days (default: the checklists' `future_dates` items)."""
     measures, levels = data or load_measures()
+    if forward is None:
+        forward = frozenset(i.id for i in load_items() if i.future_dates)
     pattern, spelled = _pattern(measures)
     level_pattern, level_names = _level_pattern(levels)
     found: list[str] = []
@@ -44,10 +49,10 @@ def problems(returned: Returned, as_of: date,
             day = _date(match)
             if day is None:
                 found.append(f"{item}: {match.group(0)} is not a date")
-            elif day > as_of:
+            elif day > as_of and item not in forward:
                 found.append(f"{item}: {match.group(0)} is in the future (today is "
                              f"{as_of.isoformat()})")
-            elif denied is not None and day > denied:
+            elif denied is not None and day > denied and item not in forward:
                 found.append(f"{item}: {match.group(0)} is after the denial of "
                              f"{denied.isoformat()}: the appeal rests on the record made before "
                              "it (a later note is an addendum: date it and say so)")

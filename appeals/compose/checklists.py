@@ -55,6 +55,12 @@ class Item(BaseModel):
     note_section: str
     example: str
     owner: Owner
+    #: How a letter names the answer when it prints it under a heading of its own (the prompt is
+    #: a question to the clinician, never words for the payer); the prompt when not given.
+    letter_label: str | None = None
+    #: The answer may name days still to come (a treatment plan's target date, an expected
+    #: discharge): a future date in it is no error.
+    future_dates: bool = False
     when: When = Field(default_factory=When)
     # The item asks the same question as `stands_for` for another group of patients (CALOCUS for
     # a youth where an adult gets LOCUS); a letter's fact("locus_rating") then reads its answer.

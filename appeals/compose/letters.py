@@ -31,7 +31,7 @@ from appeals.compose.document import Document, from_markdown
 from appeals.compose.limits import limit_at_issue
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.measures import dated_scores
-from appeals.compose.settings import Org, Payer, network_of
+from appeals.compose.settings import Org, Payer, load_biller_fields, network_of
 from appeals.law import Deadline, LawResult, PlanFacts, Registry, load_registry, plan_facts
 from appeals.models import (
     CATEGORY_WORDS,
@@ -50,6 +50,7 @@ DOC_REQUEST = "documentation_request"
 CORRECTED_COVER = "corrected_claim_cover"
 CHECKLIST = "clinician_checklist"
 COVER = "biller_cover"
+CONTINUATION = "continuation_request"
 CRITERIA_CATEGORIES = {Category.medical_necessity, Category.authorization}
 HIGHER_LEVELS = {LevelOfCare.iop, LevelOfCare.php, LevelOfCare.residential, LevelOfCare.inpatient}
 CARE_WORDS = {LevelOfCare.iop: "intensive outpatient (IOP)",
@@ -63,7 +64,7 @@ NO_CORRECTED_CLAIM = {Category.credentialing, Category.parity_nqtl}
 TITLES = {APPEAL_LETTER: "Appeal letter", MN_LETTER: "Letter of medical necessity",
           DOC_REQUEST: "Request for plan documents",
           CORRECTED_COVER: "Corrected claim cover letter", CHECKLIST: "Clinician checklist",
-          COVER: "Biller cover sheet"}
+          COVER: "Biller cover sheet", CONTINUATION: "Enrollee's request to continue benefits"}
 ROUTE_NAMES = {"medicare_reopening": "Reopening to correct a clerical error",
                "ma_contract_dispute": "Provider payment dispute under the participation "
                                       "agreement (not the patient's reconsideration)",
@@ -139,11 +140,17 @@ class CitationGate:
         return Md("; ".join(self.cite(cid) for cid in ids))
 
 
-def letter_types(classification: Classification, law: LawResult) -> list[str]:
-    """Which letters this denial gets; the checklist is decided separately (by its items)."""
+def letter_types(classification: Classification, law: LawResult,
+                 review_type: str | None = None) -> list[str]:
+    """Which letters this denial gets; the checklist is decided separately (by its items). Where
+    the program lets the enrollee keep care under way going during the appeal (Medicaid managed
+    care), the enrollee's own request goes with it, for the enrollee to sign."""
     types: list[str] = []
     if classification.action is Action.appeal and classification.appealable:
         types.append(APPEAL_LETTER)
+        cont = law.level("continuation_of_benefits")
+        if review_type == "concurrent" and cont is not None and cont.confirmed:
+            types.append(CONTINUATION)
         if classification.category in CLINICAL_CATEGORIES:
             types.append(MN_LETTER)
         if classification.category is Category.parity_nqtl or (
@@ -167,14 +174,29 @@ def when(value: date | None) -> str:
     return "" if value is None else f"{value:%B} {value.day}, {value.year}"
 
 
+#: What follows the comma in a practice's name, never a given name.
+_COMPANY = {"llc", "inc", "pc", "pllc", "ltd", "corp", "co", "pa", "llp", "lp", "psc", "sc", "plc"}
+
+
 def display_name(name: str | None) -> str | None:
-    """A name as a letter prints it: remittances send names in capitals (JORDAN MCDONALD), which
-    nameparser puts in ordinary case (Jordan McDonald); a name already in mixed case is kept."""
-    if not name or any(ch.islower() for ch in name):
+    """A name as a letter prints it, given name first whatever order the export used: remittances
+    send names in capitals and last name first (GRANT, OLIVIA), which nameparser reads and puts
+    in ordinary case (Olivia Grant); a mixed-case name keeps its own case ("Grant, Olivia" is
+    "Olivia Grant", "McDonald, Jordan" keeps its capital D)."""
+    if not name:
+        return name
+    mixed = any(ch.islower() for ch in name)
+    tail = name.rpartition(",")[2].replace(".", "").strip().casefold()
+    if tail in _COMPANY:  # "LAKESIDE COUNSELING GROUP, LLC" is a practice, not Llc Lakeside
+        return name if mixed else " ".join(
+            w.capitalize() if w.strip(",.").isalpha() and len(w.strip(",.")) > 3 else w
+            for w in name.split())
+    if mixed and "," not in name:
         return name
     parsed = HumanName(name)
-    parsed.capitalize(force=True)
-    return str(parsed) or name
+    if not mixed:
+        parsed.capitalize(force=True)
+    return " ".join(str(parsed).split()) or name
 
 
 def code_meanings(record: DenialRecord, table: dict | None = None) -> list[str]:
@@ -320,6 +342,20 @@ def route_for(category: Category, law: LawResult, network: str | None = None,
     return "appeal"
 
 
+def criteria_named(record: DenialRecord) -> list[tuple[str, bool]]:
+    """The criteria sets the payer's own words name (a denial letter's `criteria`, else the
+    reason), each with whether its specialty's nonprofit professional association publishes it
+    (appeals/data/letter_fields.yaml `criteria`)."""
+    from appeals.intake.letter import load_letter_spec
+
+    text = "; ".join(t for t in (record.extra.get("criteria"), record.denial_reason) if t)
+    named: dict[str, bool] = {}
+    for criterion in load_letter_spec().criteria if text else ():
+        for m in criterion.regex.finditer(text):
+            named.setdefault(criterion.name or m.group(0).strip(), criterion.association)
+    return list(named.items())
+
+
 def reviewer_specialty(record: DenialRecord, age: int | None) -> str:
     """The specialty of a like reviewer (age on the date of service), for a peer reviewer."""
     if age is not None and age < 18:
@@ -381,10 +417,14 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     category = classification.category
     gate = CitationGate(reg, replace(plan_facts(record), plan=law.plan),
                         record.service_date or record.denial_date or as_of, as_of)
-    types = letter_types(classification, law)
+    types = letter_types(classification, law, record.review_type)
     items = load_items(checklists)
     auth = authorization_status(record, classification)
-    needed = select(record, category, items, owner=None, authorization=auth) if types else []
+    # A credentialing denial gets no letter (enrollment is fixed upstream) but is never an empty
+    # packet: the biller's cover lists the enrollment tasks.
+    tasks_only = not types and category is Category.credentialing
+    needed = (select(record, category, items, owner=None, authorization=auth)
+              if types or tasks_only else [])
     clinician_items = [i for i in needed if i.owner is Owner.clinician]
     billing_items = [i for i in needed if i.owner is not Owner.clinician]
     due = checklist_due(law, as_of, org.checklist_lead_days)
@@ -395,6 +435,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     placeholders: list[str] = []
     used: set[str] = set()  # fact ids this document has woven into its sentences
     prompts = {i.id: i.prompt for i in items}
+    biller_fields = load_biller_fields()
+    labels = {i.id: i.letter_label or i.prompt for i in items}
 
     stand_ins = {i.stands_for: i.id for i in clinician_items if i.stands_for}
 
@@ -432,12 +474,22 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
 
     def other_facts() -> list[tuple[str, Md]]:
         """The clinician's answers this document has not used yet, so none is dropped."""
-        return [(prompts[k], Md(md_escape(v))) for k, v in facts.items()
-                if k in prompts and k not in used and v and v.strip()]
+        return [(labels[k], Md(md_escape(v))) for k, v in facts.items()
+                if k in labels and k not in used and v and v.strip()]
 
     def blank(label: str) -> Md:
         placeholders.append(label)
         return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
+
+    def biller(field_id: str) -> Md:
+        """A fact the biller gives for this case (biller_fields.yaml: `appeals facts set`, or the
+        payer directory and the remittance through the record), else its placeholder."""
+        label = biller_fields.fields[field_id]  # a template naming no known field fails
+        value = facts.get(field_id) or record.extra.get(field_id)
+        if value and str(value).strip():
+            used.add(field_id)
+            return Md(md_escape(str(value)))
+        return blank(label)
 
     network = network_of(record, payer)
     route = route_for(category, law, network, record.review_type)
@@ -462,6 +514,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             law.plan == "medicare_advantage" and network == "non_contracted"),
         "letters": types,
         "review_type": record.review_type,
+        "proprietary": [name for name, association in criteria_named(record) if not association],
         "items": clinician_items, "due": when(due), "facts": facts,
         "telehealth": any(i.id == "telehealth_modality" for i in clinician_items),
         "higher_level": record.level_of_care in HIGHER_LEVELS,
@@ -469,11 +522,16 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             gate.supporting("php_coverage")),
         "level_words": CARE_WORDS.get(record.level_of_care, ""),
         "cite": gate.cite, "has": gate.has, "cite_for": gate.cite_for, "says": gate.says,
+        "supports": gate.supporting,
         "cite_ids": gate.cite_ids, "parity_ids": gate.provisions([c.id for c in law.parity.citations]),
         "fact": fact, "scores": scores, "answer": answer, "other_facts": other_facts, "blank": blank,
+        "biller": biller,
         "article": article,
         "money": money, "when": when, "box": lambda item_id: Md(f"[ ] ({item_id}) "),
-        "deadline": law.first_deadline, "next_levels": _next_levels(law),
+        "deadline": law.first_deadline,
+        "next_levels": _next_levels(law, reg, category.value, record.review_type),
+        "patient_levels": reg.patient_levels.reach("external_review", category.value,
+                                                   record.review_type),
     }
     env = environment(templates)
     meta = {"org": org, "letter_date": as_of, "claim_id": record.claim_id,
@@ -483,7 +541,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         notes = notes + [(f"One appeal for {len(services)} lines ({context['line_words']}); "
                          f"the letter asks for all of them, {money(context['total_denied'])} "
                          "denied in all.")]
-        first = law.first_deadline
+        first = law.filing_deadline
         if deadlines_differ and first is not None and first.file_by is not None:
             notes.append(f"The lines' filing windows differ: the appeal is filed by the earliest "
                          f"of them, {first.file_by.isoformat()}, for all its lines.")
@@ -493,14 +551,17 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         used.clear()
         try:
             source = env.get_template(f"{name}.md.j2").render(context)
-            return from_markdown(source, name, TITLES[name], meta if name != CHECKLIST else {
-                **meta, "identity": checklist_identity(record, clinician_items)})
+            shown = {**meta, "identity": checklist_identity(record, clinician_items)} \
+                if name == CHECKLIST else meta
+            if name == CONTINUATION:  # the enrollee's own request: not on the practice's letterhead
+                shown = {k: v for k, v in meta.items() if k != "org"}
+            return from_markdown(source, name, TITLES[name], shown)
         except (TemplateError, CitationNotAllowed, AttributeError, TypeError, ValueError) as exc:
             raise ComposeError(f"template {name}.md.j2 failed for claim {record.claim_id} line "
                                f"{record.line_number}: {type(exc).__name__}: {exc}") from exc
 
     documents = [render(name) for name in names]
-    if documents:  # the biller's page last: it lists what the others left to fill in
+    if documents or tasks_only:  # the biller's page last: what the others left to fill in
         context.update(
             titles=[TITLES[name] for name in names],
             to_fill=[f"{prompts[p]} (clinician)" if p in prompts else p
@@ -509,6 +570,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             checklist_due=due if clinician_items else None, notes=notes,
             billing_items=billing_items,
             route_name=ROUTE_NAMES.get(route) or (
+                "Enrollment correction, then resubmission (no letter)" if tasks_only else
                 "Corrected claim (replacement, frequency code 7)" if types == [CORRECTED_COVER]
                 else f"{law.appeal_name[:1].upper()}{law.appeal_name[1:]}, decided by "
                      f"{law.reviewer}"))
@@ -546,9 +608,12 @@ LEVEL_WORDS = {
 }
 
 
-def _next_levels(law: LawResult) -> list[str]:
-    """The review levels after this one, in the registry's order, as a letter names them."""
-    return [LEVEL_WORDS[d.level] for d in law.deadlines if d.level in LEVEL_WORDS]
+def _next_levels(law: LawResult, reg: Registry, category: str, review_type: str | None
+                 ) -> list[str]:
+    """The review levels after this one, in the registry's order, as a letter names them: the
+    patient's own levels only for a denial they take up (`Registry.patient_levels`)."""
+    return [LEVEL_WORDS[d.level] for d in law.deadlines if d.level in LEVEL_WORDS
+            and reg.patient_levels.reach(d.level, category, review_type)]
 
 
 def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, route: str,
@@ -623,7 +688,8 @@ def letter_notes(record: DenialRecord, law: LawResult) -> list[str]:
                      "answer it point by point.")
     if extra.get("reviewer"):
         notes.append(f"Reviewer named in the denial letter: {extra['reviewer']}. The appeal asks "
-                     "for a reviewer in the same or a similar specialty and a peer-to-peer.")
+                     "for a reviewer with training and experience in the field of medicine involved and a "
+                     "peer-to-peer.")
     elif "found_at" in extra and record.level_of_care not in (None, LevelOfCare.outpatient):
         notes.append("The denial letter names no reviewer or credentials; ask for them at the "
                      "peer-to-peer.")

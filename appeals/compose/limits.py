@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from appeals.models import Category, Classification, DenialRecord, validation_problem
+from appeals.models import Category, Classification, DenialRecord, LevelOfCare, validation_problem
 
 
 class LimitTypesError(ValueError):
@@ -37,6 +37,14 @@ class LimitType(BaseModel):
     # setting, not a facility-type restriction.
     categories: tuple[Category, ...] = (Category.parity_nqtl,)
     request: str
+    #: What to ask for when the care denied is outpatient, where the general request would speak
+    #: of levels of care the denial has nothing to do with (None: `request` fits every level).
+    request_outpatient: str | None = None
+
+    def request_for(self, level_of_care: LevelOfCare | None) -> str:
+        if level_of_care is LevelOfCare.outpatient and self.request_outpatient:
+            return self.request_outpatient
+        return self.request
 
 
 class LimitTypes(BaseModel):

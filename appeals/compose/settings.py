@@ -7,6 +7,7 @@ Missing settings never stop a packet: the letter prints a marked placeholder suc
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.models import PLAN_FIELDS, DenialRecord, PlanDetails, PlanType, validation_problem
+from appeals.overlay import data_model
 
 
 class SettingsError(ValueError):
@@ -151,7 +153,32 @@ def with_plan_facts(record: DenialRecord, payer: Payer | None) -> DenialRecord:
                 updates["warnings"] = [*record.warnings, warning]
     if any(name in updates for name in PLAN_FIELDS):
         updates["extra"] = {**record.extra, "plan_facts_from": source}
+    if details.plan_administrator and not record.extra.get("plan_administrator"):
+        updates["extra"] = {**updates.get("extra", record.extra),
+                            "plan_administrator": details.plan_administrator}
     return record.model_copy(update=updates) if updates else record
+
+
+class BillerFields(BaseModel):
+    """appeals/data/biller_fields.yaml: the facts a biller gives per case, by id, with the label
+    the letters' placeholder shows while one is missing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: int
+    fields: dict[str, str]
+
+    @field_validator("fields")
+    @classmethod
+    def _ids(cls, fields: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in fields if not k.replace("_", "").isalnum() or k != k.lower()]
+        if bad:
+            raise ValueError(f"field ids are lower-case words joined by _: {', '.join(bad)}")
+        return fields
+
+
+@lru_cache(maxsize=4)
+def load_biller_fields(path: Path | None = None) -> BillerFields:
+    return data_model(BillerFields, "biller_fields.yaml", SettingsError, path)
 
 
 def network_of(record: DenialRecord, payer: Payer | None) -> str | None:
@@ -164,8 +191,8 @@ def load_facts(path: Path | None, known: set[str] | None = None) -> dict[str, di
     """Clinicians' answers keyed by claim: {claim_id or claim_id-line: {item_id: text}}.
 
     A folder holds one file per claim (`<claim_id>.yaml` or `.json`, mapping item ids to text).
-    With `known` (the checklist's item ids), an answer under any other id is an error naming the
-    file, the claim and the id: a mistyped id would otherwise drop the clinician's answer."""
+    With `known` (the checklist's item ids and the biller fields), an answer under any other id is
+    an error naming the file, the claim and the id: a mistyped id would otherwise drop it."""
     if path is None:
         return {}
     files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json")) \
@@ -183,7 +210,7 @@ def load_facts(path: Path | None, known: set[str] | None = None) -> dict[str, di
             unknown = sorted(str(k) for k in answers if known is not None and str(k) not in known)
             if unknown:
                 raise SettingsError(f"{f}: claim {claim!r}: unknown item id "
-                                    f"{', '.join(map(repr, unknown))} (the checklist's ids: "
+                                    f"{', '.join(map(repr, unknown))} (the known ids: "
                                     f"{', '.join(sorted(known))})")
             out[str(claim)] = {str(k): str(v) for k, v in answers.items() if v is not None}
     return out

@@ -54,6 +54,7 @@ class _Named(BaseModel):
 
 class Criterion(_Named):
     name: str  # empty: the payer's own guideline, named by the title the letter prints
+    association: bool = False  # published by its specialty's nonprofit professional association
 
     @cached_property
     def regex(self) -> re.Pattern[str]:

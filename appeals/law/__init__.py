@@ -55,6 +55,7 @@ class LawResult(BaseModel):
     parity: ParityDecision
     deadlines: list[Deadline]
     registry_version: str
+    as_of: date | None = None  # the day the law was worked out for (windows open or passed)
 
     @property
     def first_deadline(self) -> Deadline | None:
@@ -67,6 +68,28 @@ class LawResult(BaseModel):
         if not self.urgent:
             return None
         return self.level("expedited_internal_appeal")
+
+    @property
+    def urgent_window(self) -> Deadline | None:
+        """An urgent case's expedited filing window where the program sets one of its own that
+        closes before the standard one (TRICARE: 3 days from receipt of the denial). Where the
+        expedited appeal only means "file now" (ERISA, Medicaid: a window of 0 days) there is
+        none, and the standard window is the date to show. Once it has closed (by its own start
+        event, on the day the law was worked out for) the standard window is the date again."""
+        exp, first = self.expedited, self.first_deadline
+        if exp is None or not exp.days or exp.file_by is None:
+            return None
+        if self.as_of is not None and self.as_of > (exp.legal_deadline or exp.file_by):
+            return None
+        if first is not None and first.file_by is not None and first.file_by <= exp.file_by:
+            return None
+        return exp
+
+    @property
+    def filing_deadline(self) -> Deadline | None:
+        """The window a biller files by: the urgent window where there is one, else the first
+        level's. Every date the practice is shown (worklist, case store, cover, letter) is this."""
+        return self.urgent_window or self.first_deadline
 
     def level(self, name: str) -> Deadline | None:
         return next((d for d in self.deadlines if d.level == name), None)
@@ -83,14 +106,17 @@ def law_for(subject: DenialRecord | PlanFacts, registry: Registry | None = None,
                      urgent=facts.urgent, parity=parity_for(facts, reg, as_of=as_of),
                      deadlines=deadlines_for(facts, reg, previous_decision=previous_decision,
                                              as_of=as_of),
-                     registry_version=reg.version)
+                     registry_version=reg.version, as_of=as_of)
 
 
 def next_levels(subject: DenialRecord | PlanFacts, registry: Registry | None = None, *,
-                decided_on: date, as_of: date | None = None) -> list[Deadline]:
+                decided_on: date, as_of: date | None = None, category: str | None = None,
+                review_type: str | None = None) -> list[Deadline]:
     """The windows that open when the plan upholds the denial on `decided_on`, in order: the
     program's later levels (second internal appeal, QIC, fair hearing, OPM review), counted from
-    that decision, then external review, whose notice is the final internal decision's."""
+    that decision, then external review, whose notice is the final internal decision's. With the
+    denial's `category`, the patient's own levels only where they take it up
+    (`Registry.patient_levels`: a timely-filing denial goes to no external review)."""
     reg = registry or load_registry()
     facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
     later = [d for d in deadlines_for(facts, reg, previous_decision=decided_on, as_of=as_of)
@@ -98,4 +124,5 @@ def next_levels(subject: DenialRecord | PlanFacts, registry: Registry | None = N
              and d.level not in _SIDE_LEVELS]
     external = [d for d in deadlines_for(replace(facts, denial_date=decided_on), reg, as_of=as_of)
                 if d.level == "external_review"]
-    return later + external
+    return [d for d in later + external
+            if reg.patient_levels.reach(d.level, category, review_type)]

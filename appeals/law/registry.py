@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from appeals.models import validation_problem
+from appeals.models import Category, validation_problem
 
 Verification = Literal["verified", "partial", "unverified", "derived"]
 Funding = Literal["insured", "self_funded"]
@@ -177,6 +177,30 @@ class DecisionClock(_Strict):
     verified_via: str = ""
 
 
+class PatientLevels(_Strict):
+    """Which denials the patient's own later levels (external review, a fair hearing) take up:
+    those that turn on medical judgment. The others are the provider's payment dispute."""
+
+    levels: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    review_types: tuple[str, ...] = ()
+
+    @field_validator("categories")
+    @classmethod
+    def _known(cls, items: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(items) - {c.value for c in Category})
+        if unknown:
+            raise ValueError(f"not a denial category: {', '.join(unknown)}")
+        return items
+
+    def reach(self, level: str, category: str | None, review_type: str | None) -> bool:
+        """False when `level` is a patient's level and this denial is not one it takes up (an
+        unknown category is not filtered: the registry's routes stand)."""
+        if level not in self.levels or category is None:
+            return True
+        return category in self.categories or review_type in self.review_types
+
+
 class Registry(BaseModel):
     """The loaded file, with lookups. Build with `load_registry`."""
 
@@ -191,6 +215,7 @@ class Registry(BaseModel):
     clocks: tuple[DecisionClock, ...] = ()
     #: Days after sending that a filing counts as received, by how it was sent (not law).
     receipt_days: dict[str, int] = Field(default_factory=dict)
+    patient_levels: PatientLevels = PatientLevels()
 
     def get(self, citation_id: str) -> Citation:
         try:
@@ -324,13 +349,14 @@ def _load(path: str) -> Registry:
             if item.id in seen:
                 raise RegistryError(f"{path}: {section}: id {item.id!r} appears twice")
             seen.add(item.id)
+    scope = _parse(PatientLevels, "patient_levels", [doc.get("patient_levels") or {}], path)[0]
     claims = doc.get("claims") or {}
     if not isinstance(claims, dict) or not all(isinstance(v, str) for v in claims.values()):
         raise RegistryError(f"{path}: 'claims' must map a claim id to the sentence it backs")
     reg = Registry(version=str(doc.get("registry_version", "unversioned")),
                    plan_types={p.id: p for p in plans}, entries={c.id: c for c in cites},
                    rules=tuple(rules), path=path, claims=claims, clocks=tuple(clocks),
-                   receipt_days=receipt)
+                   receipt_days=receipt, patient_levels=scope)
     _check_links(reg)
     return reg
 

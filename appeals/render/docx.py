@@ -286,6 +286,16 @@ def to_docx(doc: Document, templates: Path | None = None) -> bytes:
         elif isinstance(b, PageBreak):
             _el(_el(para("Normal"), "w:r"), "w:br", **{"w:type": "page"})
         elif isinstance(b, Signature):
+            before = end.getprevious()  # the closing is never alone on a page: what precedes it
+            if before is not None and before.tag == qn("w:p"):  # goes with it
+                pr = before.find(qn("w:pPr"))
+                if pr is not None and pr.find(qn("w:keepNext")) is None:
+                    keep = pr.makeelement(qn("w:keepNext"), {})
+                    style = pr.find(qn("w:pStyle"))  # keepNext follows pStyle in the schema
+                    if style is not None:
+                        style.addnext(keep)
+                    else:
+                        pr.insert(0, keep)
             for n, line in enumerate(b.blocks):
                 p = para("Normal")
                 pr = p.find(qn("w:pPr"))  # children in the schema's order

@@ -411,7 +411,8 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
         values: dict = {"decided_on": on}
         if status is Status.upheld:
             record = DenialRecord.model_validate_json(case["record"])
-            levels = next_levels(record, registry, decided_on=on, as_of=on)
+            levels = next_levels(record, registry, decided_on=on, as_of=on,
+                                 category=case["category"], review_type=record.review_type)
             done = case["levels_upheld"]
             nxt = levels[done] if done < len(levels) else None
             values.update(levels_upheld=done + 1, next_level=nxt.level if nxt else None,

@@ -432,7 +432,8 @@ def _upheld(state: _Chunk, case: dict, record: DenialRecord, registry: Registry 
     on = record.denial_date or state.as_of
     done = case["levels_upheld"]
     lead = DenialRecord.model_validate_json(case["record"]) if case["record"] else record
-    levels = next_levels(lead, registry, decided_on=on, as_of=on)
+    levels = next_levels(lead, registry, decided_on=on, as_of=on, category=case["category"],
+                         review_type=lead.review_type)
     nxt = levels[done] if done < len(levels) else None
     level = f"level {done + 1}"
     state.note(case, on=on, kind="outcome", who=REMITTANCE, before=case["status"],
@@ -521,7 +522,7 @@ def _latest(case: dict, appeal: Appeal, state: _Chunk | None, as_of: date) -> No
     first, lead = appeal.first, appeal.lead
     rec = first.record
     stored = state.lines_of[id(case)] if state is not None else []
-    deadline = lead.law.first_deadline
+    deadline = lead.law.filing_deadline
     case.update(
         category=first.classification.category.value, action=first.classification.action.value,
         owner=first.classification.owner.value, reason=first.reason, plan=lead.law.plan,

@@ -285,8 +285,9 @@ class Desk:
 
     async def checklist(self, request: Request) -> Response:
         """The clinician's form: GET shows it, POST checks, saves and rebuilds the letter."""
+        from appeals.answers.rebuild import save, stored_record
         from appeals.packet import Settings
-        from appeals.web.checklist import check, fields, save, stored_record
+        from appeals.web.checklist import check, fields
 
         case = self._case(request)
         if case is None:

@@ -5,19 +5,15 @@ facts file, and the packet built again with them, recorded on the case as a run 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from appeals.answers.checks import problems
-from appeals.answers.importer import merge_facts
 from appeals.answers.read import Answer, Returned
 from appeals.compose.checklists import ATTESTATION, Item, load_items
 from appeals.models import DenialRecord
-from appeals.packet import Settings, file_hashes, make_packet, state, stored, write
-from appeals.store.cases import appeal_of_case, note_facts
-from appeals.store.record import packet_rebuilt
+from appeals.settings import Settings
 
 #: The most a clinician's answer to one item may hold (a long progress summary fits).
 MAX_ANSWER = 8000
@@ -52,35 +48,3 @@ def check(record: DenialRecord, answers: dict[str, str], as_of: date) -> list[st
         found.append(f"{ATTESTATION}: the clinician's name, credentials and license number "
                      "sign the answers")
     return found
-
-
-def save(engine, case: dict, record: DenialRecord, answers: dict[str, str], *,
-         facts_file: Path, settings_files: dict, as_of: date, who: str) -> Path:
-    """Merge the answers into the facts file, note them on the case, build the packet again in
-    its folder and record it. Returns the packet folder."""
-    key = f"{record.claim_id}-{record.line_number}"
-    given = {k: v for k, v in answers.items() if v.strip()}
-    merge_facts(facts_file, {key: given})
-    note_facts(engine, str(case["case_id"]), on=as_of, who=who,
-               note=f"{len(given)} answers on the review desk: {', '.join(sorted(given))}")
-    settings = Settings.load(**settings_files, facts=facts_file, as_of=as_of)
-    appeal = appeal_of_case(engine, case["case_id"], settings)
-    packet = make_packet(appeal, settings)
-    folder = Path(case["packet"])
-    written = write(packet, folder.parent, folder.name)
-    packet_rebuilt(engine, case["case_id"], stored(written, file_hashes(packet, written),
-                                                   state(packet.summary),
-                                                   packet.summary["versions"],
-                                                   appeal.parity_section),
-                   on=as_of, who=who)
-    return written
-
-
-def stored_record(engine, case_id: int) -> DenialRecord:
-    from sqlalchemy import select
-
-    from appeals.store.schema import cases
-
-    with engine.connect() as conn:
-        raw = conn.execute(select(cases.c.record).where(cases.c.id == case_id)).scalar_one()
-    return DenialRecord.model_validate(json.loads(raw))

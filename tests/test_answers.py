@@ -373,3 +373,27 @@ def test_a_treatment_plans_target_date_in_the_future_is_no_error() -> None:
                         answers=answers)
     assert problems(returned, AS_OF) == [
         "progress: 2026-09-01 is in the future (today is 2026-07-01)"]
+
+
+def test_a_checklist_whose_properties_a_tool_dropped_is_known_by_its_printed_case(
+        checklist: Path, tmp_path: Path) -> None:
+    """Many PDF tools (and every scanner) drop the Subject property: the case printed in the
+    footer of every page still names it; a DOCX re-saved without core properties too."""
+    filled = fill_pdf(checklist / "clinician_checklist.pdf", tmp_path / "filled.pdf",
+                      {"why_now": "Panic attacks rose"}, ["why_now"])
+    writer = PdfWriter(clone_from=PdfReader(filled))
+    writer.add_metadata({"/Subject": ""})  # what a tool that drops the properties leaves
+    stripped = tmp_path / "stripped.pdf"
+    writer.write(stripped)
+    assert not (PdfReader(stripped).metadata or {}).get("/Subject")
+    for page in PdfReader(stripped).pages:
+        assert "Clinician checklist for case D007-1" in page.extract_text()
+    got = read_returned(stripped)
+    assert got.case == "D007-1" and got.answers["why_now"].text == "Panic attacks rose"
+    docx = tmp_path / "bare.docx"
+    with zipfile.ZipFile(checklist / "clinician_checklist.docx") as src, \
+            zipfile.ZipFile(docx, "w") as dst:
+        for name in src.namelist():
+            if name != "docProps/core.xml":
+                dst.writestr(name, src.read(name))
+    assert read_returned(docx).case == "D007-1"

@@ -444,7 +444,11 @@ def test_an_ma_inpatient_discharge_tells_the_biller_of_the_qio_review() -> None:
                              as_of=date(2026, 6, 21))
     assert law.expedited is not None
     qio = [n for n in out.notes if "Quality Improvement Organization" in n]
-    assert qio and "422.622" in qio[0] and "noon of the first working day" in qio[0]
+    # The registry's copy of 42 CFR 422.622 is the text before the 2006 discharge-notice rule
+    # (CMS-4105-F): unverified, so the note sends the biller to the Important Message from Medicare
+    # and states no deadline ("noon of the first working day" is stale).
+    assert qio and "Important Message from Medicare" in qio[0]
+    assert "noon" not in qio[0] and "422.622" not in qio[0]
     # Care already given (a payment request) is never expedited.
     _, past, _, _ = letters(**MA, level_of_care="inpatient", cpt_code="0114",
                             denial_reason="Continued stay not medically necessary")
@@ -874,3 +878,25 @@ def test_the_criteria_are_asked_for_under_the_documents_rule_not_the_notice_rule
     _, _, _, docs = letters()
     said = sentence_with(" ".join(docs[APPEAL_LETTER].split()), "criteria set and edition")
     assert "2560.503-1(h)(2)(iii)" in said and "(m)(8)" in said and "(j)(5)" not in said
+
+
+@pytest.mark.parametrize("fields,noted", [
+    ({"plan_state": "TX"}, "the registry holds no TX law for this coverage"),
+    ({"plan_state": None}, "The plan's state is not on the record"),
+    ({"plan_state": "CA"}, None),                                   # the registry has CA law
+    ({"plan_state": "TX", "plan_funding": "self_funded"}, None),    # state law never reaches it
+    ({"plan_type": "medicare", "plan_state": "TX"}, None),
+])
+def test_a_state_the_registry_does_not_know_gets_the_federal_letter_and_a_note(fields,
+                                                                                noted) -> None:
+    """Never a guess: where state law could reach the coverage but the registry holds none for
+    its state, the letter argues federal law only and the biller's cover says state law was not
+    checked."""
+    _, _, out, docs = letters(**fields)
+    said = [n for n in out.notes if "coverage law was not" in n]
+    if noted is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and noted in said[0]
+        assert noted in " ".join(docs["biller_cover"].split())
+        assert "State law" not in docs[APPEAL_LETTER]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from appeals.compose.letters import IDENTITY_PREFIX
 from appeals.models import clean_text
 from appeals.render.docx import ITEM_MARK
+from appeals.render.html import CASE_MARK
 
 WHERE = "_where"
 
@@ -61,8 +63,15 @@ def read_returned(path: Path) -> Returned:
         raise AnswersError(f"{path}: cannot read the {kind.upper()}: {type(exc).__name__}: "
                            f"{exc}") from None
     if not subject.startswith(IDENTITY_PREFIX):
-        raise AnswersError(f"{path}: not a clinician checklist made by appeals (its Subject "
-                           "property does not name a case)")
+        # Many PDF tools and every scanner drop the document's properties: the case printed in
+        # the footer of every page says which case it is (no items digest or dates then).
+        found = _CASE_PRINTED.search(_printed(path, kind))
+        if found is None:
+            raise AnswersError(f"{path}: not a clinician checklist made by appeals (neither its "
+                               "Subject property nor its pages name a case)")
+        return Returned(path=path, sha256=hashlib.sha256(data).hexdigest(),
+                        claim_id=found["claim"], line_number=int(found["line"]),
+                        service_date="", items_digest="", answers=answers)
     try:
         identity = json.loads(subject[len(IDENTITY_PREFIX):])
         return Returned(path=path, sha256=hashlib.sha256(data).hexdigest(),
@@ -73,6 +82,23 @@ def read_returned(path: Path) -> Returned:
                         items_digest=str(identity.get("items") or ""), answers=answers)
     except (ValueError, KeyError, TypeError) as exc:
         raise AnswersError(f"{path}: its case identity is damaged ({exc})") from None
+
+
+#: A footer's tab is an element, not text: "...D007-1" runs into "Page 1 of 2".
+_CASE_PRINTED = re.compile(rf"{re.escape(CASE_MARK)}\s+(?P<claim>\S+)-(?P<line>\d+)(?!\d)")
+
+
+def _printed(path: Path, kind: str) -> str:
+    """The words printed on the pages (PDF) or in the footers (DOCX)."""
+    if kind == "pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    from lxml import etree
+
+    with zipfile.ZipFile(path) as z:
+        return "\n".join("".join(etree.fromstring(z.read(n)).itertext())
+                         for n in z.namelist() if n.startswith("word/footer"))
 
 
 def _text(value: object) -> str:

@@ -493,7 +493,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
 
     network = network_of(record, payer)
     route = route_for(category, law, network, record.review_type)
-    notes = _biller_notes(record, law, filing, route, gate)
+    notes = _biller_notes(record, law, filing, route, gate) + _state_law_note(record, law, reg)
     age = age_on(record, record.service_date or as_of)
     shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
                                       "provider_name": display_name(record.provider_name)})
@@ -616,6 +616,27 @@ def _next_levels(law: LawResult, reg: Registry, category: str, review_type: str 
             and reg.patient_levels.reach(d.level, category, review_type)]
 
 
+def _state_law_note(record: DenialRecord, law: LawResult, reg: Registry) -> list[str]:
+    """Where state law could reach this kind of coverage but the registry holds none for the
+    plan's state (or the state is not known), the letter argues federal law only: the biller is
+    told state law was not checked, never left to think it was."""
+    funding = record.plan_funding.value if record.plan_funding else None
+    states = reg.state_laws(law.plan, funding)
+    if not states or law.plan == "unknown":
+        return []
+    if record.plan_state is None:
+        note = ("The plan's state is not on the record: state mental health coverage law was not "
+                "checked, and the letter argues federal law only. Add plan_state (the record or "
+                "the payer directory) and build again.")
+        return [note]
+    if record.plan_state not in states:
+        note = (f"State mental health coverage law was not checked: the registry holds no "
+                f"{record.plan_state} law for this coverage, so the letter argues federal law "
+                f"only (the registry covers {', '.join(sorted(states))}).")
+        return [note]
+    return []
+
+
 def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, route: str,
                   gate: CitationGate) -> list[str]:
     """What the biller must do that no letter can say for them (what they say of the law is the
@@ -628,8 +649,12 @@ def _biller_notes(record: DenialRecord, law: LawResult, filing: Filing, route: s
                      "bound). Care not yet given is asked for as the patient's reconsideration.")
     if (law.plan == "medicare_advantage" and record.level_of_care is LevelOfCare.inpatient
             and record.review_type == "concurrent"):
-        notes.extend(f"Inpatient discharge: {line}"
-                     for line in gate.says_plainly("qio_discharge_review"))
+        fallback = ("the patient may ask the Quality Improvement Organization for an immediate "
+                    "review; the deadline and the number are on the Important Message from "
+                    "Medicare the hospital gave (the registry holds no verified text of today's "
+                    "rule, so no deadline is stated here).")
+        said = gate.says_plainly("qio_discharge_review") or [fallback]
+        notes.extend(f"Inpatient discharge: {line}" for line in said)
     if filing.state == "late":
         notes.append(f"Past the filing deadline ({filing.deadline.file_by.isoformat()}, "
                      f"{filing.days_late} days ago): the letter asks for a late filing to be "

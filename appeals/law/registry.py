@@ -259,6 +259,17 @@ class Registry(BaseModel):
                                            as_of=as_of)}
         return [self.get(i) for i in citation_ids if i in ok]
 
+    def state_laws(self, plan: str, funding: str | None = None) -> dict[str, list[Citation]]:
+        """The state-law entries that could reach this plan type and funding, by state: where a
+        plan could be reached and its state has none here, state law was not checked."""
+        out: dict[str, list[Citation]] = {}
+        for c in self.entries.values():
+            if "state_law" in c.topics:
+                for state in c.states:
+                    if c.reaches(plan, funding, state):
+                        out.setdefault(state, []).append(c)
+        return out
+
     def expand(self, text: str) -> str:
         """Replace [[id]] with the entry's cite (reviewer text that names a citation)."""
         return REF.sub(lambda m: self.get(m.group(1)).cite, text)

@@ -24,7 +24,8 @@ from pathlib import Path
 from docx import Document
 
 from appeals.compose.checklists import ATTESTATION
-from appeals.compose.letters import when
+from appeals.compose.letters import CHECKLIST, when
+from appeals.render.html import CASE_MARK
 
 PLACEHOLDER = re.compile(r"\[(CLINICIAN|BILLER):[^\]]*\]")
 CITATION = re.compile(r"\b\d+\s+(?:C\.\s?F\.\s?R\.|U\.\s?S\.\s?C\.)\s*(?:§§?|Part|Parts)\s*"
@@ -148,9 +149,10 @@ def lint_packet(folder: Path, *, as_of: date, other_claims: frozenset[str] = fro
         texts[kind] = words_pdf
         if patient is not None:
             patients[kind] = patient
+        says = f"{CASE_MARK} {claim}-{summary['line_number']}" if kind == CHECKLIST else footer
         for n, page in enumerate(pages, 1):
-            if footer not in _squash(page):
-                problems.append(f"{pdf_path}: page {n} does not say {footer}")
+            if says not in _squash(page):
+                problems.append(f"{pdf_path}: page {n} does not say {says}")
         for name, text in ((docx_path, words_docx), (pdf_path, words_pdf)):
             if claim not in text:
                 problems.append(f"{name}: does not name claim {claim}")

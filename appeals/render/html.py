@@ -54,8 +54,15 @@ def letterhead(doc: Document) -> list[str]:
     return lines
 
 
+#: A clinician checklist's footer, on every page: which case a returned copy is when the tool
+#: that saved or scanned it dropped the document's properties (appeals.answers.read).
+CASE_MARK = "Clinician checklist for case"
+
+
 def footer_text(doc: Document) -> str:
     claim = doc.meta.get("claim_id")
+    if claim and doc.meta.get("identity"):  # a checklist: short, so it never wraps or clips
+        return f"{CASE_MARK} {claim}-{doc.meta.get('line_number')}"
     if doc.meta.get("lines"):  # an appeal of several lines
         return f"{doc.title} · {doc.meta['lines']}"
     return f"{doc.title} · claim {claim}, line {doc.meta.get('line_number')}" if claim else doc.title

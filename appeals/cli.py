@@ -940,6 +940,34 @@ def watch_cmd(
     raise typer.Exit(1 if bad or bad_roster else 0)
 
 
+@app.command("escalate")
+def escalate_cmd(
+    case: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case number or CLAIM-LINE.")],
+    kind: Annotated[str, typer.Option("--kind", help="status_inquiry, deemed_exhaustion (ERISA, "
+                                      "after the decision date) or fair_hearing_request "
+                                      "(Medicaid managed care, after it).")],
+    on: Annotated[datetime | None, typer.Option("--on", formats=["%Y-%m-%d"],
+                                                help="The letter's date (default today).")
+                  ] = None,
+    db: DbOpt = None, org: OrgOpt = None, payers: PayersOpt = None,
+    templates: TemplatesOpt = None, registry: RegistryOpt = None, by: ByOpt = None,
+) -> None:
+    """A letter about a filed level the payer has not decided: a status inquiry, or once its time
+    has run out, what the program gives (ERISA: deemed exhaustion and external review; Medicaid:
+    the enrollee's fair hearing request). Written under the case's packet folder
+    (level-N/KIND.docx and .pdf) and recorded in its history."""
+    from appeals.escalate import EscalationError, escalate
+    from appeals.store.cases import who_am_i
+
+    day = on.date() if on else date.today()
+    settings = _settings(None, registry, org, payers, None, templates, on)
+    engine = _store(db)
+    done = _or_exit(lambda: escalate(engine, case, kind, on=day, settings=settings,
+                                     who=by or who_am_i()), EscalationError)
+    err(f"case {done.case_id}: {kind} for level {done.level} in {done.folder} "
+        f"({', '.join(sorted(done.hashes))})")
+
+
 facts_app = typer.Typer(no_args_is_help=True, help="The clinicians' answers.")
 app.add_typer(facts_app, name="facts")
 

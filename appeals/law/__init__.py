@@ -122,7 +122,10 @@ def next_levels(subject: DenialRecord | PlanFacts, registry: Registry | None = N
     later = [d for d in deadlines_for(facts, reg, previous_decision=decided_on, as_of=as_of)
              if d.counted_from == EVENT_WORDS["decision_on_previous_level"]
              and d.level not in _SIDE_LEVELS]
-    external = [d for d in deadlines_for(replace(facts, denial_date=decided_on), reg, as_of=as_of)
-                if d.level == "external_review"]
-    return [d for d in later + external
+    after = deadlines_for(replace(facts, denial_date=decided_on), reg, as_of=as_of)
+    external = [d for d in after if d.level == "external_review"]
+    # Urgent care upheld: expedited external review can be asked for at once, before (or beside)
+    # any later internal level, so it is the next level the case shows.
+    urgent = [d for d in after if d.level == "expedited_external_review"]
+    return [d for d in urgent + later + external
             if reg.patient_levels.reach(d.level, category, review_type)]

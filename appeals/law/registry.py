@@ -175,6 +175,12 @@ class DecisionClock(_Strict):
     citation_ids: tuple[str, ...] = Field(min_length=1)
     verification: Verification
     verified_via: str = ""
+    #: What the practice may send about this level (appeals escalate): a status inquiry any time
+    #: after filing; the others once the payer's time has run out.
+    escalations: tuple[Literal["status_inquiry", "deemed_exhaustion", "fair_hearing_request"],
+                       ...] = ("status_inquiry",)
+    #: The registry claim whose sentence says what a missed clock means for this program.
+    late_claim: str | None = None
 
 
 class PatientLevels(_Strict):
@@ -326,6 +332,10 @@ def _check_links(reg: Registry) -> None:
                 if cid not in reg.entries:
                     raise RegistryError(f"{where}: {kind} {r.id!r}: field 'citation_ids': "
                                         f"unknown citation {cid!r}")
+    for c in reg.clocks:
+        if c.late_claim is not None and c.late_claim not in reg.claims:
+            raise RegistryError(f"{where}: decision clock {c.id!r}: field 'late_claim': unknown "
+                                f"claim {c.late_claim!r} (claims are listed under 'claims')")
 
 
 def default_path() -> Path:

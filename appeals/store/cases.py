@@ -233,10 +233,15 @@ def _event_row(e) -> dict:
 def note_facts(engine: Engine, ref: str, *, on: date, who: str, note: str) -> None:
     """The clinician's answers came back (appeals facts import): an event, no status change
     (the next run rebuilds the packet with them and moves the case to ready_to_send)."""
+    note_event(engine, ref, "facts", on=on, who=who, note=note)
+
+
+def note_event(engine: Engine, ref: str, kind: str, *, on: date, who: str, note: str) -> None:
+    """An event in the case's history that changes no status (answers in, a letter built)."""
     with engine.begin() as conn:
         write_lock(conn)
         case = _find(conn, ref)
-        insert_events(conn, [event(case["id"], "facts", on, who, note=note)])
+        insert_events(conn, [event(case["id"], kind, on, who, note=note)])
 
 
 def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,

@@ -1,0 +1,162 @@
+"""After the letter went out, when the payer is slow or late: the letters a practice sends about
+a filed level (`appeals escalate CASE --kind KIND`).
+
+A kind is offered only where the registry's decision clock for the plan and level names it (a
+status inquiry any time after filing; deemed exhaustion for ERISA and a Medicaid fair hearing
+request once the payer's time has run out), and every legal sentence comes from the registry
+through the same citation gate as the appeal letters. The files are written in the case's packet
+folder, under the level they belong to (`level-1/status_inquiry.docx` and `.pdf`), and the case's
+history records each one with its sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from appeals.answers.rebuild import stored_record
+from appeals.compose.document import from_markdown
+from appeals.compose.letters import (
+    LEVEL_WORDS,
+    CitationGate,
+    display_name,
+    money,
+    service_context,
+    when,
+)
+from appeals.compose.markup import Md, environment, md_escape
+from appeals.compose.settings import load_biller_fields
+from appeals.law import decision_due, law_for, next_levels, plan_facts
+from appeals.packet import write_atomic
+from appeals.render.docx import to_docx
+from appeals.render.pdf import to_pdf
+from appeals.settings import Settings
+from appeals.store import CaseError, case_history
+from appeals.store.cases import note_event
+
+KINDS = {"status_inquiry": "Status inquiry",
+         "deemed_exhaustion": "Notice of deemed exhaustion and request for external review",
+         "fair_hearing_request": "Request for a State fair hearing"}
+
+
+class EscalationError(ValueError):
+    """The escalation cannot be built; the message names the case and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Escalation:
+    case_id: int
+    kind: str
+    level: int
+    folder: Path
+    hashes: dict[str, str]
+
+
+def escalate(engine: Engine, ref: str, kind: str, *, on: date, settings: Settings,
+             who: str) -> Escalation:
+    """Build `kind` for the case's filed level, as of `on`; write it under the case's packet
+    folder and record it. Nothing is written when it cannot be built (EscalationError)."""
+    if kind not in KINDS:
+        raise EscalationError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+    try:
+        case = case_history(engine, ref, as_of=on)
+    except CaseError as exc:
+        raise EscalationError(str(exc)) from None
+    name = f"case {case['case_id']}"
+    open_levels = [f for f in case["filings"] if not f["decision"]]
+    if case["status"] != "sent" or not open_levels:
+        raise EscalationError(f"{name} is {case['status']}, not sent: no filed level waits for "
+                              "the payer's decision")
+    filing = open_levels[-1]
+    filed_on = date.fromisoformat(filing["filed_on"])
+    if on < filed_on:
+        raise EscalationError(f"--on {on.isoformat()}: before the level was filed "
+                              f"({filed_on.isoformat()})")
+    if not case["packet"]:
+        raise EscalationError(f"{name} has no packet folder to keep the letter in")
+    record = stored_record(engine, case["case_id"])
+    reg = settings.registry
+    due = decision_due(record, filing["name"], filed_on=filed_on,
+                       method=filing["method"] or None, registry=reg)
+    clock = next((c for c in reg.clocks if due is not None and c.id == due.clock), None)
+    if due is None or clock is None:
+        raise EscalationError(f"{name}: the registry has no verified decision clock for this "
+                              "plan and level, so no escalation states one")
+    if kind not in clock.escalations:
+        raise EscalationError(f"--kind {kind}: no such route for this plan's "
+                              f"{filing['name'].replace('_', ' ')} (offered: "
+                              f"{', '.join(clock.escalations)})")
+    if kind != "status_inquiry" and on <= due.due:
+        raise EscalationError(f"{name}: the payer's decision is due {due.due.isoformat()}; a "
+                              f"{kind.replace('_', ' ')} is built only after that day")
+    document = _compose(case, filing, record, kind, on, due, clock, settings)
+    templates = settings.templates
+    files = {f"{kind}.docx": to_docx(document, templates),
+             f"{kind}.pdf": to_pdf(document, templates)}
+    folder = Path(case["packet"]) / f"level-{filing['level']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for file_name, data in files.items():
+        write_atomic(folder / file_name, data)
+        hashes[file_name] = hashlib.sha256(data).hexdigest()
+    note_event(engine, str(case["case_id"]), "escalation", on=on, who=who,
+               note=f"{KINDS[kind]} (level {filing['level']}) in {folder}: {kind}.pdf sha256 "
+                    f"{hashes[f'{kind}.pdf']}")
+    return Escalation(case["case_id"], kind, filing["level"], folder, hashes)
+
+
+def _compose(case: dict, filing: dict, record, kind: str, on: date, due, clock,
+             settings: Settings):
+    reg = settings.registry
+    law = law_for(record, reg, as_of=on)
+    facts = plan_facts(record)
+    gate = CitationGate(reg, replace(facts, plan=law.plan),
+                        record.service_date or record.denial_date or on, on)
+    shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
+                                      "provider_name": display_name(record.provider_name)})
+    calls = [(when(date.fromisoformat(e["on"])), e["note"]) for e in case["events"]
+             if e["kind"] == "call"]
+    later = next_levels(record, reg, decided_on=due.due, as_of=on, category=case["category"],
+                        review_type=record.review_type)
+    external = next((d for d in later if d.level == "external_review"), None)
+
+    def cited(ids) -> Md:
+        return gate.cite_ids([c for c in ids if gate.has(c)])
+
+    def blank(label: str) -> Md:
+        return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
+
+    def stated(claim: str | None) -> Md:
+        """The registry's own sentence for `claim` with the entries behind it for this plan;
+        nothing where none applies (a sentence is never printed without its citation)."""
+        behind = gate.cite_for(claim) if claim else ""
+        return Md(f"{md_escape(reg.claims[claim].rstrip('.'))} ({behind}).") if behind else Md("")
+
+    fields = load_biller_fields().fields
+    given = settings.facts_for(record)
+
+    def biller(field_id: str) -> Md:
+        value = given.get(field_id) or record.extra.get(field_id)
+        return Md(md_escape(str(value))) if value and str(value).strip() else blank(
+            fields[field_id])
+
+    context = {
+        **service_context([record]), "claim": shown, "law": law, "org": settings.org,
+        "payer": settings.payer_for(record), "case": case, "filing": filing,
+        "level_words": LEVEL_WORDS.get(filing["name"], law.appeal_name),
+        "filed_on": date.fromisoformat(filing["filed_on"]), "method": filing["method"],
+        "due": due, "clock": clock, "calls": calls, "external": external,
+        "as_of": on, "letter_date": when(on), "when": when, "money": money, "blank": blank,
+        "biller": biller, "stated": stated,
+        "cite": gate.cite, "cite_for": gate.cite_for, "says": gate.says, "cited": cited,
+    }
+    source = environment(settings.templates).get_template(
+        f"escalations/{kind}.md.j2").render(context)
+    meta = {"letter_date": on, "claim_id": record.claim_id, "line_number": record.line_number}
+    if kind != "fair_hearing_request":  # the enrollee's own request: not on the letterhead
+        meta["org"] = settings.org
+    return from_markdown(source, kind, KINDS[kind], meta)

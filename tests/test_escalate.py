@@ -1,0 +1,144 @@
+"""After filing, when the payer is late (issue 28): `appeals escalate CASE --kind KIND` builds the
+letter the program gives for a filed level (a status inquiry any time; ERISA's deemed exhaustion
+and request for external review, and the Medicaid enrollee's fair hearing request, once the
+decision date has passed), from registry citations only, kept under the level in the case's
+packet folder and recorded in its history; anything else is one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from docx import Document
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from appeals.cli import app
+from appeals.pipeline import RunConfig, run
+from appeals.store import case_history, log_call, mark, open_store
+
+FILED = date(2026, 7, 2)
+HEADER = ["claim_id", "line_number", "payer_name", "plan_type", "plan_funding", "employer_size",
+          "plan_state", "member_id", "patient_name", "provider_name", "service_date", "cpt_code",
+          "level_of_care", "billed_amount", "paid_amount", "denial_date", "adjustment_codes"]
+ROWS = [
+    ["E1", 1, "Blue Ridge Health", "employer_group", "self_funded", "300", "NC", "M1",
+     "Avery Sample", "Lakeside", "2026-05-01", "90837", "outpatient", "200.00", "0.00",
+     "2026-06-10", "CO-50"],
+    ["M1", 1, "Tar Heel Medicaid Plan", "medicaid_mco", "", "", "NC", "M2", "Jamie Example",
+     "Lakeside", "2026-05-01", "90837", "outpatient", "200.00", "0.00", "2026-06-10", "CO-50"],
+    ["N1", 1, "Blue Ridge Health", "employer_group", "self_funded", "300", "NC", "M3",
+     "Riley Case", "Lakeside", "2026-05-01", "90837", "outpatient", "200.00", "0.00",
+     "2026-06-10", "CO-50"],
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    path = tmp_path / "w.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        writer.writerows(ROWS)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[path], out=tmp_path / "o", workers=1, as_of=date(2026, 7, 1), db=db))
+    engine = open_store(db)
+    for ref in ("E1-1", "M1-1"):
+        mark(engine, ref, "sent", on=FILED, method="fax", who="biller", override="test")
+    yield engine, db, tmp_path / "o" / "packets"
+    engine.dispose()
+
+
+def escalate(db: str, case: str, kind: str, on: str):
+    return CliRunner().invoke(app, ["escalate", case, "--kind", kind, "--on", on, "--db", db,
+                                    "--by", "biller"])
+
+
+def pdf_words(path: Path) -> str:
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(path).pages).split())
+
+
+def test_a_status_inquiry_quotes_the_dated_facts_and_the_rule(store) -> None:
+    engine, db, packets = store
+    log_call(engine, "E1-1", on=date(2026, 7, 20), rep="Jordan", reference="4471",
+             note="receipt confirmed", who="biller")
+    done = escalate(db, "E1-1", "status_inquiry", "2026-07-21")
+    assert done.exit_code == 0, done.output
+    pdf = packets / "E1-1" / "level-1" / "status_inquiry.pdf"
+    text = pdf_words(pdf)
+    assert "On July 2, 2026, [BILLER: practice name] filed the internal appeal of the denial of " \
+        "the service above, by fax" in text
+    assert "due by August 31, 2026 (60 calendar days, 29 C.F.R. § 2560.503-1(i)(2))" in text
+    assert "July 20, 2026: call with the payer's representative Jordan, reference 4471" in text
+    assert "deemed" not in text  # not yet late
+    docx = Document(io.BytesIO((pdf.with_suffix(".docx")).read_bytes()))
+    assert any("August 31, 2026" in p.text for p in docx.paragraphs)
+    events = [e for e in case_history(engine, "E1-1")["events"] if e["kind"] == "escalation"]
+    assert events and "status_inquiry.pdf sha256" in events[0]["note"]
+
+
+def test_erisa_deemed_exhaustion_only_after_the_decision_date(store) -> None:
+    _, db, packets = store
+    early = escalate(db, "E1-1", "deemed_exhaustion", "2026-08-31")
+    assert early.exit_code == 2 and "due 2026-08-31" in early.output
+    assert not (packets / "E1-1" / "level-1").exists()  # nothing written
+    done = escalate(db, "E1-1", "deemed_exhaustion", "2026-09-10")
+    assert done.exit_code == 0, done.output
+    text = pdf_words(packets / "E1-1" / "level-1" / "deemed_exhaustion.pdf")
+    assert "deemed to have exhausted its internal appeals" in text
+    assert "29 C.F.R. § 2560.503-1(l)" in text
+    items = [p.text for p in Document(str(packets / "E1-1" / "level-1" /
+                                          "deemed_exhaustion.docx")).paragraphs]
+    assert "The appeal as filed on July 2, 2026, with the fax confirmation" in items
+    assert "The denial notice or remittance advice" in items
+    assert "independent external review" in text and "2590.715-2719" in text  # self-funded
+
+
+def test_medicaid_enrollee_fair_hearing_request_after_the_plans_time(store) -> None:
+    _, db, packets = store
+    wrong = escalate(db, "M1-1", "deemed_exhaustion", "2026-08-20")
+    assert wrong.exit_code == 2 and "no such route" in wrong.output
+    done = escalate(db, "M1-1", "fair_hearing_request", "2026-08-20")
+    assert done.exit_code == 0, done.output
+    text = pdf_words(packets / "M1-1" / "level-1" / "fair_hearing_request.pdf")
+    assert "I ask for a State fair hearing" in text and "written consent" in text
+    assert "deemed to have exhausted its appeal process" in text and "438.408" in text
+    assert "Lakeside Counseling" not in text.split("Re:")[0]  # the enrollee's, no letterhead
+
+
+@pytest.mark.parametrize(("case", "kind", "on", "says"), [
+    ("N1-1", "status_inquiry", "2026-07-21", "not sent"),          # never filed
+    ("E1-1", "status_inquiry", "2026-06-30", "before the level was filed"),
+    ("E1-1", "regulator_complaint", "2026-07-21", "is not one of"),
+    ("E9-9", "status_inquiry", "2026-07-21", "E9-9"),               # no such case
+])
+def test_what_cannot_be_built_is_one_line_exit_2_and_nothing_written(store, case, kind, on,
+                                                                     says) -> None:
+    _, db, packets = store
+    done = escalate(db, case, kind, on)
+    assert done.exit_code == 2 and says in done.output
+    assert len(done.output.strip().splitlines()) == 1
+    assert not list(packets.glob("*/level-*"))
+
+
+def test_an_upheld_urgent_erisa_decision_points_to_expedited_external_review() -> None:
+    """Urgent care upheld: expedited external review comes first (it can be asked for at once),
+    then the plan's second level and standard external review; not for care already given."""
+    from appeals.law import next_levels
+    from appeals.models import DenialRecord
+
+    base = {"claim_id": "U1", "payer_name": "P", "plan_type": "employer_group",
+            "plan_funding": "self_funded", "employer_size": 300, "plan_state": "NC",
+            "denial_date": "2026-06-10", "adjustment_codes": ["CO-50"]}
+    urgent = DenialRecord(**base, service_date="2026-06-12", level_of_care="residential",
+                          extra={"review_type": "concurrent"})
+    levels = [d.level for d in next_levels(urgent, decided_on=date(2026, 6, 14),
+                                           category="medical_necessity")]
+    assert levels[0] == "expedited_external_review" and "external_review" in levels
+    given = DenialRecord(**base, service_date="2026-05-01", level_of_care="outpatient")
+    assert "expedited_external_review" not in [
+        d.level for d in next_levels(given, decided_on=date(2026, 8, 1),
+                                     category="medical_necessity")]

@@ -466,3 +466,34 @@ def test_odd_query_values_and_case_ids_are_no_server_error(client, path):
     done = client.get(path)
     assert done.status_code in (200, 404), done.text
     assert "Content-Security-Policy" in done.headers
+
+
+def test_a_biller_gives_a_billing_fact_on_the_desk_and_the_packet_is_built_again(client,
+                                                                                tmp_path):
+    """Billing facts from data, never by editing a DOCX (issue 27): the case page's form saves a
+    fact to the facts file and rebuilds the packet; a clinician may not, an unknown fact is
+    refused."""
+    import yaml
+
+    cid = case_id_logged(client, "biller", "M1")
+    case = client.get(f"/api/cases/{cid}").json()
+    token = csrf_of(client.get(f"/cases/{cid}").text)
+    assert f'action="/cases/{cid}/facts"' in client.get(f"/cases/{cid}").text
+    bad = client.post(f"/cases/{cid}/facts", data={"field": "favourite_colour", "value": "x",
+                                                   "csrf": token})
+    assert bad.status_code == 400
+    done = client.post(f"/cases/{cid}/facts", data={
+        "field": "plan_administrator", "value": "Acme Co., 1 Main St, Raleigh, NC",
+        "csrf": token})
+    assert done.status_code == 303, done.text
+    facts = yaml.safe_load((tmp_path / "facts.yaml").read_text())
+    assert facts["M1-1"]["plan_administrator"] == "Acme Co., 1 Main St, Raleigh, NC"
+    after = client.get(f"/api/cases/{cid}").json()
+    assert after["packet_hashes"] != case["packet_hashes"]  # built again
+    assert any(e["kind"] == "facts" for e in after["events"])
+    client.post("/logout", data={"csrf": token})
+    cid = case_id_logged(client, "clinician", "M1")
+    token = csrf_of(client.get(f"/cases/{cid}").text)
+    assert client.post(f"/cases/{cid}/facts", data={"field": "plan_administrator",
+                                                    "value": "x", "csrf": token}
+                       ).status_code == 403

@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from appeals.compose.settings import load_biller_fields
 from appeals.models import Owner, parse_money
 from appeals.store import (
     CaseError,
@@ -226,7 +227,8 @@ class Desk:
         return self.page(request, "case.html.j2", case=case, packet=summary,
                          needs_approval=case["needs_approval"], approved=case["approved"],
                          send_problems=case["send_problems"],
-                         files=sorted(case["packet_hashes"]), today=self.today)
+                         files=sorted(case["packet_hashes"]), today=self.today,
+                         biller_fields=sorted(load_biller_fields().fields.items()))
 
     async def file(self, request: Request) -> Response:
         case = self._case(request)
@@ -265,6 +267,9 @@ class Desk:
         try:
             if action == "approve":
                 approve(self.engine, ref, on=self.today, who=who[0], note=note)
+            elif action == "facts":
+                return self._fact(request, ref, str(form.get("field") or ""),
+                                  str(form.get("value") or "").strip()[:2000], who[0])
             elif action == "call":
                 log_call(self.engine, ref, on=self.today, rep=str(form.get("rep") or ""),
                          reference=str(form.get("ref") or "")[:100] or None, note=note,
@@ -281,6 +286,23 @@ class Desk:
                                who=who[0])
         except (CaseError, ValueError) as exc:
             return self.page(request, "error.html.j2", 400, message=str(exc))
+        return RedirectResponse(f"/cases/{ref}", status_code=303)
+
+    def _fact(self, request: Request, ref: str, field_id: str, value: str, who: str
+              ) -> Response:
+        """A billing fact (biller_fields.yaml) for the case, saved and the packet rebuilt, as
+        `appeals facts set` does."""
+        from appeals.answers.rebuild import save, stored_record
+
+        if field_id not in load_biller_fields().fields or not value:
+            return self.page(request, "error.html.j2", 400,
+                             message="Choose a billing fact and give its value.")
+        if self.facts is None:
+            return self.page(request, "error.html.j2", 400, message=(
+                "The desk keeps facts in the runs' facts file: start it with --facts."))
+        case = case_history(self.engine, ref, as_of=self.today)
+        save(self.engine, case, stored_record(self.engine, case["case_id"]), {field_id: value},
+             facts_file=self.facts, settings_files=self.settings, as_of=self.today, who=who)
         return RedirectResponse(f"/cases/{ref}", status_code=303)
 
     async def checklist(self, request: Request) -> Response:
@@ -367,7 +389,8 @@ def _number(text: str | None, most: int = 10**6) -> int | None:
 
 
 #: Form actions on a case, and the permission each needs (appeals.store.users.CAN).
-ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mark"}
+ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mark",
+           "facts": "mark"}
 OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
         Status.upheld.value}
 

@@ -943,19 +943,21 @@ def watch_cmd(
 @app.command("escalate")
 def escalate_cmd(
     case: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case number or CLAIM-LINE.")],
-    kind: Annotated[str, typer.Option("--kind", help="status_inquiry, deemed_exhaustion (ERISA, "
-                                      "after the decision date) or fair_hearing_request "
-                                      "(Medicaid managed care, after it).")],
+    kind: Annotated[str, typer.Option("--kind", help="status_inquiry; after the decision date: "
+                                      "deemed_exhaustion (ERISA), fair_hearing_request (Medicaid "
+                                      "managed care), regulator_complaint; after an upheld "
+                                      "decision: next_level (or fair_hearing_request).")],
     on: Annotated[datetime | None, typer.Option("--on", formats=["%Y-%m-%d"],
                                                 help="The letter's date (default today).")
                   ] = None,
     db: DbOpt = None, org: OrgOpt = None, payers: PayersOpt = None,
     templates: TemplatesOpt = None, registry: RegistryOpt = None, by: ByOpt = None,
 ) -> None:
-    """A letter about a filed level the payer has not decided: a status inquiry, or once its time
-    has run out, what the program gives (ERISA: deemed exhaustion and external review; Medicaid:
-    the enrollee's fair hearing request). Written under the case's packet folder
-    (level-N/KIND.docx and .pdf) and recorded in its history."""
+    """A letter about a filed level: a status inquiry; once the payer's time has run out, what
+    the program gives (ERISA: deemed exhaustion and external review; Medicaid: the enrollee's fair
+    hearing request; a complaint to the plan's regulator); after an upheld decision, the next
+    level's request. Written under the case's packet folder (level-N/KIND.docx and .pdf) and
+    recorded in its history."""
     from appeals.escalate import EscalationError, escalate
     from appeals.store.cases import who_am_i
 

@@ -112,7 +112,7 @@ def test_medicaid_enrollee_fair_hearing_request_after_the_plans_time(store) -> N
 @pytest.mark.parametrize(("case", "kind", "on", "says"), [
     ("N1-1", "status_inquiry", "2026-07-21", "not sent"),          # never filed
     ("E1-1", "status_inquiry", "2026-06-30", "before the level was filed"),
-    ("E1-1", "regulator_complaint", "2026-07-21", "is not one of"),
+    ("E1-1", "letter_to_the_editor", "2026-07-21", "is not one of"),
     ("E9-9", "status_inquiry", "2026-07-21", "E9-9"),               # no such case
 ])
 def test_what_cannot_be_built_is_one_line_exit_2_and_nothing_written(store, case, kind, on,
@@ -142,3 +142,76 @@ def test_an_upheld_urgent_erisa_decision_points_to_expedited_external_review() -
     assert "expedited_external_review" not in [
         d.level for d in next_levels(given, decided_on=date(2026, 8, 1),
                                      category="medical_necessity")]
+
+
+def test_two_weeks_the_payers_answer_gives_the_next_level_and_silence_the_escalation(
+        store, tmp_path: Path) -> None:
+    """Week 1 sent by fax; week 2 the remittance denies N1 again (the level's decision, upheld):
+    `next_level` builds its request with the decision date and the new deadline. E1 gets no
+    answer: past its decision date the watch shows it overdue and the status inquiry and the
+    deemed-exhaustion letter build."""
+    from appeals.scrub.watch import from_store
+
+    engine, db, packets = store
+    mark(engine, "N1-1", "sent", on=FILED, method="fax", who="biller", override="test")
+    week2 = tmp_path / "w2.csv"
+    with week2.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        writer.writerow([*ROWS[2][:15], "2026-08-05", "CO-50"])
+    run(RunConfig(inputs=[week2], out=tmp_path / "o", workers=1, as_of=date(2026, 8, 7),
+                  db=db))
+    upheld = case_history(engine, "N1-1", as_of=date(2026, 8, 7))
+    assert upheld["status"] == "upheld" and upheld["next_level"]
+    early = escalate(db, "N1-1", "next_level", "2026-08-01")
+    assert early.exit_code == 2 and "before the decision" in early.output
+    done = escalate(db, "N1-1", "next_level", "2026-08-08")
+    assert done.exit_code == 0, done.output
+    text = pdf_words(packets / "N1-1" / "level-1" / "next_level.pdf")
+    assert "On August 5, 2026, the plan upheld its denial" in text
+    assert "Re: Request for a second-level internal appeal" in text
+    overdue = [i for i in from_store(engine, date(2026, 9, 10), 14)
+               if i.kind == "decision_overdue"]
+    assert sorted(i.due for i in overdue) == [date(2026, 8, 1), date(2026, 8, 31)]  # M1, E1
+    for kind in ("status_inquiry", "deemed_exhaustion"):
+        assert escalate(db, "E1-1", kind, "2026-09-10").exit_code == 0
+    assert sorted(p.name for p in (packets / "E1-1" / "level-1").iterdir()) == [
+        "deemed_exhaustion.docx", "deemed_exhaustion.pdf", "status_inquiry.docx",
+        "status_inquiry.pdf"]
+
+
+def test_a_medicare_advantage_upheld_reconsideration_gets_no_letter(tmp_path: Path) -> None:
+    from appeals.store import record_outcome
+
+    path = tmp_path / "ma.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        writer.writerow(["A1", 1, "Golden Years Advantage", "medicare_advantage", "", "", "NC",
+                         "M9", "Sam Example", "Lakeside", "2026-05-01", "90837", "outpatient",
+                         "200.00", "0.00", "2026-06-10", "CO-50"])
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    run(RunConfig(inputs=[path], out=tmp_path / "o", workers=1, as_of=date(2026, 7, 1), db=db))
+    engine = open_store(db)
+    mark(engine, "A1-1", "sent", on=FILED, method="fax", who="biller", override="test")
+    record_outcome(engine, "A1-1", "upheld", on=date(2026, 8, 20), who="biller")
+    done = escalate(db, "A1-1", "next_level", "2026-08-21")
+    assert done.exit_code == 2 and "independent review entity itself" in done.output
+    engine.dispose()
+
+
+def test_a_complaint_goes_to_the_regulator_of_the_plan_after_its_time(store) -> None:
+    """Self-funded ERISA: the Department of Labor's EBSA; Medicaid managed care: the State
+    Medicaid agency (regulators.yaml), with the dated facts and the rule the plan missed."""
+    _, db, packets = store
+    assert escalate(db, "E1-1", "regulator_complaint", "2026-08-20").exit_code == 2  # not late
+    done = escalate(db, "E1-1", "regulator_complaint", "2026-09-10")
+    assert done.exit_code == 0, done.output
+    text = pdf_words(packets / "E1-1" / "level-1" / "regulator_complaint.pdf")
+    assert "Employee Benefits Security Administration" in text
+    assert "due by August 31, 2026" in text and "2560.503-1(i)(2)" in text
+    assert "no decision has come" in text
+    done = escalate(db, "M1-1", "regulator_complaint", "2026-08-20")
+    assert done.exit_code == 0, done.output
+    assert "State Medicaid agency" in pdf_words(packets / "M1-1" / "level-1" /
+                                                "regulator_complaint.pdf")

@@ -177,8 +177,8 @@ class DecisionClock(_Strict):
     verified_via: str = ""
     #: What the practice may send about this level (appeals escalate): a status inquiry any time
     #: after filing; the others once the payer's time has run out.
-    escalations: tuple[Literal["status_inquiry", "deemed_exhaustion", "fair_hearing_request"],
-                       ...] = ("status_inquiry",)
+    escalations: tuple[Literal["status_inquiry", "deemed_exhaustion", "fair_hearing_request",
+                               "regulator_complaint"], ...] = ("status_inquiry",)
     #: The registry claim whose sentence says what a missed clock means for this program.
     late_claim: str | None = None
 

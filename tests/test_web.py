@@ -497,3 +497,27 @@ def test_a_biller_gives_a_billing_fact_on_the_desk_and_the_packet_is_built_again
     assert client.post(f"/cases/{cid}/facts", data={"field": "plan_administrator",
                                                     "value": "x", "csrf": token}
                        ).status_code == 403
+
+
+def test_a_biller_builds_an_escalation_letter_from_the_case_page(client):
+    """The desk's escalation form builds what `appeals escalate` builds; a letter the case cannot
+    have yet is a clear 400 and nothing is written."""
+    from datetime import date as day
+
+    from appeals.store import mark
+
+    engine = client.app.state.desk.engine
+    cid = case_id_logged(client, "biller", "A1")
+    mark(engine, str(cid), "sent", on=day(2026, 6, 20), method="fax", who="biller",
+         override="a test of the desk")
+    page = client.get(f"/cases/{cid}").text
+    assert f'action="/cases/{cid}/escalate"' in page
+    token = csrf_of(page)
+    early = client.post(f"/cases/{cid}/escalate", data={"kind": "deemed_exhaustion",
+                                                         "csrf": token})
+    assert early.status_code == 400 and "due" in early.text
+    done = client.post(f"/cases/{cid}/escalate", data={"kind": "status_inquiry", "csrf": token})
+    assert done.status_code == 303, done.text
+    folder = Path(client.get(f"/api/cases/{cid}").json()["packet"]) / "level-1"
+    assert sorted(p.name for p in folder.iterdir()) == ["status_inquiry.docx",
+                                                        "status_inquiry.pdf"]

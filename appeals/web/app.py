@@ -267,6 +267,8 @@ class Desk:
         try:
             if action == "approve":
                 approve(self.engine, ref, on=self.today, who=who[0], note=note)
+            elif action == "escalate":
+                return self._escalate(request, ref, str(form.get("kind") or ""), who[0])
             elif action == "facts":
                 return self._fact(request, ref, str(form.get("field") or ""),
                                   str(form.get("value") or "").strip()[:2000], who[0])
@@ -285,6 +287,19 @@ class Desk:
                                amount=parse_money(form.get("amount") or None), note=note,
                                who=who[0])
         except (CaseError, ValueError) as exc:
+            return self.page(request, "error.html.j2", 400, message=str(exc))
+        return RedirectResponse(f"/cases/{ref}", status_code=303)
+
+    def _escalate(self, request: Request, ref: str, kind: str, who: str) -> Response:
+        """A letter about the filed level (appeals escalate), built under the case's folder."""
+        from appeals.escalate import EscalationError, escalate
+        from appeals.packet import Settings
+
+        settings = Settings.load(**self.settings, facts=self.facts if self.facts and
+                                 self.facts.exists() else None, as_of=self.today)
+        try:
+            escalate(self.engine, ref, kind, on=self.today, settings=settings, who=who)
+        except EscalationError as exc:
             return self.page(request, "error.html.j2", 400, message=str(exc))
         return RedirectResponse(f"/cases/{ref}", status_code=303)
 
@@ -390,7 +405,7 @@ def _number(text: str | None, most: int = 10**6) -> int | None:
 
 #: Form actions on a case, and the permission each needs (appeals.store.users.CAN).
 ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mark",
-           "facts": "mark"}
+           "facts": "mark", "escalate": "mark"}
 OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
         Status.upheld.value}
 

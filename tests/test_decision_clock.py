@@ -111,6 +111,9 @@ def test_sent_appeals_show_the_decision_due_then_overdue_with_the_escalation(
     assert [(i.kind, i.due) for i in late] == [("decision_overdue", date(2026, 8, 31))]
     assert "overdue by 10 days" in late[0].title and "2560.503-1(i)(2)" in late[0].detail
     assert "then escalate" in late[0].detail
+    # what ERISA gives once the clock has run out, from the registry's clock
+    assert "--kind deemed_exhaustion" in late[0].detail
+    assert "--kind regulator_complaint" in late[0].detail
     from appeals.store import record_outcome
 
     record_outcome(engine, "E1-1", "upheld", on=date(2026, 9, 12), who="biller")

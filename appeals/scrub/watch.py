@@ -116,8 +116,9 @@ def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
             f"Payer's decision {'overdue by ' + str(late) + ' days' if late > 0 else 'due'}: "
             f"case {row.id} (claim {row.claim_id}), level {row.level}",
             f"{row.payer_name}: {row.decision_rule}"
-            + (": ask for the status (log the call: appeals call), then escalate" if late > 0
-               else ""), f"case {row.id} level {row.level} decision"))
+            + (": ask for the status (log the call: appeals call), then escalate"
+               + _offered(row.decision_clock, row.id) if late > 0 else ""),
+            f"case {row.id} level {row.level} decision"))
     query = select(cases.c.id, cases.c.provider, cases.c.record, cases.c.checklist_due).where(
         cases.c.status == Status.waiting_on_clinician.value, cases.c.checklist_due.is_not(None),
         cases.c.checklist_due <= as_of + timedelta(days=days)).order_by(cases.c.id)
@@ -137,13 +138,25 @@ def from_store(engine: Engine, as_of: date, days: int) -> list[WatchItem]:
     return items
 
 
+def _offered(clock_id: str | None, case_id: int) -> str:
+    """What the registry's clock gives once it has run out, as commands to run."""
+    from appeals.law import load_registry
+
+    clock = next((c for c in load_registry().clocks if c.id == clock_id), None)
+    if clock is None:
+        return ""
+    return " (" + "; ".join(f"appeals escalate {case_id} --kind {k}"
+                            for k in clock.escalations) + ")"
+
+
 def _decisions(engine: Engine, as_of: date, days: int) -> list:
     """The filed levels still waiting for the payer's decision, due within `days` or overdue."""
     from appeals.store.lifecycle import Status
     from appeals.store.schema import cases, filings
 
     query = select(cases.c.id, cases.c.claim_id, cases.c.payer_name, filings.c.level,
-                   filings.c.decision_due, filings.c.decision_rule).join(
+                   filings.c.decision_due, filings.c.decision_rule,
+                   filings.c.decision_clock).join(
         filings, filings.c.case_id == cases.c.id).where(
         cases.c.status == Status.sent.value, filings.c.decision.is_(None),
         filings.c.decision_due.is_not(None),

@@ -131,7 +131,8 @@ def file_level(conn, case: dict, on: date, method: str | None, name: str,
                                     "filed_on": on, "method": method,
                                     "letter_sha256": letter_sha256,
                                     "decision_due": due.due if due else None,
-                                    "decision_rule": due.words if due else None})
+                                    "decision_rule": due.words if due else None,
+                                    "decision_clock": due.clock if due else None})
     return level
 
 

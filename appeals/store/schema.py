@@ -170,6 +170,7 @@ filings = Table(
     # By when the payer must decide it (appeals.law.decision_due; none without a verified clock)
     Column("decision_due", Date),
     Column("decision_rule", Text),  # the clock in words: period, receipt, citation
+    Column("decision_clock", String(60)),  # the registry clock's id (what follows a missed one)
     UniqueConstraint("case_id", "level"),
 )
 

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -459,6 +460,30 @@ DATE_WINDOW = (date(1990, 1, 1), date(2050, 12, 31))
 DOB_EARLIEST = date(1900, 1, 1)
 
 
+@lru_cache(maxsize=1)
+def limits() -> dict[str, int]:
+    """appeals/data/limits.yaml: the longest value accepted per field (and `raw`, the most of a
+    rejected row a reject file quotes). Read here, at the bottom of the pipeline, so intake, the
+    store's column sizes and the reject files share one table."""
+    from importlib import resources
+
+    import yaml
+
+    name = "appeals/data/limits.yaml"
+    try:
+        doc = yaml.safe_load(resources.files("appeals.data").joinpath("limits.yaml")
+                             .read_text(encoding="utf-8"))
+        table = {**doc["fields"], "raw": doc["raw"]}
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ValueError(f"{name}: not a limits table ({exc})") from None
+    for field, most in table.items():
+        if field not in (*DenialRecord.model_fields, "raw") or not (
+                isinstance(most, int) and 1 <= most <= 1_000_000):
+            raise ValueError(f"{name}: {field}: a known field with a whole number of "
+                             "characters from 1 to 1,000,000")
+    return table
+
+
 class DenialRecord(BaseModel):
     """One adjudicated service line with the facts an appeal needs."""
 
@@ -511,6 +536,13 @@ class DenialRecord(BaseModel):
     def _check_facts(self) -> DenialRecord:
         if not self.claim_id:
             raise ValueError("claim_id: required")
+        most = limits()
+        for name, value in [*((n, getattr(self, n)) for n in most if n not in ("extra", "raw")),
+                            *((f"extra {k!r}", v) for k, v in self.extra.items())]:
+            cap = most["extra"] if name.startswith("extra") else most[name]
+            if isinstance(value, str) and len(value) > cap:
+                raise ValueError(f"{name}: {len(value):,} characters, more than the {cap:,} the "
+                                 "toolkit accepts (appeals/data/limits.yaml)")
         if self.auth_start and self.auth_end and self.auth_start > self.auth_end:
             raise ValueError("auth_end: before auth_start")
         for name in ("billed_amount", "units", "auth_units"):
@@ -597,6 +629,16 @@ class Reject(BaseModel):
     # error: this record was not read; warning: read, but something in the file is off;
     # fatal: the file itself is damaged (truncated), so the batch is incomplete.
     level: Literal["error", "warning", "fatal"] = "error"
+
+    @field_validator("raw", "message")
+    @classmethod
+    def _quoted_short(cls, value: str, info) -> str:
+        """A reject quotes at most a short part of what it rejects (a megabyte claim id never
+        reaches the rejects file, the log or the triage report whole)."""
+        cap = limits()["raw"] if info.field_name == "raw" else 1000
+        if len(value) <= cap:
+            return value
+        return f"{value[:cap]}... ({len(value) - cap:,} more characters)"
 
     def __str__(self) -> str:
         prefix = "" if self.level == "error" else f"{self.level}: "

@@ -90,16 +90,25 @@ def test_a_quoted_reason_over_several_lines_is_one_row(tmp_path: Path) -> None:
     assert records[-1].denial_reason.split() == ["first", "line", "second", "line", "third"]
 
 
-def test_long_fields_are_read_and_an_endless_one_rejects_only_its_row(tmp_path: Path) -> None:
-    long_reason = "x" * 200_000  # over the csv module's default 128 KB field limit
+def test_a_value_over_its_limit_rejects_only_its_row_and_is_never_quoted_whole(
+        tmp_path: Path) -> None:
+    """Limits as data (appeals/data/limits.yaml): a reason over 5,000 characters, a 100 kB claim
+    id, a 1 MB reason: each one reject naming the row and the field, quoting a short part; the
+    rows around them are read."""
+    long_reason = "x" * 200_000  # over the csv module's default 128 KB field limit too
     endless = "y" * 1_100_000
     text = export(1) + f"R0002,M0002,Pat 0002,CO-50,{long_reason},1\n" + \
-        f"R0003,M0003,Pat 0003,CO-50,{endless},1\n" + "R0004,M0004,Pat 0004,CO-50,ok,1\n"
+        f"R0003,M0003,Pat 0003,CO-50,{endless},1\n" + "R0004,M0004,Pat 0004,CO-50,ok,1\n" + \
+        f"{'Z' * 100_000},M0005,Pat 0005,CO-50,ok,1\n" + "R0006,M0006,Pat 0006,CO-50,ok,1\n"
     path = tmp_path / "long.csv"
     path.write_text(text, encoding="utf-8")
     records, rejects = split(read(path))
-    assert [r.claim_id for r in records] == ["R0001", "R0002", "R0004"]
-    assert len(rejects) == 1 and rejects[0].location == "row 4"
+    assert [r.claim_id for r in records] == ["R0001", "R0004", "R0006"]
+    assert [r.location for r in rejects] == ["row 3", "row 4", "row 6"]
+    assert rejects[0].field == "denial_reason"
+    assert rejects[0].message.startswith("200,000 characters, more than the 5,000")
+    assert rejects[2].field == "claim_id" and rejects[2].message.startswith("100,000 characters")
+    assert all(len(r.raw) < 2_100 and len(r.message) < 1_100 for r in rejects)
 
 
 def test_a_row_with_no_code_and_no_reason_is_rejected(tmp_path: Path) -> None:
@@ -419,3 +428,16 @@ def test_every_json_line_ends_as_one_record_or_one_reject(tmp_path: Path, text: 
     records, rejects = result
     assert all(same_row(r) for r in records)
     assert len(records) + len(rejects) == sum(1 for line in text.splitlines() if line.strip())
+
+
+def test_a_megabyte_claim_id_in_an_835_is_one_reject(tmp_path: Path, remit: str) -> None:
+    """Once a 1 MB claim id stopped the week in the triage PDF's layout; now it never gets past
+    intake, and the other claims are read."""
+    huge = remit.replace("CLP*SYN0000002", "CLP*" + "9" * 1_000_000, 1)
+    path = tmp_path / "huge.835"
+    path.write_text(huge, encoding="utf-8")
+    records, rejects = split(read(path))
+    assert records and all(len(r.claim_id) <= 100 for r in records)
+    assert any(r.field == "claim_id" and r.message.startswith("1,000,000 characters")
+               for r in rejects)
+    assert all(len(r.raw) < 2_100 for r in rejects)

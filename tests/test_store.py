@@ -583,3 +583,21 @@ def test_the_report_names_payers_as_they_are_written(tmp_path: Path) -> None:
     assert "<td>Blue Ridge Health</td>" in section and "Blue ridge health" not in section
     assert "<td>Medical necessity</td>" in section
     engine.dispose()
+
+
+def test_a_value_postgresql_would_refuse_is_a_reject_at_intake_on_every_backend(
+        db_url: str, tmp_path: Path) -> None:
+    """A claim id over 100 characters or a payer name over 200 once killed the whole run on
+    PostgreSQL (a driver traceback printing member ids; the run left unfinished) while SQLite took
+    it. The limits table sizes the columns and refuses the value at intake on both: the good line
+    is recorded, the run finishes, the rejects name the field."""
+    from appeals.store.schema import runs
+
+    result = run_week(tmp_path, db_url, "w1", [
+        line("OK1"), line("L" * 150), line("P1", payer="Blue Ridge " + "x" * 250)],
+        date(2026, 6, 15))
+    assert result.records == 1 and result.rejected == 2
+    rejects = (tmp_path / "out-w1" / "rejects.csv").read_text(encoding="utf-8")
+    assert "claim_id" in rejects and "payer_name" in rejects and "L" * 150 not in rejects[:200]
+    assert count(db_url, cases) == 1
+    assert count(db_url, runs, runs.c.finished_at.is_(None)) == 0

@@ -36,6 +36,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from appeals.models import limits
+
+#: The longest values intake accepts (appeals/data/limits.yaml): the columns are sized from them,
+#: so a value PostgreSQL would refuse never gets past intake (migrations record today's sizes).
+LIMITS = limits()
+
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s", "pk": "pk_%(table_name)s"})
@@ -46,9 +52,9 @@ MONEY = Numeric(14, 2, asdecimal=True)
 def _service_line() -> list[Column]:
     """The columns that say which service line a case or a recorded line is (new Column objects
     each time: a column belongs to one table)."""
-    return [Column("payer", String(200), nullable=False),  # casefolded, spaces collapsed
-            Column("payer_name", String(200), nullable=False),
-            Column("claim_id", String(100), nullable=False),
+    return [Column("payer", String(LIMITS["payer_name"]), nullable=False),  # casefolded
+            Column("payer_name", String(LIMITS["payer_name"]), nullable=False),
+            Column("claim_id", String(LIMITS["claim_id"]), nullable=False),
             Column("line_number", Integer, nullable=False),
             Column("service_date", Date),
             Column("cpt_code", String(20), nullable=False)]
@@ -69,8 +75,8 @@ cases = Table(
     Column("id", Integer, primary_key=True),
     Column("case_key", String(400), nullable=False, unique=True),
     *_service_line(),
-    Column("member_id", String(100), nullable=False),
-    Column("provider", String(200), nullable=False),  # NPI, else the name casefolded
+    Column("member_id", String(LIMITS["member_id"]), nullable=False),
+    Column("provider", String(LIMITS["provider_name"]), nullable=False),  # NPI, else the name casefolded
     Column("category", String(40), nullable=False),
     Column("action", String(40), nullable=False),
     Column("owner", String(40), nullable=False),
@@ -122,7 +128,7 @@ lines = Table(
     Column("case_id", Integer, ForeignKey("cases.id")),
     Column("recorded_on", Date, nullable=False),  # the run's as-of day: weeks are counted by it
     *_service_line(),
-    Column("provider_name", String(200), nullable=False),
+    Column("provider_name", String(LIMITS["provider_name"]), nullable=False),
     Column("denied", Boolean, nullable=False),
     Column("category", String(40), nullable=False),
     Column("reason", Text, nullable=False),
@@ -143,8 +149,8 @@ appeal_lines = Table(
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
     Column("line_key", String(400), nullable=False, unique=True),  # keys.case_key: one line
     *_service_line(),
-    Column("member_id", String(100), nullable=False),
-    Column("provider", String(200), nullable=False),
+    Column("member_id", String(LIMITS["member_id"]), nullable=False),
+    Column("provider", String(LIMITS["provider_name"]), nullable=False),
     Column("billed", MONEY, nullable=False),
     Column("paid", MONEY, nullable=False),
     Column("at_stake", MONEY, nullable=False),

@@ -7,6 +7,7 @@ which name claim ids and file positions, never patient names, member ids or birt
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -1083,6 +1084,9 @@ def _batch(paths: list[Path], columns: Path | None, plan_type: str | None = None
 
 
 def main() -> None:
+    # What any command writes (packets, letters, facts, exports) holds PHI: the owner's alone
+    # (`appeals run` widens it to a group when the practice settings say group_readable).
+    os.umask(0o077)
     try:
         app()
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ from pathlib import Path
 from appeals import __version__
 from appeals.appeal import Appeal, Grouper, Line, assess, with_lines, with_only
 from appeals.audit import packet_key, unchanged, versions
+from appeals.compose.settings import load_org
 from appeals.intake import Batch, rejects_csv
 from appeals.models import DenialRecord, Reject
 from appeals.packet import (
@@ -200,9 +201,15 @@ def run(config: RunConfig, progress: Progress | None = None,
     """
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
+    # Everything the run writes (temp files, packets, the worklist, rejects, report) is the
+    # owner's alone, whatever umask the shell had; the workers inherit it.
+    umask = os.umask(0o077)
     try:
+        if config.org is not None and load_org(config.org).group_readable:
+            os.umask(0o027)
         return _run(config, progress, log)
     finally:
+        os.umask(umask)
         if in_main:
             signal.signal(signal.SIGTERM, previous)
 

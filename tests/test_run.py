@@ -432,3 +432,28 @@ def test_row_store_sorts_through_run_files_when_keys_overflow(tmp_path: Path,
     assert got == sorted(((s, f"l{n}") for n, s in enumerate(scores)), key=lambda x: (-x[0], x[1]))
     store.close()
     assert not list(tmp_path.glob(".rows.tmp-*"))
+
+
+def test_everything_a_run_writes_is_the_owners_alone(tmp_path: Path) -> None:
+    """Worklist, rejects, report, manifest and every packet file are 0600 and folders 0700
+    whatever the shell's umask (they hold names and member ids); a practice that shares them
+    with a group says so in its settings (0640, 0750)."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        run(RunConfig(inputs=[SAMPLES / "denials.csv"], out=tmp_path / "o", workers=2,
+                      as_of=date(2026, 7, 1)))
+        org = tmp_path / "org.yaml"
+        org.write_text("name: Lakeside\naddress: [1 Main St]\nphone: '1'\n"
+                       "group_readable: true\n", encoding="utf-8")
+        run(RunConfig(inputs=[SAMPLES / "denials.csv"], out=tmp_path / "g", workers=1,
+                      as_of=date(2026, 7, 1), org=org))
+    finally:
+        os.umask(old)
+    for root, want_file, want_dir in ((tmp_path / "o", 0o600, 0o700),
+                                      (tmp_path / "g", 0o640, 0o750)):
+        for path in [root, *root.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode == (want_dir if path.is_dir() else want_file), (path, oct(mode))

@@ -41,6 +41,9 @@ class Org(BaseModel):
     # The person who approves a parity letter may not also mark it sent (a separation of duties
     # some compliance programs ask for).
     approver_not_sender: bool = False
+    # What a run writes holds names and member ids: owner-only (folders 0700, files 0600) unless
+    # the practice shares it with a group (folders 0750, files 0640).
+    group_readable: bool = False
 
 
 class Payer(BaseModel):

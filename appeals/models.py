@@ -536,6 +536,11 @@ class DenialRecord(BaseModel):
     def _check_facts(self) -> DenialRecord:
         if not self.claim_id:
             raise ValueError("claim_id: required")
+        for name in ("claim_id", "member_id", "auth_number", "provider_npi"):
+            value = getattr(self, name)
+            if value and ("\n" in value or "\r" in value):
+                raise ValueError(f"{name}: a line break inside an identifier (a quoted value "
+                                 "split over two lines?)")
         most = limits()
         for name, value in [*((n, getattr(self, n)) for n in most if n not in ("extra", "raw")),
                             *((f"extra {k!r}", v) for k, v in self.extra.items())]:

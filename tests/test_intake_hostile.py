@@ -441,3 +441,28 @@ def test_a_megabyte_claim_id_in_an_835_is_one_reject(tmp_path: Path, remit: str)
     assert any(r.field == "claim_id" and r.message.startswith("1,000,000 characters")
                for r in rejects)
     assert all(len(r.raw) < 2_100 for r in rejects)
+
+
+def test_a_nul_byte_in_one_cell_rejects_its_row_not_the_file(tmp_path: Path) -> None:
+    """Once one NUL byte in one cell refused the whole CSV as a binary file."""
+    text = export(3).replace("Pat 0002", "Pat\x000002")
+    path = tmp_path / "nul.csv"
+    path.write_bytes(text.encode("utf-8"))
+    records, rejects = split(read(path))
+    assert [r.claim_id for r in records] == ["R0001", "R0003"]
+    assert [(r.location, r.field) for r in rejects] == [("row 3", "patient_name")]
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(export(3).encode("utf-16-le"))  # a binary-looking file is still refused
+    with pytest.raises(InputError, match="binary file"):
+        list(read(utf16))
+
+
+def test_a_line_break_inside_a_quoted_id_is_one_reject_and_no_phantom_record(
+        tmp_path: Path) -> None:
+    """Once it gave both a reject and a phantom record whose claim id was the second half."""
+    text = export(3).replace("R0002,", '"R00\n02",', 1)
+    path = tmp_path / "split.csv"
+    path.write_text(text, encoding="utf-8")
+    records, rejects = split(read(path))
+    assert [r.claim_id for r in records] == ["R0001", "R0003"]
+    assert [(r.location, r.field) for r in rejects] == [("rows 3-4", "claim_id")]

@@ -73,7 +73,10 @@ def detect_format(path: Path) -> str:
         return "json"
     if text.startswith("{"):
         return "jsonl" if _first_line_is_json(path) else "json"
-    if b"\x00" in head:
+    first = head.split(b"\n", 1)[0]
+    if b"\x00" in first or head.count(b"\x00") * 100 > len(head):
+        # a binary or UTF-16 file; one stray NUL in one cell of a text export is that row's
+        # problem (the reader rejects the row), not the file's
         raise InputError("binary file: not a CSV, JSON, X12 835, PDF or denial letter")
     if looks_like_letter(text):  # its words are ASCII: the head as read is enough
         return "letter"

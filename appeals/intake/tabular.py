@@ -42,6 +42,10 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
                                   "headers (an unquoted comma or delimiter in a value?)",
                           raw=raw)
         name = columns.rename(key) if columns else key.strip()
+        if isinstance(value, str) and "\x00" in value:  # not text: a damaged cell, its row only
+            return Reject(source=source, location=location, field=name,
+                          message="a NUL byte in the value (a damaged or binary cell)",
+                          raw=raw.replace("\x00", "\\0"))
         if name in CANONICAL_FIELDS:
             if value not in (None, "") or name not in data:
                 data[name] = value
@@ -109,7 +113,10 @@ class _Lines:
                                   "(a closing quote missing?)")
             if sum(len(text) for _, text in self.row) > MAX_ROW_CHARS:
                 raise _RowOverrun(f"the row is longer than {MAX_ROW_CHARS:,} characters")
-            if line.count(self._delimiter) >= self._row_delims:
+            # A line that closes the open quote (an odd count of quotes) is the end of the value,
+            # however many delimiters follow; one that does not, with a row's worth of them, is
+            # a row of its own that a lost closing quote swallowed.
+            if line.count('"') % 2 == 0 and line.count(self._delimiter) >= self._row_delims:
                 raise _RowOverrun(f"a quoted value opened on line {self.row[0][0]} takes in "
                                   f"line {number}, which reads as a row of its own (a closing "
                                   "quote missing?)")

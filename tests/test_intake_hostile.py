@@ -466,3 +466,19 @@ def test_a_line_break_inside_a_quoted_id_is_one_reject_and_no_phantom_record(
     records, rejects = split(read(path))
     assert [r.claim_id for r in records] == ["R0001", "R0003"]
     assert [(r.location, r.field) for r in rejects] == [("rows 3-4", "claim_id")]
+
+
+def test_one_windows_row_in_a_utf8_export_garbles_no_other_name(tmp_path: Path) -> None:
+    """Once one Latin-1 row made the whole file read as Latin-1 (every other patient's name
+    garbled, no warning) and cp1252 curly quotes read as control characters."""
+    rows = [b"claim_id,member_id,patient_name,adjustment_codes,denial_reason,billed_amount",
+            "R1,M1,Zoë Martínez,CO-50,ok,100".encode(),
+            'R2,M2,José “Pepe” Ruiz,CO-50,ok,100'.encode("cp1252"),
+            "R3,M3,Ana Peña,CO-50,ok,100".encode()]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    records, rejects = split(read(path))
+    assert [r.patient_name for r in records] == ["Zoë Martínez", "José “Pepe” Ruiz", "Ana Peña"]
+    assert [(r.location, r.field, r.level) for r in rejects] == [
+        ("line 3", "encoding", "warning")]
+    assert "Windows-1252" in rejects[0].message

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from appeals.intake.columns import ColumnMap
 from appeals.intake.errors import InputError, reject_from_validation
-from appeals.intake.source import detect_encoding
 from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
 
 # A denial needs an identity and at least one statement of why it was denied.
@@ -72,6 +71,36 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
 # starts again on the line after the row's first: no later row is swallowed.
 MAX_ROW_LINES = 20
 MAX_ROW_CHARS = 1_000_000
+
+
+class _DecodedLines:
+    """A CSV's lines decoded one by one: UTF-8, else Windows-1252, else Latin-1. One row saved by
+    a Windows tool in an otherwise UTF-8 export is read right, and only that row; reading the
+    whole file as Latin-1 garbled every other patient's name. The rows that needed a fallback
+    are named in a warning."""
+
+    def __init__(self, fh) -> None:
+        self._fh = fh
+        self._number = 0
+        self.fallbacks: dict[str, list[int]] = {}
+
+    def readline(self) -> str:
+        data = self._fh.readline()
+        self._number += 1
+        if self._number == 1:
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            self.fallbacks.setdefault(encoding, []).append(self._number)
+            return text
+        raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
 class _RowOverrun(Exception):
@@ -139,9 +168,9 @@ def read_csv(path: Path, columns: ColumnMap | None = None,
     is rejected rather than shifted; a bounded row (see MAX_ROW_LINES) never swallows the next.
     """
     source = str(path)
-    encoding = detect_encoding(path)
     csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_CHARS + 1))
-    with path.open(newline="", encoding=encoding) as fh:
+    with path.open("rb") as raw_fh:
+        fh = _DecodedLines(raw_fh)
         first = fh.readline()
         try:  # only the delimiter is sniffed; quoting stays standard (RFC 4180 doubling)
             delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
@@ -174,6 +203,13 @@ def read_csv(path: Path, columns: ColumnMap | None = None,
                 lines.resume_after_first(row)
                 continue
             break
+        names = {"cp1252": "Windows-1252", "latin-1": "Latin-1"}
+        for encoding, numbers in fh.fallbacks.items():
+            shown = ", ".join(map(str, numbers[:20])) + (" ..." if len(numbers) > 20 else "")
+            where = f"line {shown}" if len(numbers) == 1 else f"lines {shown}"
+            yield Reject(source=source, location=where, field="encoding",
+                         message=f"not UTF-8: read as {names[encoding]}; check the names on "
+                                 f"{'it' if len(numbers) == 1 else 'them'}", level="warning")
 
 
 def _pairs(fieldnames: list[str], cells: list[str]) -> Iterator[tuple[str | None, object]]:

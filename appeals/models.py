@@ -540,7 +540,7 @@ class DenialRecord(BaseModel):
             value = getattr(self, name)
             if value and ("\n" in value or "\r" in value):
                 raise ValueError(f"{name}: a line break inside an identifier (a quoted value "
-                                 "split over two lines?)")
+                                 "split over two lines, or a lost segment terminator?)")
         most = limits()
         for name, value in [*((n, getattr(self, n)) for n in most if n not in ("extra", "raw")),
                             *((f"extra {k!r}", v) for k, v in self.extra.items())]:

@@ -482,3 +482,18 @@ def test_one_windows_row_in_a_utf8_export_garbles_no_other_name(tmp_path: Path) 
     assert [(r.location, r.field, r.level) for r in rejects] == [
         ("line 3", "encoding", "warning")]
     assert "Windows-1252" in rejects[0].message
+
+
+def test_a_lost_segment_terminator_is_a_warning_naming_the_field(tmp_path: Path,
+                                                                remit: str) -> None:
+    """Once a lost `~` gave member id '456789123NM1' with no warning."""
+    flat = remit.replace("~\n", "~")  # one line, as most payers send it
+    start = flat.index("NM1*QC")
+    end = flat.index("~", start)
+    damaged = flat[:end] + flat[end + 1:]  # NM1*QC...*MI*ID runs into the next NM1 segment
+    path = tmp_path / "lost.835"
+    path.write_text(damaged, encoding="utf-8")
+    records, _ = split(read(path))
+    joined = [r for r in records if r.member_id and r.member_id.endswith("NM1")]
+    assert joined and all(any("member_id: 'NM1' at its end is a segment's name" in w
+                              for w in r.warnings) for r in joined)

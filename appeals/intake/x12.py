@@ -276,6 +276,12 @@ def _person(e: list[str]) -> str:
     return " ".join([part for part in e[4:6] + e[3:4] if part])
 
 
+#: A value that ends in a segment's name (NM1, CLP, SVC...) after other characters: the
+#: segment terminator between them was lost and two segments ran together.
+_SEGMENT_AT_END = re.compile(r"(?<=[A-Za-z0-9])(?:NM1|CLP|SVC|CAS|DTM|REF|AMT|PER|MIA|MOA|QTY|"
+                             r"PLB|TS3|TS2|BPR|TRN|LX)$")
+
+
 def _procedure(svc: list[str], delims: Delimiters, warnings: list[str]) -> tuple[str, str, list[str]]:
     """(qualifier, code, modifiers) from the SVC01 composite.
 
@@ -573,8 +579,12 @@ class Reader835:
             claim_adjustment_codes=";".join(claim_codes),
             medical_record_number=claim.refs.get("EA"), group_number=claim.refs.get("1L"),
             contract_class=claim.refs.get("CE"))
+        swallowed = [f"{name}: {value[-3:]!r} at its end is a segment's name (a lost segment "
+                     "terminator joined two segments?)" for name, value in (
+                         ("member_id", claim.member_id), ("claim_id", get(clp, 1)))
+                     if value and _SEGMENT_AT_END.search(value)]
         for number, svc_line in enumerate(claim.lines or [None], start=1):
-            warnings = tx.warnings.copy()
+            warnings = tx.warnings.copy() + swallowed
             data = base.copy()
             line_extra = extra.copy()
             if svc_line is None:

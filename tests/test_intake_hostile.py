@@ -497,3 +497,24 @@ def test_a_lost_segment_terminator_is_a_warning_naming_the_field(tmp_path: Path,
     joined = [r for r in records if r.member_id and r.member_id.endswith("NM1")]
     assert joined and all(any("member_id: 'NM1' at its end is a segment's name" in w
                               for w in r.warnings) for r in joined)
+
+
+def test_a_clp_copied_into_another_transaction_for_another_patient_is_rejected(
+        tmp_path: Path, remit: str) -> None:
+    """Once the same-transaction copy was flagged but a copy in another transaction of the file
+    output the claim twice under two patients with no warning."""
+    head, rest = remit.split("ST*835*", 1)
+    body, tail = ("ST*835*" + rest).split("GE*", 1)
+    start = body.index("CLP*SYN0000001")
+    nm1 = body.index("NM1*QC*1*", start)
+    last = body[nm1 + len("NM1*QC*1*"):].split("*", 1)[0]
+    second = body.replace("ST*835*0001", "ST*835*0002").replace("SE*", "SE*", 1)
+    second = second[:nm1] + second[nm1:].replace(f"NM1*QC*1*{last}*", "NM1*QC*1*OTHERPERSON*", 1)
+    path = tmp_path / "two.835"
+    path.write_text(head + body + second + "GE*" + tail.replace("GE*1*", "GE*2*", 1),
+                    encoding="utf-8")
+    records, rejects = split(read(path))
+    assert not [r for r in records if r.claim_id == "SYN0000001"
+                and (r.patient_name or "").upper().startswith("OTHERPERSON")]
+    assert any("the same CLP was read at" in r.message and "another patient" in r.message
+               for r in rejects)

@@ -256,7 +256,6 @@ class _Transaction:
     denial_date: date | None | bool = False  # resolved once from the two above
     count: int = 1
     warnings: list[str] = field(default_factory=list)
-    patients: dict[str, tuple[str, Segment]] = field(default_factory=dict)  # CLP -> first patient
 
 
 def _cas_pairs(elements: list[str]) -> list[tuple[str, str]]:
@@ -363,6 +362,9 @@ class Reader835:
         self.orphans: list[Segment] = []  # segments outside any transaction, not yet reported
         self.strays: list[Segment] = []  # claim segments with no claim open, not yet reported
         self.transactions = 0  # ST segments read, of any set
+        # CLP -> the first patient it was read for, across the file's transactions: a copy in
+        # another transaction for another patient is as suspect as one in the same transaction
+        self.patients: dict[str, tuple[str, Segment]] = {}
         self.other_set = False  # inside a transaction set that is not an 835
         self.in_interchange = False
         self.version = ""
@@ -531,7 +533,7 @@ class Reader835:
                                "earlier payment (CLP02 22): not a denial, so not read as one "
                                "(the corrected claim that follows it is)", "warning")
             return
-        problem = _out_of_order(segs) or _other_patient(segs, tx.patients)
+        problem = _out_of_order(segs) or _other_patient(segs, self.patients)
         if problem:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r}: {problem}; the "
                                "claim is rejected whole (a repeated, moved or damaged segment?)")
@@ -667,7 +669,7 @@ def _span(segs: list[Segment]) -> str:
 
 def _other_patient(segs: list[Segment], seen: dict[str, tuple[str, Segment]]) -> str:
     """'' unless this very CLP (claim id, amounts, payer claim number alike) was read earlier in
-    the transaction (`seen`) for another patient: a copy standing in for a lost or moved
+    the file (`seen`, any transaction) for another patient: a copy standing in for a lost or moved
     segment, which would send one patient's claim under another's name. A masked claim id
     (de-identified files write every one as 9s or Xs) is exempt."""
     claim = get(segs[0][2], 1)

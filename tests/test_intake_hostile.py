@@ -518,3 +518,18 @@ def test_a_clp_copied_into_another_transaction_for_another_patient_is_rejected(
                 and (r.patient_name or "").upper().startswith("OTHERPERSON")]
     assert any("the same CLP was read at" in r.message and "another patient" in r.message
                for r in rejects)
+
+
+def test_a_lost_clp_names_where_the_other_claim_begins_and_counts_its_lines(
+        tmp_path: Path, remit: str) -> None:
+    """Once a lost CLP made the next claim's lines vanish into the previous claim's reject,
+    unnamed and uncounted."""
+    start = remit.index("CLP*SYN0000003")
+    end = remit.index("~", start) + 1
+    path = tmp_path / "lost_clp.835"
+    path.write_text(remit[:start] + remit[end:].lstrip("\n"), encoding="utf-8")
+    records, rejects = split(read(path))
+    merged = [r for r in rejects if "another claim's whose CLP was lost" in r.message]
+    assert len(merged) == 1
+    assert "6 service lines with it" in merged[0].message  # 3 lines each, both claims'
+    assert "SYN0000003" not in {r.claim_id for r in records}

@@ -521,8 +521,9 @@ class Reader835:
             yield self._reject(damage, "CLP", f"claim {get(segs[0][2], 1)!r} (from "
                                f"{where(segs[0])}) holds {damage[2][0][:20]!r}, which is not a "
                                "segment of a claim (a garbled CLP or SVC?): the claim and "
-                               f"the {len(segs)} segments up to the next claim are rejected, "
-                               "since the lines after it may belong to another patient")
+                               f"the {len(segs)} segments up to the next claim "
+                               f"({_lines_held(segs)}) are rejected, since the lines after it "
+                               "may belong to another patient")
             return
         if truncated:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r} is cut off by "
@@ -536,7 +537,8 @@ class Reader835:
         problem = _out_of_order(segs) or _other_patient(segs, self.patients)
         if problem:
             yield self._reject(segs[0], "CLP", f"claim {get(segs[0][2], 1)!r}: {problem}; the "
-                               "claim is rejected whole (a repeated, moved or damaged segment?)")
+                               f"claim is rejected whole, {_lines_held(segs)} (a repeated, moved "
+                               "or damaged segment?)")
             return
         yield from self._records(tx, segs)
 
@@ -684,6 +686,12 @@ def _other_patient(segs: list[Segment], seen: dict[str, tuple[str, Segment]]) ->
             "moved segment?); this one is not read: check both against the payer's remittance")
 
 
+def _lines_held(segs: list[Segment]) -> str:
+    """How many service lines a rejected claim takes with it, so none vanishes uncounted."""
+    n = sum(1 for seg in segs if seg[2][0] == "SVC")
+    return f"{n} service line{'s' if n != 1 else ''} with it" if n else "no service line"
+
+
 def _out_of_order(segs: list[Segment]) -> str:
     """What makes a claim's segments unreadable as one claim of one patient, or ''."""
     patients = 0
@@ -693,12 +701,18 @@ def _out_of_order(segs: list[Segment]) -> str:
         if sid == "SVC":
             lines = True
         elif sid in _CLAIM_HEADER_ONLY and lines:
+            if sid == "NM1" and get(seg[2], 1) == "QC":
+                return (f"a patient (NM1*QC) at {where(seg)} after its service lines: from there "
+                        "on, the segments are another claim's whose CLP was lost")
             return f"{sid} at {where(seg)} comes after a service line"
         if sid == "NM1" and get(seg[2], 1) == "QC":
             patients += 1
     if patients != 1:
-        return ("it has no patient (NM1*QC, required in every 835 claim)" if not patients
-                else f"it names {patients} patients (NM1*QC)")
+        if not patients:
+            return "it has no patient (NM1*QC, required in every 835 claim)"
+        second = [seg for seg in segs if seg[2][0] == "NM1" and get(seg[2], 1) == "QC"][1]
+        return (f"it names {patients} patients (NM1*QC); from {where(second)} on, the segments "
+                "are another claim's whose CLP was lost")
     return ""
 
 

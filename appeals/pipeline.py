@@ -36,6 +36,8 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from appeals import __version__
 from appeals.appeal import Appeal, Grouper, Line, assess, with_lines, with_only
 from appeals.audit import packet_key, unchanged, versions
@@ -288,8 +290,21 @@ def _run(config: RunConfig, progress: Progress | None,
         _write_outputs(config, settings, stamp, week, batch.rejects + week.failures, result,
                        batch.digests, history)
         clock["report"] = time.perf_counter() - t_report
+    except SQLAlchemyError as exc:
+        # one clear line, no statement or values (they would print member ids), and the run's
+        # row says it failed
+        sweep(out)
+        why = f"{type(exc).__name__} in the case store"
+        if recorder is not None:
+            recorder.fail(why)
+        from appeals.store import StoreError
+
+        raise StoreError(f"case store: the run stopped ({why}); nothing of it was written "
+                         "out, and its row in the store says it failed") from None
     except BaseException:
         sweep(out)
+        if recorder is not None:
+            recorder.fail("interrupted or crashed before its outputs were written")
         raise
     finally:
         spool_path.unlink(missing_ok=True)

@@ -601,3 +601,48 @@ def test_a_value_postgresql_would_refuse_is_a_reject_at_intake_on_every_backend(
     assert "claim_id" in rejects and "payer_name" in rejects and "L" * 150 not in rejects[:200]
     assert count(db_url, cases) == 1
     assert count(db_url, runs, runs.c.finished_at.is_(None)) == 0
+
+
+def test_one_run_one_outcome_a_store_failure_is_one_line_and_a_gone_run_is_closed(
+        db_url: str, tmp_path: Path, monkeypatch) -> None:
+    """A store failure mid-run: one line without statement or values (the driver's traceback
+    printed every member id of the chunk), the run's row says it failed, nothing half-written.
+    A run whose process is gone is closed as abandoned by the next run on the machine."""
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import insert
+    from sqlalchemy.exc import OperationalError
+
+    from appeals.store import StoreError
+    from appeals.store.record import Recorder
+    from appeals.store.schema import runs
+
+    run_week(tmp_path, db_url, "w1", [line("OK1")], date(2026, 6, 15))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(insert(runs), {"started_at": "2026-06-15T00:00:00+00:00",
+                                    "as_of": date(2026, 6, 15), "toolkit_version": "x",
+                                    "inputs": "[]", "lines": 0, "pid": int(gone.stdout),
+                                    "host": socket.gethostname()[:255]})
+
+    def broken(self, results):
+        raise OperationalError("UPDATE cases SET member_id=%(m)s", {"m": "M100"},
+                               Exception("disk I/O error"))
+
+    monkeypatch.setattr(Recorder, "packets", broken)
+    with pytest.raises(StoreError) as failed:
+        run_week(tmp_path, db_url, "w2", [line("OK2")], date(2026, 6, 22))
+    said = str(failed.value)
+    assert "OperationalError" in said and "M100" not in said and "UPDATE" not in said
+    assert not (tmp_path / "out-w2" / "manifest.json").exists()
+    with engine.connect() as conn:
+        outcomes = [o for (o,) in conn.execute(select(runs.c.outcome).order_by(runs.c.id))]
+    engine.dispose()
+    assert outcomes[0] == "finished"
+    assert outcomes[1].startswith("abandoned: its process ended without finishing")
+    assert outcomes[2].startswith("failed: OperationalError")
+    assert count(db_url, runs, runs.c.finished_at.is_(None)) == 0

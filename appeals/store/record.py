@@ -12,8 +12,11 @@ run completes what a killed one began and nothing is counted twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import SQLAlchemyError
 
 from appeals import __version__
 from appeals.appeal import Appeal, Line, with_only
@@ -124,10 +128,19 @@ class Recorder:
     def start(self, inputs: dict[Path, str | None]) -> None:
         """A run begins; `inputs` is intake's digest map, filled as each file is read."""
         self.inputs = inputs
+        host = socket.gethostname()[:255]
         with self.engine.begin() as conn:
             self.run_id = conn.execute(insert(runs).returning(runs.c.id), {
                 "started_at": now(), "as_of": self.as_of, "toolkit_version": __version__,
-                "inputs": "[]", "lines": 0}).scalar_one()
+                "inputs": "[]", "lines": 0, "pid": os.getpid(), "host": host}).scalar_one()
+            # Runs of this machine whose process is gone never finish: say so, once.
+            for run_id, pid in conn.execute(select(runs.c.id, runs.c.pid).where(
+                    runs.c.finished_at.is_(None), runs.c.host == host,
+                    runs.c.id != self.run_id)).all():
+                if pid is None or not _alive(pid):
+                    conn.execute(update(runs).where(runs.c.id == run_id).values(
+                        finished_at=now(), outcome=f"abandoned: its process ended without "
+                        f"finishing (closed by run {self.run_id})"))
 
     def _item(self, line: Line) -> _Item:
         record = line.record
@@ -177,8 +190,28 @@ class Recorder:
     def finish(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(runs).where(runs.c.id == self.run_id).values(
-                finished_at=now(), lines=self.recorded, inputs=json.dumps(
+                finished_at=now(), lines=self.recorded, outcome="finished", inputs=json.dumps(
                     [{"path": str(p), "sha256": s} for p, s in self.inputs.items()])))
+
+    def fail(self, why: str) -> None:
+        """The run stops: said on its row (best effort: the store may be what failed)."""
+        if not self.run_id:
+            return
+        with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+            # unwritable now (the store is what failed): the next run closes it as abandoned
+            conn.execute(update(runs).where(runs.c.id == self.run_id).values(
+                finished_at=now(), lines=self.recorded, outcome=f"failed: {why}"[:300]))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (signal 0 checks without touching it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass

@@ -68,6 +68,10 @@ runs = Table(
     Column("toolkit_version", String(32), nullable=False),
     Column("inputs", Text, nullable=False),  # JSON: [{"path", "sha256"}]
     Column("lines", Integer, nullable=False, default=0),
+    # finished | failed: why (no values) | abandoned: its process is gone; NULL while it runs
+    Column("outcome", String(300)),
+    Column("pid", Integer),  # the process that runs it, on `host` (a later run closes it
+    Column("host", String(255)),  # as abandoned once that process is gone)
 )
 
 cases = Table(

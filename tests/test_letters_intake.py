@@ -204,6 +204,8 @@ def _pdfs(tmp_path: Path) -> dict[str, Path]:
     write("zero_pages", lambda w: None)
     write("five_hundred_pages", lambda w: [w.add_page(source.pages[0]) for _ in range(500)])
     write("no_denial", lambda w: w.add_blank_page(612, 792))
+    # a 200-inch page with no text: at 300 dpi its OCR image asked for some 14 GB
+    write("giant_page", lambda w: w.add_blank_page(200 * 72, 200 * 72))
     made["not_a_pdf"] = tmp_path / "not_a_pdf.pdf"
     made["not_a_pdf"].write_text("claim_id,payer\nC1,Acme\n")
     made["truncated"] = tmp_path / "truncated.pdf"
@@ -218,6 +220,8 @@ EXPECTED = {
     "five_hundred_pages": "a PDF of 500 pages", "not_a_pdf": "not a PDF",
     "truncated": "a damaged PDF", "empty": "the file is empty",
     "no_denial": "scanned image" if shutil.which("tesseract") is None else "not a denial letter",
+    "giant_page": "scanned image" if shutil.which("tesseract") is None else
+    "too large to read as a scanned letter",
 }
 
 

@@ -24,6 +24,9 @@ MAX_PAGES = 100
 #: Scanned pages read per file at most (OCR costs seconds a page).
 MAX_OCR_PAGES = 20
 OCR_DPI = 300
+#: The most pixels one page may be rendered to for OCR: a letter page at 300 dpi is about 8.4
+#: million; a crafted 200-inch page asked for some 14 GB and took the whole run down.
+OCR_MAX_PIXELS = 40_000_000
 #: A page with fewer letters than this in its text layer is read as an image.
 MIN_TEXT_CHARS = 20
 #: A gap between lines wider than this share of a line's height is a paragraph break.
@@ -162,6 +165,12 @@ def _ocr_lines(page, number: int) -> tuple[str, ...]:
                          "program, Debian package tesseract-ocr) is not installed here")
     import pytesseract
 
+    width, height = page.get_size()  # points, 72 to the inch
+    pixels = (width * OCR_DPI / 72) * (height * OCR_DPI / 72)
+    if not 0 < pixels <= OCR_MAX_PIXELS:
+        raise InputError(f"page {number} is {width / 72:.1f} by {height / 72:.1f} inches: too "
+                         f"large to read as a scanned letter (over {OCR_MAX_PIXELS:,} pixels at "
+                         f"{OCR_DPI} dpi)")
     image = page.render(scale=OCR_DPI / 72).to_pil().convert("L")
     # One thread: the run's workers already use every core; OpenMP inside each would fight them.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")

@@ -140,6 +140,32 @@ class CitationGate:
         return Md("; ".join(self.cite(cid) for cid in ids))
 
 
+def citation_gate(record: DenialRecord, law: LawResult, reg: Registry, as_of: date
+                  ) -> CitationGate:
+    """The gate for a letter about `record` written on `as_of`: its plan as the law stage read
+    it, its law as of the service (else the denial) date."""
+    return CitationGate(reg, replace(plan_facts(record), plan=law.plan),
+                        record.service_date or record.denial_date or as_of, as_of)
+
+
+def shown_record(record: DenialRecord) -> DenialRecord:
+    """The record as a letter names it: patient and provider as people write them."""
+    return record.model_copy(update={"patient_name": display_name(record.patient_name),
+                                     "provider_name": display_name(record.provider_name)})
+
+
+def biller_value(field_id: str, facts: dict[str, str], record: DenialRecord) -> str | None:
+    """A biller fact (biller_fields.yaml) given for the case, else carried by the record (payer
+    directory, remittance); None when neither gives one."""
+    value = facts.get(field_id) or record.extra.get(field_id)
+    return str(value) if value and str(value).strip() else None
+
+
+def biller_blank(label: str) -> Md:
+    """The marked placeholder a biller fills before the letter is sent."""
+    return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
+
+
 def letter_types(classification: Classification, law: LawResult,
                  review_type: str | None = None) -> list[str]:
     """Which letters this denial gets; the checklist is decided separately (by its items). Where
@@ -415,8 +441,7 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     org = org or Org()
     facts = facts or {}
     category = classification.category
-    gate = CitationGate(reg, replace(plan_facts(record), plan=law.plan),
-                        record.service_date or record.denial_date or as_of, as_of)
+    gate = citation_gate(record, law, reg, as_of)
     types = letter_types(classification, law, record.review_type)
     items = load_items(checklists)
     auth = authorization_status(record, classification)
@@ -479,24 +504,23 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
 
     def blank(label: str) -> Md:
         placeholders.append(label)
-        return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
+        return biller_blank(label)
 
     def biller(field_id: str) -> Md:
         """A fact the biller gives for this case (biller_fields.yaml: `appeals facts set`, or the
         payer directory and the remittance through the record), else its placeholder."""
         label = biller_fields.fields[field_id]  # a template naming no known field fails
-        value = facts.get(field_id) or record.extra.get(field_id)
-        if value and str(value).strip():
-            used.add(field_id)
-            return Md(md_escape(str(value)))
-        return blank(label)
+        value = biller_value(field_id, facts, record)
+        if value is None:
+            return blank(label)
+        used.add(field_id)
+        return Md(md_escape(value))
 
     network = network_of(record, payer)
     route = route_for(category, law, network, record.review_type)
     notes = _biller_notes(record, law, filing, route, gate) + _state_law_note(record, law, reg)
     age = age_on(record, record.service_date or as_of)
-    shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
-                                      "provider_name": display_name(record.provider_name)})
+    shown = shown_record(record)
     services = services or [record]
     context = {
         **service_context(services), "codes": code_meanings_of(services, codes),

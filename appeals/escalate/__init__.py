@@ -12,7 +12,7 @@ history records each one with its sha256.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -25,15 +25,17 @@ from appeals.answers.rebuild import stored_record
 from appeals.compose.document import from_markdown
 from appeals.compose.letters import (
     LEVEL_WORDS,
-    CitationGate,
-    display_name,
+    biller_blank,
+    biller_value,
+    citation_gate,
     money,
     service_context,
+    shown_record,
     when,
 )
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.settings import load_biller_fields
-from appeals.law import decision_due, law_for, next_levels, plan_facts
+from appeals.law import LawResult, decision_due, law_for, next_levels
 from appeals.overlay import data_model
 from appeals.packet import write_atomic
 from appeals.render.docx import to_docx
@@ -101,11 +103,12 @@ def escalate(engine: Engine, ref: str, kind: str, *, on: date, settings: Setting
     if not case["packet"]:
         raise EscalationError(f"case {case['case_id']} has no packet folder to keep the letter in")
     record = stored_record(engine, case["case_id"])
+    law = law_for(record, settings.registry, as_of=on)
     if case["status"] == "upheld":
         filing, due, clock = _after_upheld(case, record, kind, on)
     else:
-        filing, due, clock = _while_waiting(case, record, kind, on, settings)
-    document = _compose(case, filing, record, kind, on, due, clock, settings)
+        filing, due, clock = _while_waiting(case, record, law, kind, on, settings)
+    document = _compose(case, filing, record, law, kind, on, due, clock, settings)
     templates = settings.templates
     files = {f"{kind}.docx": to_docx(document, templates),
              f"{kind}.pdf": to_pdf(document, templates)}
@@ -121,7 +124,8 @@ def escalate(engine: Engine, ref: str, kind: str, *, on: date, settings: Setting
     return Escalation(case["case_id"], kind, filing["level"], folder, hashes)
 
 
-def _while_waiting(case: dict, record, kind: str, on: date, settings: Settings):
+def _while_waiting(case: dict, record, law: LawResult, kind: str, on: date,
+                   settings: Settings):
     """A filed level the payer has not decided: its clock says what may be sent, and when."""
     name = f"case {case['case_id']}"
     open_levels = [f for f in case["filings"] if not f["decision"]]
@@ -147,14 +151,13 @@ def _while_waiting(case: dict, record, kind: str, on: date, settings: Settings):
     if kind != "status_inquiry" and on <= due.due:
         raise EscalationError(f"{name}: the payer's decision is due {due.due.isoformat()}; a "
                               f"{kind.replace('_', ' ')} is built only after that day")
-    if kind == "regulator_complaint" and _regulator(record, settings) is None:
+    if kind == "regulator_complaint" and _regulator(record, law) is None:
         raise EscalationError(f"{name}: regulators.yaml names no regulator for this plan type "
                               "and funding: no complaint is addressed by guess")
     return filing, due, clock
 
 
-def _regulator(record, settings: Settings) -> str | None:
-    law = law_for(record, settings.registry)
+def _regulator(record, law: LawResult) -> str | None:
     funding = record.plan_funding.value if record.plan_funding else None
     return load_regulators().of(law.plan, funding)
 
@@ -184,15 +187,10 @@ def _after_upheld(case: dict, record, kind: str, on: date):
     return filing, None, None
 
 
-def _compose(case: dict, filing: dict, record, kind: str, on: date, due, clock,
-             settings: Settings):
+def _compose(case: dict, filing: dict, record, law: LawResult, kind: str, on: date, due,
+             clock, settings: Settings):
     reg = settings.registry
-    law = law_for(record, reg, as_of=on)
-    facts = plan_facts(record)
-    gate = CitationGate(reg, replace(facts, plan=law.plan),
-                        record.service_date or record.denial_date or on, on)
-    shown = record.model_copy(update={"patient_name": display_name(record.patient_name),
-                                      "provider_name": display_name(record.provider_name)})
+    gate = citation_gate(record, law, reg, on)
     calls = [(when(date.fromisoformat(e["on"])), e["note"]) for e in case["events"]
              if e["kind"] == "call"]
     decided_on = date.fromisoformat(filing["decided_on"]) if filing["decided_on"] else None
@@ -204,9 +202,6 @@ def _compose(case: dict, filing: dict, record, kind: str, on: date, due, clock,
     def cited(ids) -> Md:
         return gate.cite_ids([c for c in ids if gate.has(c)])
 
-    def blank(label: str) -> Md:
-        return Md(f"**\\[BILLER: {md_escape(label)}\\]**")
-
     def stated(claim: str | None) -> Md:
         """The registry's own sentence for `claim` with the entries behind it for this plan;
         nothing where none applies (a sentence is never printed without its citation)."""
@@ -217,20 +212,19 @@ def _compose(case: dict, filing: dict, record, kind: str, on: date, due, clock,
     given = settings.facts_for(record)
 
     def biller(field_id: str) -> Md:
-        value = given.get(field_id) or record.extra.get(field_id)
-        return Md(md_escape(str(value))) if value and str(value).strip() else blank(
-            fields[field_id])
+        value = biller_value(field_id, given, record)
+        return Md(md_escape(value)) if value is not None else biller_blank(fields[field_id])
 
     context = {
-        **service_context([record]), "claim": shown, "law": law, "org": settings.org,
+        **service_context([record]), "claim": shown_record(record), "law": law, "org": settings.org,
         "payer": settings.payer_for(record), "case": case, "filing": filing,
         "level_words": LEVEL_WORDS.get(filing["name"], law.appeal_name),
         "filed_on": date.fromisoformat(filing["filed_on"]), "method": filing["method"],
         "due": due, "clock": clock, "calls": calls, "external": external,
         "decided_on": decided_on, "next": nxt, "next_name": case["next_level"],
-        "regulator": _regulator(record, settings) if kind == "regulator_complaint" else None,
+        "regulator": _regulator(record, law) if kind == "regulator_complaint" else None,
         "next_words": NEXT_WORDS.get(case["next_level"] or "", ""),
-        "as_of": on, "letter_date": when(on), "when": when, "money": money, "blank": blank,
+        "as_of": on, "letter_date": when(on), "when": when, "money": money, "blank": biller_blank,
         "biller": biller, "stated": stated,
         "cite": gate.cite, "cite_for": gate.cite_for, "says": gate.says, "cited": cited,
     }

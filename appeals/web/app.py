@@ -15,6 +15,7 @@ import secrets
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
@@ -40,6 +41,9 @@ from appeals.store import (
 from appeals.store.cases import patient_names, status_counts
 from appeals.store.lifecycle import Status
 from appeals.store.users import CAN, Role, check_password, user_for_token
+
+if TYPE_CHECKING:
+    from appeals.packet import Settings
 
 #: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
 MAX_BODY = 1 << 20
@@ -140,6 +144,13 @@ class Desk:
     @property
     def today(self) -> date:
         return self.fixed_day or date.today()
+
+    def run_settings(self) -> Settings:
+        """The runs' settings as of today, with the facts file once it exists."""
+        from appeals.packet import Settings
+
+        return Settings.load(**self.settings, facts=self.facts if self.facts and
+                             self.facts.exists() else None, as_of=self.today)
 
     # --- who is asking ------------------------------------------------------------------------
 
@@ -293,10 +304,8 @@ class Desk:
     def _escalate(self, request: Request, ref: str, kind: str, who: str) -> Response:
         """A letter about the filed level (appeals escalate), built under the case's folder."""
         from appeals.escalate import EscalationError, escalate
-        from appeals.packet import Settings
 
-        settings = Settings.load(**self.settings, facts=self.facts if self.facts and
-                                 self.facts.exists() else None, as_of=self.today)
+        settings = self.run_settings()
         try:
             escalate(self.engine, ref, kind, on=self.today, settings=settings, who=who)
         except EscalationError as exc:
@@ -323,7 +332,6 @@ class Desk:
     async def checklist(self, request: Request) -> Response:
         """The clinician's form: GET shows it, POST checks, saves and rebuilds the letter."""
         from appeals.answers.rebuild import save, stored_record
-        from appeals.packet import Settings
         from appeals.web.checklist import check, fields
 
         case = self._case(request)
@@ -332,8 +340,7 @@ class Desk:
         who = self.user(request)
         record = stored_record(self.engine, case["case_id"])
         summary = _packet_summary(case)
-        settings = Settings.load(**self.settings, facts=self.facts if self.facts and
-                                 self.facts.exists() else None, as_of=self.today)
+        settings = self.run_settings()
         items = fields(case, summary, settings, record)
         errors: list[str] = []
         if request.method == "POST":

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -182,6 +183,23 @@ def test_files_that_are_not_our_checklists_are_named(checklist: Path, tmp_path: 
     text.write_text("hello")
     with pytest.raises(AnswersError, match="not a PDF or DOCX"):
         read_returned(text)
+
+
+def test_checklists_that_inflate_past_their_caps_are_refused_before_parsing(
+        tmp_path: Path) -> None:
+    """Issue 29: a 1.5 MB DOCX zip bomb cost 3 GB in `facts import` before its error; a checklist
+    PDF is a stream bomb as easily. Both are now refused from their sizes alone."""
+    from appeals.synthetic_hostile import docx_bomb, stream_bomb_pdf
+
+    bomb = docx_bomb(tmp_path / "answers.docx", 300)
+    with pytest.raises(AnswersError, match=r"answers.docx: a DOCX whose parts unpack to 300 MB"):
+        read_returned(bomb)
+    pdf = stream_bomb_pdf(tmp_path / "answers.pdf", 200)
+    with pytest.raises(AnswersError, match=r"answers.pdf: stream 1 of the PDF inflates to over"):
+        read_returned(pdf)
+    done = subprocess.run([sys.executable, "-m", "appeals", "facts", "import", str(bomb),
+                           "--to", str(tmp_path / "facts.yaml")], capture_output=True, text=True)
+    assert "zip bomb" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_facts_import_command_and_the_case_moves_to_ready(checklist: Path, tmp_path: Path

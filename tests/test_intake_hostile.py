@@ -533,3 +533,79 @@ def test_a_lost_clp_names_where_the_other_claim_begins_and_counts_its_lines(
     assert len(merged) == 1
     assert "6 service lines with it" in merged[0].message  # 3 lines each, both claims'
     assert "SYN0000003" not in {r.claim_id for r in records}
+
+
+# --- 837P: every line one record or one reject, never under another patient ----------------------
+@pytest.fixture(scope="module")
+def claims837() -> str:
+    from datetime import date
+
+    from appeals.synthetic_claims import Claim, Line, write_837
+
+    buf = io.StringIO()
+    write_837(buf, [Claim(f"K{n:03d}", "Blue Ridge Health", f"M{n:04d}", date(2026, 6, n),
+                          tuple(Line(code) for code in ("90837", "90785")[:1 + n % 2]),
+                          member=(f"PAT{n:04d}", "SAM")) for n in range(1, 7)])
+    return buf.getvalue()
+
+
+def lines_837(text: str) -> dict[str, int]:
+    """Oracle: claim id -> the SV1 lines after its CLM, from the segments alone."""
+    out: dict[str, int] = {}
+    claim = None
+    for seg in text.replace("\n", "").split("~"):
+        e = seg.split("*")
+        if e[0] == "HL":
+            claim = None
+        elif e[0] == "CLM" and len(e) > 1:
+            claim = e[1]
+            out.setdefault(claim, 0)
+        elif e[0] == "SV1" and claim:
+            out[claim] += 1
+    return out
+
+
+@HOSTILE
+@given(data=st.data())
+def test_no_837_line_is_read_under_another_patient_or_lost(tmp_path: Path, claims837: str,
+                                                          data) -> None:
+    text = data.draw(damaged_835(claims837))  # the same damage: garble, drop, repeat, move, cut
+    truth = lines_837(text)
+    path = tmp_path / "damaged.837"
+    path.write_text(text, encoding="ascii")
+    try:
+        records, rejects = split(read(path, claims=True))
+    except InputError:
+        return
+    for r in records:  # claim K004 was made for member M0004: that one, or none at all
+        assert r.claim_id in truth and (r.member_id or "M" + r.claim_id[1:]).endswith(
+            r.claim_id[1:]), (r.claim_id, r.member_id)
+    for claim, lines in truth.items():
+        mine = [r for r in records if r.claim_id == claim]
+        named = any(claim in (r.message + r.raw) for r in rejects)
+        assert len(mine) == lines or named, (claim, len(mine), lines)
+
+
+@pytest.mark.parametrize("damage,named", [
+    # the HL before K004's loop lost: its subscriber's NM1*IL read as K003's other insurer's
+    (lambda t: t.replace("HL*5*1*22*0~\n", ""), "K004"),
+    # K001's subscriber segment moved into K003's loop: two subscribers, which one is K003's?
+    (lambda t: t.replace("NM1*IL*1*PAT0001*SAM****MI*M0001~\n", "").replace(
+        "NM1*IL*1*PAT0003*SAM****MI*M0003~\n",
+        "NM1*IL*1*PAT0003*SAM****MI*M0003~\nNM1*IL*1*PAT0001*SAM****MI*M0001~\n"), "K003"),
+    # K002's CLM moved into K001's lines: K001's second line would be read as K002's
+    (lambda t: t.replace("CLM*K002*150.00***11:B:1*Y*A*Y*Y~\n", "").replace(
+        "LX*2~\nSV1*HC:90785*150.00*UN*1***1~\nDTP*472*D8*20260601~",
+        "LX*2~\nCLM*K002*150.00***11:B:1*Y*A*Y*Y~\nSV1*HC:90785*150.00*UN*1***1~\n"
+        "DTP*472*D8*20260601~"), "K002"),
+])
+def test_an_837_claim_whose_patient_the_damage_hides_is_named_not_guessed(
+        tmp_path: Path, claims837: str, damage, named: str) -> None:
+    path = tmp_path / "damaged.837"
+    path.write_text(damage(claims837), encoding="ascii")
+    records, rejects = split(read(path, claims=True))
+    assert named not in {r.claim_id for r in records}
+    [reject] = [r for r in rejects if f"claim {named!r}" in r.message]
+    assert "not read (" in reject.message.lower() and "service line" in reject.message
+    for r in records:  # its own member, or none where the damage took it
+        assert r.member_id in (None, "M" + r.claim_id[1:].rjust(4, "0")), r.claim_id

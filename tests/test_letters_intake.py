@@ -20,6 +20,7 @@ from appeals.intake import Batch, InputError, detect_format, read
 from appeals.intake.letter import dates_in
 from appeals.law import law_for
 from appeals.models import DenialRecord, Reject
+from appeals.synthetic_hostile import stream_bomb_pdf
 from appeals.synthetic_letters import LetterFacts, write_letter
 
 
@@ -206,6 +207,8 @@ def _pdfs(tmp_path: Path) -> dict[str, Path]:
     write("no_denial", lambda w: w.add_blank_page(612, 792))
     # a 200-inch page with no text: at 300 dpi its OCR image asked for some 14 GB
     write("giant_page", lambda w: w.add_blank_page(200 * 72, 200 * 72))
+    # 200 MB of page content in 200 kB: a 5 MB one made PDFium abort the whole run (exit 134)
+    made["stream_bomb"] = stream_bomb_pdf(tmp_path / "stream_bomb.pdf", 200)
     made["not_a_pdf"] = tmp_path / "not_a_pdf.pdf"
     made["not_a_pdf"].write_text("claim_id,payer\nC1,Acme\n")
     made["truncated"] = tmp_path / "truncated.pdf"
@@ -222,6 +225,7 @@ EXPECTED = {
     "no_denial": "scanned image" if shutil.which("tesseract") is None else "not a denial letter",
     "giant_page": "scanned image" if shutil.which("tesseract") is None else
     "too large to read as a scanned letter",
+    "stream_bomb": "stream 1 of the PDF inflates to over 64 MB",
 }
 
 
@@ -235,6 +239,25 @@ def test_every_unusable_pdf_is_one_clear_line_and_exit_2(tmp_path):
         assert "Traceback" not in done.stderr, done.stderr
         errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and EXPECTED[name] in errors[0] and path.name in errors[0]
+
+
+def test_a_reader_that_dies_is_one_clear_line_and_the_next_letter_is_read(tmp_path):
+    """Letters are read in a worker process: whatever ends it (here a kill; in life a crash in
+    PDFium or Tesseract, or the memory cap) is an InputError for that file, never the run's end,
+    and the next letter gets a fresh worker."""
+    import os
+    import threading
+
+    from appeals.intake import worker
+
+    stuck = tmp_path / "stuck.pdf"
+    os.mkfifo(stuck)  # the worker blocks reading it, until it is killed
+    first = worker._start()
+    threading.Timer(1.0, first.kill).start()
+    with pytest.raises(InputError, match=r"stopped the PDF reader \(killed by signal 9"):
+        worker.read_letter_isolated(stuck)
+    [record] = [r for r in read(letter(tmp_path)) if isinstance(r, DenialRecord)]
+    assert record.claim_id == "UM-2026-118842" and worker._child is not first
 
 
 def test_a_run_over_good_and_unusable_letters_writes_the_good_and_names_the_rest(tmp_path):

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appeals.compose.letters import IDENTITY_PREFIX
+from appeals.intake.caps import check_pdf, check_zip
+from appeals.intake.errors import InputError
 from appeals.models import clean_text
 from appeals.render.docx import ITEM_MARK
 from appeals.render.html import CASE_MARK
@@ -55,6 +57,10 @@ def read_returned(path: Path) -> Returned:
     kind = "pdf" if data[:5] == b"%PDF-" else "docx" if data[:2] == b"PK" else None
     if kind is None:
         raise AnswersError(f"{path}: not a PDF or DOCX file")
+    try:
+        (check_pdf if kind == "pdf" else check_zip)(path)
+    except InputError as exc:
+        raise AnswersError(f"{path}: {exc}") from None
     try:
         subject, answers = (_pdf if kind == "pdf" else _docx)(path)
     except AnswersError:

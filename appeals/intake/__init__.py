@@ -76,7 +76,12 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
             yield from read_json(path, columns, require_reason=not claims)
         elif fmt == "jsonl":
             yield from read_jsonl(path, columns, require_reason=not claims)
-        elif fmt in ("pdf", "letter") and not claims:
+        elif fmt == "pdf" and not claims:
+            # Not imported at the top: the worker runs that module as its main (`-m`).
+            from appeals.intake.worker import read_letter_isolated
+
+            yield from read_letter_isolated(path, plan_type)
+        elif fmt == "letter" and not claims:
             yield from read_letter(path, plan_type)
         else:
             raise InputError(f"unknown format {fmt!r}")

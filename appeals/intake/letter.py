@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from appeals.intake.caps import check_size
 from appeals.intake.errors import InputError
 from appeals.intake.pdf import read_pages
 from appeals.intake.source import detect_encoding, detect_format
@@ -163,6 +164,7 @@ def letter_lines(path: Path) -> tuple[list[Line], int]:
         lines = [Line(p.number, i, clean_text(t)) for p in pages
                  for i, t in enumerate(p.lines, start=1)]
         return lines, sum(p.ocr for p in pages)
+    check_size(path)
     text = path.read_text(encoding=detect_encoding(path))
     return [Line(n, i, clean_text(t)) for n, page in enumerate(text.split("\f"), start=1)
             for i, t in enumerate(page.splitlines(), start=1)], 0

@@ -17,16 +17,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from appeals.intake.caps import caps, check_pdf
 from appeals.intake.errors import InputError
 
-#: A denial letter is a few pages; a longer PDF is a record set or a fax batch, read separately.
-MAX_PAGES = 100
-#: Scanned pages read per file at most (OCR costs seconds a page).
-MAX_OCR_PAGES = 20
 OCR_DPI = 300
-#: The most pixels one page may be rendered to for OCR: a letter page at 300 dpi is about 8.4
-#: million; a crafted 200-inch page asked for some 14 GB and took the whole run down.
-OCR_MAX_PIXELS = 40_000_000
 #: A page with fewer letters than this in its text layer is read as an image.
 MIN_TEXT_CHARS = 20
 #: A gap between lines wider than this share of a line's height is a paragraph break.
@@ -49,6 +43,8 @@ def read_pages(path: Path, password: str | None = None) -> list[Page]:
     password we do not have, has no pages or too many, or has scanned pages and no OCR here."""
     import pypdfium2 as pdfium
 
+    check_pdf(path)
+    cap = caps()
     try:
         doc = pdfium.PdfDocument(str(path), password=password)
     except pdfium.PdfiumError as exc:
@@ -57,9 +53,9 @@ def read_pages(path: Path, password: str | None = None) -> list[Page]:
         count = len(doc)
         if count == 0:
             raise InputError("a PDF with no pages")
-        if count > MAX_PAGES:
-            raise InputError(f"a PDF of {count} pages: longer than a denial letter ({MAX_PAGES} "
-                             "pages at most); give the letter's pages as a file of their own")
+        if count > cap.pdf_pages:
+            raise InputError(f"a PDF of {count} pages: longer than a denial letter ({cap.pdf_pages}"
+                             " pages at most); give the letter's pages as a file of their own")
         pages, scanned = [], 0
         for index in range(count):
             page = doc[index]
@@ -69,8 +65,8 @@ def read_pages(path: Path, password: str | None = None) -> list[Page]:
                     pages.append(Page(index + 1, lines, ocr=False))
                     continue
                 scanned += 1
-                if scanned > MAX_OCR_PAGES:
-                    raise InputError(f"more than {MAX_OCR_PAGES} scanned pages (page "
+                if scanned > cap.ocr_pages:
+                    raise InputError(f"more than {cap.ocr_pages} scanned pages (page "
                                      f"{index + 1} has no text layer): longer than a denial letter")
                 pages.append(Page(index + 1, _ocr_lines(page, index + 1), ocr=True))
             except pdfium.PdfiumError as exc:
@@ -167,9 +163,10 @@ def _ocr_lines(page, number: int) -> tuple[str, ...]:
 
     width, height = page.get_size()  # points, 72 to the inch
     pixels = (width * OCR_DPI / 72) * (height * OCR_DPI / 72)
-    if not 0 < pixels <= OCR_MAX_PIXELS:
+    most = caps().ocr_pixels
+    if not 0 < pixels <= most:
         raise InputError(f"page {number} is {width / 72:.1f} by {height / 72:.1f} inches: too "
-                         f"large to read as a scanned letter (over {OCR_MAX_PIXELS:,} pixels at "
+                         f"large to read as a scanned letter (over {most:,} pixels at "
                          f"{OCR_DPI} dpi)")
     image = page.render(scale=OCR_DPI / 72).to_pil().convert("L")
     # One thread: the run's workers already use every core; OpenMP inside each would fight them.

@@ -47,11 +47,18 @@ class _Claim:
     renderer: tuple[str, str] | None = None
     lines: list[_Line] = field(default_factory=list)
     other_payer: bool = False  # inside 2320/2330: NM1*IL and NM1*PR are not the claim's own
+    broken: str = ""  # why the claim's lines cannot be trusted as its own
+    lx: int = 0  # LX segments seen
+    lx_open: bool = False  # an LX waits for its SV1
 
 
 def _person(e: list[str]) -> str:
     last, first = get(e, 3), get(e, 4)
     return f"{first} {last}".strip() if first else last
+
+
+def _lines(count: int) -> str:
+    return f"{count} service line{'' if count == 1 else 's'}"
 
 
 def _date(value: str) -> str:
@@ -70,6 +77,9 @@ class Reader837:
         self.claim: _Claim | None = None
         self.in_patient = False
         self.transaction = False
+        #: Where damage broke a loop (a segment that cannot stand in a claim: a lost or garbled
+        #: HL, say): until the next HL, whose patient a claim is cannot be told.
+        self.adrift = ""
 
     def __iter__(self) -> Iterator[DenialRecord | Reject]:
         saw_st = False
@@ -109,6 +119,8 @@ class Reader837:
     def _segment(self, seg: Segment, sid: str) -> Iterator[Reject]:
         e = seg[2]
         claim = self.claim
+        if sid in ("HL", "ST"):
+            self.adrift = ""
         if sid == "HL":
             level = get(e, 3)
             if level == "22":
@@ -131,16 +143,22 @@ class Reader837:
                 self.subscriber_dob = get(e, 2)
         elif sid == "CLM":
             yield from self._close()
+            if claim is not None and not claim.lines:  # two headers: whose lines follow?
+                self.adrift = (f"claim {get(claim.seg[2], 1)!r} with no service line "
+                               f"({where(claim.seg)})")
             self.claim = _Claim(seg)
         elif claim is None:
             if sid in ("LX", "SV1", "HI"):
                 yield self._reject(seg, "CLM", f"{sid} outside a claim (a lost or garbled CLM): "
                                                "not read")
         elif sid not in _CLAIM_SEGMENTS:
-            yield self._reject(seg, "segment", f"segment {sid!r} inside claim {get(claim.seg[2], 1)!r}"
-                                               " (a garbled segment?): the claim is not read")
+            yield self._reject(seg, "segment", f"segment {sid!r} inside claim "
+                                               f"{get(claim.seg[2], 1)!r} (a garbled segment, or "
+                                               "a lost HL?): the claim is not read "
+                                               f"({_lines(len(claim.lines))})")
             claim.lines.clear()
             self.claim = None
+            self.adrift = f"a segment that cannot stand in a claim ({where(seg)})"
         elif sid == "HI":
             comp = self.delims.component if self.delims else ":"
             for element in e[1:]:
@@ -148,8 +166,19 @@ class Reader837:
                 if qualifier in ("ABK", "ABF", "BK", "BF") and code:
                     claim.diagnoses.append(code.split(comp)[0])
         elif sid == "LX":
-            pass
+            # Lines count 1, 2, 3... in each claim, each LX before its SV1: a claim whose count
+            # does not start over, or a line with no LX of its own, holds lines of another
+            # claim (a moved CLM).
+            claim.lx += 1
+            claim.lx_open = True
+            if get(e, 1) != str(claim.lx):
+                claim.broken = claim.broken or (f"its line number LX*{get(e, 1)} at {where(seg)}"
+                                                f" is not {claim.lx}: lines of another claim?")
         elif sid == "SV1":
+            if not claim.lx_open:
+                claim.broken = claim.broken or (f"the service line at {where(seg)} has no LX of "
+                                                "its own: a line of another claim?")
+            claim.lx_open = False
             claim.lines.append(_Line(seg, e))
         elif sid == "DTP" and get(e, 1) == _DATE_OF_SERVICE:
             if claim.lines:
@@ -178,8 +207,13 @@ class Reader837:
         elif entity == "PR":
             self.payer = get(e, 3)
         elif entity == "IL":
-            self.subscriber, self.member_id = _person(e), get(e, 9)
+            who = (_person(e), get(e, 9))
+            if (self.subscriber or self.member_id) and who != (self.subscriber, self.member_id):
+                self.adrift = f"a second subscriber in one loop ({where(seg)})"
+            self.subscriber, self.member_id = who
         elif entity == "QC":
+            if self.patient and self.patient != _person(e):
+                self.adrift = f"a second patient in one loop ({where(seg)})"
             self.patient = _person(e)
         return iter(())
 
@@ -189,6 +223,15 @@ class Reader837:
             return
         e = claim.seg[2]
         claim_id = get(e, 1)
+        if claim.broken:
+            yield self._reject(claim.seg, "LX", f"claim {claim_id!r}: {claim.broken} Not read "
+                                                f"({_lines(len(claim.lines))})")
+            return
+        if self.adrift:
+            yield self._reject(claim.seg, "HL", f"claim {claim_id!r} follows {self.adrift} with "
+                               "no HL between: whose patient it is cannot be told, so it is not "
+                               f"read ({_lines(len(claim.lines))})")
+            return
         if not claim.lines:
             yield self._reject(claim.seg, "SV1", f"claim {claim_id!r} has no service line: "
                                                  "nothing to send")

@@ -971,6 +971,28 @@ def escalate_cmd(
         f"({', '.join(sorted(done.hashes))})")
 
 
+@app.command("doctor")
+def doctor_cmd(db: DbOpt = None,
+               rules: Annotated[Path | None, typer.Option("--rules", help="Classification "
+                                                          "rules YAML, as `run` takes it.")
+                                ] = None, registry: RegistryOpt = None,
+               org: OrgOpt = None, payers: PayersOpt = None, facts: FactsOpt = None,
+               templates: TemplatesOpt = None,
+               no_store: Annotated[bool, typer.Option("--no-store", help="Leave the case store "
+                                                      "alone.")] = False) -> None:
+    """Check this machine and store before the week's run: the data files (and yours), OCR, the
+    letter reader, PDF rendering, the store (schema, file mode), and runs left unfinished after
+    their process ended (closed as abandoned). Exit 1 when a check failed."""
+    from appeals.doctor import FAIL, WARN, checkup
+
+    checks = checkup(db, store=not no_store, rules=rules, registry=registry, org=org,
+                     payers=payers, facts=facts, templates=templates)
+    for c in checks:
+        mark = {FAIL: "FAILED", WARN: "warning"}.get(c.state, "ok")
+        typer.echo(f"{mark:8} {c.name}: {c.detail}")
+    raise typer.Exit(1 if any(c.state == FAIL for c in checks) else 0)
+
+
 facts_app = typer.Typer(no_args_is_help=True, help="The clinicians' answers.")
 app.add_typer(facts_app, name="facts")
 

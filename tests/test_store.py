@@ -646,3 +646,43 @@ def test_one_run_one_outcome_a_store_failure_is_one_line_and_a_gone_run_is_close
     assert outcomes[1].startswith("abandoned: its process ended without finishing")
     assert outcomes[2].startswith("failed: OperationalError")
     assert count(db_url, runs, runs.c.finished_at.is_(None)) == 0
+
+
+def test_doctor_closes_runs_whose_process_is_gone_and_names_a_broken_override(
+        db_url: str, tmp_path: Path) -> None:
+    """`appeals doctor`: a run left unfinished by a process that is gone is closed as abandoned
+    (no run needed to notice it); a reviewer's registry with a typo fails the check, exit 1."""
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import insert
+
+    from appeals.doctor import FAIL, checkup
+    from appeals.store import open_store
+    from appeals.store.schema import runs
+
+    open_store(db_url).dispose()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(insert(runs), {"started_at": "2026-06-15T00:00:00+00:00",
+                                    "as_of": date(2026, 6, 15), "toolkit_version": "x",
+                                    "inputs": "[]", "lines": 0, "pid": int(gone.stdout),
+                                    "host": socket.gethostname()[:255]})
+    checks = {c.name: c for c in checkup(db_url)}
+    assert checks["runs"].state == "ok" and "closed 1 run(s)" in checks["runs"].detail
+    with engine.connect() as conn:
+        [(outcome,)] = conn.execute(select(runs.c.outcome)).all()
+    engine.dispose()
+    assert outcome == "abandoned: its process ended without finishing (closed by appeals doctor)"
+    assert all(c.state != FAIL for c in checks.values()), checks
+
+    broken = tmp_path / "registry.yaml"
+    broken.write_text("version: x\nentries: [{id: 1}]\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "appeals", "doctor", "--db", db_url,
+                           "--registry", str(broken)], capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [ln for ln in done.stdout.splitlines() if ln.startswith("FAILED")]
+    assert line.startswith("FAILED   data files:") and "registry.yaml" in line

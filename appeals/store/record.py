@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, any_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, any_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -133,14 +133,7 @@ class Recorder:
             self.run_id = conn.execute(insert(runs).returning(runs.c.id), {
                 "started_at": now(), "as_of": self.as_of, "toolkit_version": __version__,
                 "inputs": "[]", "lines": 0, "pid": os.getpid(), "host": host}).scalar_one()
-            # Runs of this machine whose process is gone never finish: say so, once.
-            for run_id, pid in conn.execute(select(runs.c.id, runs.c.pid).where(
-                    runs.c.finished_at.is_(None), runs.c.host == host,
-                    runs.c.id != self.run_id)).all():
-                if pid is None or not _alive(pid):
-                    conn.execute(update(runs).where(runs.c.id == run_id).values(
-                        finished_at=now(), outcome=f"abandoned: its process ended without "
-                        f"finishing (closed by run {self.run_id})"))
+            close_abandoned(conn, f"run {self.run_id}")
 
     def _item(self, line: Line) -> _Item:
         record = line.record
@@ -201,6 +194,21 @@ class Recorder:
             # unwritable now (the store is what failed): the next run closes it as abandoned
             conn.execute(update(runs).where(runs.c.id == self.run_id).values(
                 finished_at=now(), lines=self.recorded, outcome=f"failed: {why}"[:300]))
+
+
+def close_abandoned(conn, by: str) -> list[int]:
+    """Runs of this machine whose process is gone never finish: say so on their rows, once.
+    Returns their ids. (A run of another machine cannot be judged from here.)"""
+    host, closed = socket.gethostname()[:255], []
+    for run_id, pid in conn.execute(select(runs.c.id, runs.c.pid).where(
+            runs.c.finished_at.is_(None), runs.c.host == host,
+            or_(runs.c.pid.is_(None), runs.c.pid != os.getpid()))).all():
+        if pid is None or not _alive(pid):
+            conn.execute(update(runs).where(runs.c.id == run_id).values(
+                finished_at=now(), outcome=f"abandoned: its process ended without finishing "
+                f"(closed by {by})"))
+            closed.append(run_id)
+    return closed
 
 
 def _alive(pid: int) -> bool:

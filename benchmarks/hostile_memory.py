@@ -1,0 +1,130 @@
+"""Each hostile file of issue 29 beside a good CSV: does the week still get its output, and how
+much memory does the run take?
+
+    python benchmarks/hostile_memory.py [--out /tmp/hostile_memory] [--db sqlite|postgresql URL]
+
+For each file, `appeals run` (one packet worker) reads the bundled denials.csv and the hostile
+file; the DOCX zip bomb goes to `appeals facts import`. Reported per file: exit code, whether the
+good CSV's worklist, manifest and packets were written, whether the hostile file is named in
+rejects.csv or on stderr, the wall time, and the peak resident memory of the largest process of
+the run (the run itself, its packet worker or the letter reader: wait4's ru_maxrss). Target:
+under 1 GB each. Not a test: the figures go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from appeals.synthetic import write_835
+from appeals.synthetic_hostile import docx_bomb, stream_bomb_pdf
+
+GOOD = ROOT / "appeals" / "data" / "samples" / "denials.csv"
+AS_OF = "2026-07-01"
+
+
+def _csv(rows: list[dict[str, str]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _row(n: int, **over: str) -> dict[str, str]:
+    return {"claim_id": f"H{n:03d}", "payer_name": "Blue Ridge Health", "member_id": f"M{n:04d}",
+            "patient_name": f"Pat {n:04d}", "plan_type": "employer_group",
+            "adjustment_codes": "CO-50", "denial_reason": "Not medically necessary",
+            "billed_amount": "150.00", "service_date": "2026-05-04", "denial_date": "2026-06-10",
+            **over}
+
+
+def hostile_files(folder: Path) -> dict[str, Path]:
+    """name -> file, each one finding of the hostile review."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made: dict[str, Path] = {}
+    buf = io.StringIO()
+    write_835(buf, claims=6, lines_per_claim=2, seed=4, denial_share=1.0)
+    remit = buf.getvalue()
+
+    def text(name: str, body: str, encoding: str = "utf-8") -> None:
+        made[name] = folder / name
+        made[name].write_bytes(body.encode(encoding, errors="surrogateescape"))
+
+    text("claim_id_1MB.835", remit.replace("CLP*SYN0000002", "CLP*" + "9" * 1_000_000, 1))
+    text("claim_id_100kB.csv", _csv([_row(1), _row(2, claim_id="7" * 100_000), _row(3)]))
+    text("payer_name_200kB.csv", _csv([_row(1), _row(2, payer_name="P" * 200_000)]))
+    text("nul_byte.csv", _csv([_row(1), _row(2, patient_name="Pat\x000002"), _row(3)]))
+    lat = _csv([_row(1), _row(2, patient_name="Zoë Müller"), _row(3)]).encode("utf-8")
+    made["latin1_row.csv"] = folder / "latin1_row.csv"
+    made["latin1_row.csv"].write_bytes(lat.replace("Zoë Müller".encode(), "Zoë Müller".encode(
+        "latin-1")))
+    segs = remit.split("~")
+    clps = [i for i, s in enumerate(segs) if s.strip().startswith("CLP*")]
+    lost = segs[:clps[2]] + segs[clps[2] + 1:]
+    text("lost_clp.835", "~".join(lost))
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(200 * 72, 200 * 72)
+    made["giant_page.pdf"] = folder / "giant_page.pdf"
+    with made["giant_page.pdf"].open("wb") as fh:
+        w.write(fh)
+    made["stream_bomb_5MB.pdf"] = stream_bomb_pdf(folder / "stream_bomb_5MB.pdf", 5000)
+    made["zip_bomb.docx"] = docx_bomb(folder / "zip_bomb.docx", 1500)
+    return made
+
+
+def _run(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
+    """(exit code, seconds, peak MB of the largest process, stderr)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "appeals", *args], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    stderr = proc.stderr.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, time.perf_counter() - start, usage.ru_maxrss / 1024, stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/hostile_memory"))
+    parser.add_argument("--db", default=None, help="store URL (default: --no-db)")
+    args = parser.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    files = hostile_files(args.out / "inputs")
+    print(f"{'file':24} {'exit':>4} {'good output':>11} {'named':>5} {'seconds':>7} {'peak MB':>7}")
+    for name, path in files.items():
+        out = args.out / name
+        if path.suffix == ".docx":
+            code, secs, peak, err = _run(["facts", "import", str(path), "--to",
+                                          str(out / "facts.yaml")], args.out)
+            good, named = "-", name in err
+        else:
+            store = ["--db", args.db] if args.db else ["--no-db"]
+            code, secs, peak, err = _run(
+                ["run", str(GOOD), str(path), "--out", str(out), "--as-of", AS_OF,
+                 "--workers", "1", "--plan-type", "employer_group", *store], args.out)
+            written = all((out / f).exists() for f in ("worklist.csv", "manifest.json")) and \
+                len(list((out / "packets").iterdir())) > 0 if (out / "packets").exists() else False
+            good = "yes" if written else "NO"
+            rejects = (out / "rejects.csv").read_text(encoding="utf-8") if (
+                out / "rejects.csv").exists() else ""
+            named = name in rejects or name in err
+        print(f"{name:24} {code:>4} {good:>11} {'yes' if named else 'NO':>5} {secs:7.1f} "
+              f"{peak:7.0f}")
+
+
+if __name__ == "__main__":
+    main()

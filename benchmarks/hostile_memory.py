@@ -14,8 +14,6 @@ under 1 GB each. Not a test: the figures go in the README.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import shutil
 import subprocess
@@ -26,63 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from appeals.synthetic import write_835
-from appeals.synthetic_hostile import docx_bomb, stream_bomb_pdf
+from appeals.synthetic_hostile import hostile_files
 
 GOOD = ROOT / "appeals" / "data" / "samples" / "denials.csv"
 AS_OF = "2026-07-01"
-
-
-def _csv(rows: list[dict[str, str]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
-
-
-def _row(n: int, **over: str) -> dict[str, str]:
-    return {"claim_id": f"H{n:03d}", "payer_name": "Blue Ridge Health", "member_id": f"M{n:04d}",
-            "patient_name": f"Pat {n:04d}", "plan_type": "employer_group",
-            "adjustment_codes": "CO-50", "denial_reason": "Not medically necessary",
-            "billed_amount": "150.00", "service_date": "2026-05-04", "denial_date": "2026-06-10",
-            **over}
-
-
-def hostile_files(folder: Path) -> dict[str, Path]:
-    """name -> file, each one finding of the hostile review."""
-    folder.mkdir(parents=True, exist_ok=True)
-    made: dict[str, Path] = {}
-    buf = io.StringIO()
-    write_835(buf, claims=6, lines_per_claim=2, seed=4, denial_share=1.0)
-    remit = buf.getvalue()
-
-    def text(name: str, body: str, encoding: str = "utf-8") -> None:
-        made[name] = folder / name
-        made[name].write_bytes(body.encode(encoding, errors="surrogateescape"))
-
-    text("claim_id_1MB.835", remit.replace("CLP*SYN0000002", "CLP*" + "9" * 1_000_000, 1))
-    text("claim_id_100kB.csv", _csv([_row(1), _row(2, claim_id="7" * 100_000), _row(3)]))
-    text("payer_name_200kB.csv", _csv([_row(1), _row(2, payer_name="P" * 200_000)]))
-    text("nul_byte.csv", _csv([_row(1), _row(2, patient_name="Pat\x000002"), _row(3)]))
-    lat = _csv([_row(1), _row(2, patient_name="Zoë Müller"), _row(3)]).encode("utf-8")
-    made["latin1_row.csv"] = folder / "latin1_row.csv"
-    made["latin1_row.csv"].write_bytes(lat.replace("Zoë Müller".encode(), "Zoë Müller".encode(
-        "latin-1")))
-    segs = remit.split("~")
-    clps = [i for i, s in enumerate(segs) if s.strip().startswith("CLP*")]
-    lost = segs[:clps[2]] + segs[clps[2] + 1:]
-    text("lost_clp.835", "~".join(lost))
-    from pypdf import PdfWriter
-
-    w = PdfWriter()
-    w.add_blank_page(200 * 72, 200 * 72)
-    made["giant_page.pdf"] = folder / "giant_page.pdf"
-    with made["giant_page.pdf"].open("wb") as fh:
-        w.write(fh)
-    made["stream_bomb_5MB.pdf"] = stream_bomb_pdf(folder / "stream_bomb_5MB.pdf", 5000)
-    made["zip_bomb.docx"] = docx_bomb(folder / "zip_bomb.docx", 1500)
-    return made
 
 
 def _run(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
@@ -103,7 +48,7 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="store URL (default: --no-db)")
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
-    files = hostile_files(args.out / "inputs")
+    files = hostile_files(args.out / "inputs", bomb_mb=5000, docx_mb=1500)
     print(f"{'file':24} {'exit':>4} {'good output':>11} {'named':>5} {'seconds':>7} {'peak MB':>7}")
     for name, path in files.items():
         out = args.out / name

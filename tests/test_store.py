@@ -686,3 +686,24 @@ def test_doctor_closes_runs_whose_process_is_gone_and_names_a_broken_override(
     assert done.returncode == 1, done.stdout + done.stderr
     [line] = [ln for ln in done.stdout.splitlines() if ln.startswith("FAILED")]
     assert line.startswith("FAILED   data files:") and "registry.yaml" in line
+
+
+def test_every_hostile_file_gives_the_same_records_and_rejects_on_both_backends(
+        postgres_url: str, tmp_path: Path) -> None:
+    """Issue 29's acceptance: the hostile files of the review, run on SQLite and on PostgreSQL,
+    give the same worklist and the same rejects (paths aside); the good line is in both."""
+    from appeals.synthetic_hostile import hostile_files
+
+    files = [p for p in hostile_files(tmp_path / "in").values() if p.suffix != ".docx"]
+    good = week(tmp_path / "in" / "good.csv", [line("OK1")])
+    seen = {}
+    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'c.db'}"), ("postgresql", postgres_url)):
+        out = tmp_path / f"out-{name}"
+        run(RunConfig(inputs=[good, *files], out=out, workers=1, as_of=date(2026, 7, 1), db=url))
+        seen[name] = {f: (out / f).read_text(encoding="utf-8").replace(str(out), "OUT")
+                      for f in ("worklist.csv", "rejects.csv")}
+    assert seen["sqlite"] == seen["postgresql"]
+    worklist, rejects = seen["sqlite"]["worklist.csv"], seen["sqlite"]["rejects.csv"]
+    assert "OK1" in worklist
+    for path in files:
+        assert path.name in rejects, path.name

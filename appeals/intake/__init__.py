@@ -169,6 +169,10 @@ class Batch:
                     yield item
             except InputError as exc:
                 self._unusable(str(exc))
+                # and one line in the rejects file, so the week's list names every input
+                self.rejects.append(Reject(source=str(path), location="file", field="file",
+                                           message=str(exc).removeprefix(f"{path}: "),
+                                           level="fatal"))
                 continue
             if self.records == before and self.errors > errors_before:
                 self._unusable(f"{path}: no record could be read")

@@ -59,10 +59,28 @@ def test_each_programs_clock_from_the_registry(plan, review, care, method, due, 
     assert cite in found.citation and cite in found.words
 
 
-@pytest.mark.parametrize("plan", ["medicare", "tricare", "fehb", "unknown"])
+@pytest.mark.parametrize("plan", ["tricare", "fehb", "unknown"])
 def test_no_clock_is_shown_where_the_registry_has_no_verified_one(plan) -> None:
-    """Original Medicare's 405.950 was not read here: its clock is unverified and not shown."""
+    """TRICARE's and FEHB's decision times were not read here: no clock is shown."""
     assert decision_due(record(plan), "internal_appeal", filed_on=FILED) is None
+
+
+def test_original_medicares_clocks_come_from_the_statute_read() -> None:
+    """42 CFR 405.950 and 405.970 were not read here; the statute they carry out was (42 U.S.C.
+    1395ff): 60 days from receipt for the redetermination, 60 days from the timely request for
+    the QIC, and only the QIC's lateness lets the party move on (to the ALJ)."""
+    reg = load_registry()
+    first = decision_due(record("medicare"), "internal_appeal", filed_on=FILED, method="fax")
+    assert first is not None and first.due == FILED + timedelta(days=60)
+    assert "1395ff(a)(3)(C)(ii)" in first.citation
+    second = decision_due(record("medicare"), "qic_reconsideration", filed_on=FILED,
+                          method="fax")
+    assert second is not None and second.due == FILED + timedelta(days=60)
+    assert "1395ff(c)(3)(C)" in second.citation
+    clocks = {c.id: c for c in reg.clocks}
+    assert clocks["medicare_redetermination_decision"].late_claim is None
+    assert "administrative law judge" in reg.claims[
+        clocks["medicare_qic_reconsideration_decision"].late_claim]
 
 
 def test_a_malformed_clock_names_the_file_and_the_field(tmp_path: Path) -> None:
@@ -88,7 +106,7 @@ def test_sent_appeals_show_the_decision_due_then_overdue_with_the_escalation(
         writer.writerow(["E1", 1, "Blue Ridge Health", "employer_group", "self_funded", "300",
                          "NC", "M1", "Avery Sample", "Lakeside", "2026-05-01", "90837",
                          "outpatient", "200.00", "0.00", "2026-06-10", "CO-50", ""])
-        writer.writerow(["X1", 1, "Medicare Part B", "medicare", "", "", "NC", "M2",
+        writer.writerow(["X1", 1, "TRICARE East", "tricare", "", "", "NC", "M2",
                          "Jamie Example", "Lakeside", "2026-05-01", "90837", "outpatient",
                          "200.00", "0.00", "2026-06-10", "CO-50", ""])
     db = f"sqlite:///{tmp_path / 's.db'}"
@@ -100,8 +118,8 @@ def test_sent_appeals_show_the_decision_due_then_overdue_with_the_escalation(
     assert erisa["decision_due"] == "2026-08-31" and erisa["decision_days_left"] == 30
     assert "60 calendar days from receipt on 2026-07-02: sent by fax" in \
         erisa["filings"][0]["decision_rule"]
-    medicare = case_history(engine, "X1-1", as_of=date(2026, 8, 1))
-    assert medicare["decision_due"] == "" and medicare["filings"][0]["decision_due"] == ""
+    tricare = case_history(engine, "X1-1", as_of=date(2026, 8, 1))  # no clock read: none shown
+    assert tricare["decision_due"] == "" and tricare["filings"][0]["decision_due"] == ""
     rows = {r["claim_id"]: r for r in list_cases(engine, as_of=date(2026, 9, 10))}
     assert rows["E1"]["decision_days_left"] == -10
     soon = [i for i in from_store(engine, date(2026, 8, 25), 14) if i.kind.startswith("decision")]

@@ -597,9 +597,12 @@ def cases_cmd(
     if status is not None and status not in {s.value for s in Status}:
         err(f"error: --status: {status!r} is not one of {', '.join(s.value for s in Status)}")
         raise typer.Exit(2)
-    rows = list_cases(_store(db), status=status, payer=payer, category=category,
+    engine = _store(db)
+    rows = list_cases(engine, status=status, payer=payer, category=category,
                       due_within=due_within, as_of=as_of.date() if as_of else None,
                       redact=redact)
+    _logged(engine, "export", f"appeals cases --format {fmt}: {len(rows)} cases"
+            + (", redacted" if redact else ""))
     if fmt == "json":
         _print_json(rows)
         return
@@ -635,6 +638,7 @@ def case_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID", help="Case nu
     engine = _store(db)
     data = _case_call(lambda: case_history(engine, ref, as_of=as_of.date() if as_of else None,
                                            redact=redact))
+    _logged(engine, "case_view", f"appeals case --format {fmt}", case_id=data["case_id"])
     if fmt == "json":
         _print_json(data)
         return
@@ -784,6 +788,89 @@ def users_add_cmd(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     _case_call(lambda: add_user(_store(db), name, role, password))
     err(f"user {name} ({role}) added")
+
+
+@users_app.command("list")
+def users_list_cmd(db: DbOpt = None, fmt: FormatOpt = "table") -> None:
+    """Every user: role, state (active, locked, disabled), wrong passwords in a row, whether an
+    API token is set, and open sessions."""
+    from appeals.store.users import list_users
+
+    rows = list_users(_store(db))
+    if fmt == "json":
+        _print_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['name']:<24} {r['role']:<11} {r['state']:<9} failed {r['failed_sign_ins']}"
+                   f"  token {'yes' if r['api_token'] else 'no':<3}  sessions {r['open_sessions']}")
+
+
+def _user_change(change: str, help_: str):
+    def command(name: Annotated[str, typer.Argument()], db: DbOpt = None,
+                password_stdin: Annotated[bool, typer.Option(
+                    "--password-stdin", help="password: read it from standard input.")] = False
+                ) -> None:
+        from appeals.store.users import set_user
+
+        password = None
+        if change == "password":
+            password = (sys.stdin.readline().rstrip("\r\n") if password_stdin else
+                        typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+        _case_call(lambda: set_user(_store(db), name, change, password))
+        err(f"user {name}: {change}{'d' if change.endswith('e') else 'ed'}"
+            if change != "password" else f"user {name}: password changed, sessions ended")
+    command.__doc__ = help_
+    return command
+
+
+for _change, _help in (
+        ("disable", ("Disable NAME: no sign-in, their sessions end and their API token is "
+                     "dropped.")),
+        ("enable", "Let a disabled user sign in again."),
+        ("unlock", "Clear the lock set after repeated wrong passwords."),
+        ("password", "Set NAME's password: their sessions end and their API token is dropped."),
+        ("remove", "Remove NAME (their sessions end; the history keeps their name).")):
+    users_app.command(_change)(_user_change(_change, _help))
+
+
+@app.command("access-log")
+def access_log_cmd(
+    user: Annotated[str | None, typer.Option("--user")] = None,
+    case: Annotated[int | None, typer.Option("--case", metavar="CASE_ID")] = None,
+    since: Annotated[datetime | None, typer.Option("--since", formats=["%Y-%m-%d"])] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    db: DbOpt = None,
+) -> None:
+    """Who signed in, viewed a case, downloaded a file, called the API or exported, and from
+    where (the desk and the case commands write it; no patient data in it)."""
+    from appeals.store.access import access_rows
+
+    engine = _store(db)
+    rows = access_rows(engine, user=user, case_id=case, since=since.date() if since else None)
+    _logged(engine, "export", f"appeals access-log --format {fmt}: {len(rows)} rows")
+    if fmt == "json":
+        _print_json(rows)
+    elif fmt == "csv":
+        import csv
+
+        out = csv.DictWriter(sys.stdout, fieldnames=["id", "at", "user_name", "action",
+                                                     "case_id", "detail", "address", "outcome"],
+                             lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+    else:
+        for r in rows:
+            typer.echo(f"{r['at']}  {r['user_name'] or '-':<16} {r['action']:<16} "
+                       f"{r['case_id'] or '':<6} {r['outcome']:<8} {r['address'] or ''}  "
+                       f"{r['detail'] or ''}")
+
+
+def _logged(engine, action: str, detail: str, case_id: int | None = None) -> None:
+    """The case commands read PHI too: one access-log row, by the login running them."""
+    from appeals.store.access import log_access
+    from appeals.store.cases import who_am_i
+
+    log_access(engine, who_am_i(), action, case_id=case_id, detail=detail, address="cli")
 
 
 @users_app.command("token")

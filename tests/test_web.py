@@ -4,6 +4,7 @@ test client, the security refusals (no login, wrong role, no CSRF token, another
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -521,3 +522,174 @@ def test_a_biller_builds_an_escalation_letter_from_the_case_page(client):
     folder = Path(client.get(f"/api/cases/{cid}").json()["packet"]) / "level-1"
     assert sorted(p.name for p in folder.iterdir()) == ["status_inquiry.docx",
                                                         "status_inquiry.pdf"]
+
+
+# --- accounts, sessions and the access log (issue 30) ----------------------------------------------
+
+def test_a_cookie_saved_before_sign_out_opens_nothing_after_it(client):
+    """Sessions live in the store: signing out ends the session itself, so a cookie copied
+    before sign-out (a shared machine, a stolen header) reads and changes nothing after it."""
+    token = login(client, "biller")
+    saved = dict(client.cookies)
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf": token})
+    replay = TestClient(client.app, follow_redirects=False, cookies=saved)
+    assert replay.get("/").headers.get("location") == "/login"
+    assert replay.get("/api/cases").status_code == 401
+    done = replay.post("/cases/1/mark", data={"to": "closed", "reason": "no_action",
+                                              "csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+    assert client.app.state.desk.engine is not None
+
+
+def test_disabling_a_user_or_changing_their_password_ends_their_sessions(client):
+    from appeals.store.users import set_user
+
+    engine = client.app.state.desk.engine
+    login(client, "biller")
+    assert client.get("/").status_code == 200
+    set_user(engine, "biller", "disable")
+    assert client.get("/").headers.get("location") == "/login"
+    token = csrf_of(client.get("/login").text)
+    refused = client.post("/login", data={"username": "biller", "password": PASSWORD,
+                                          "csrf": token})
+    assert refused.status_code == 401 and "locked or disabled" in refused.text
+    set_user(engine, "biller", "enable")
+    login(client, "biller")
+    set_user(engine, "biller", "password", "another long password")
+    assert client.get("/").headers.get("location") == "/login"
+
+
+def test_repeated_wrong_passwords_lock_the_user_until_an_admin_unlocks(client):
+    """100 wrong passwords then the right one once signed in. Now the fifth wrong one in a row
+    locks the user (the right password then says so), refused sign-ins from one address slow
+    the next ones, and `appeals users unlock` clears the lock."""
+    import time as clock
+
+    from appeals.store.users import MAX_FAILURES, list_users, set_user
+
+    engine = client.app.state.desk.engine
+    token = csrf_of(client.get("/login").text)
+    waited = []
+    for _ in range(MAX_FAILURES):
+        start = clock.perf_counter()
+        wrong = client.post("/login", data={"username": "clinician", "password": "x" * 12,
+                                            "csrf": token})
+        waited.append(clock.perf_counter() - start)
+        assert wrong.status_code == 401 and "do not match" in wrong.text
+    assert waited[-1] > 1.5 > waited[0]  # throttled from the third refusal (1 s, 2 s, ...)
+    [row] = [u for u in list_users(engine) if u["name"] == "clinician"]
+    assert row["state"] == "locked" and row["failed_sign_ins"] == MAX_FAILURES
+    right = client.post("/login", data={"username": "clinician", "password": PASSWORD,
+                                        "csrf": token})
+    assert right.status_code == 401 and "ask an administrator" in right.text
+    set_user(engine, "clinician", "unlock")
+    from appeals.store.access import access_rows
+
+    log = access_rows(engine, user="clinician")
+    assert [r["outcome"] for r in log].count("refused") == MAX_FAILURES + 1
+    assert "locked now" in log[MAX_FAILURES - 1]["detail"]
+
+
+def test_every_kind_of_access_is_one_row_in_the_access_log(client, built):
+    """Sign-in (ok and refused), case view, file download, API call and sign-out each leave a
+    row naming the user, the case and the address; the compliance page shows them to
+    compliance and admin only; no patient name or member id is in the log."""
+    from appeals.store.access import access_rows
+    from appeals.store.users import make_token
+
+    engine = client.app.state.desk.engine
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"username": "biller", "password": "wrong wrong wrong",
+                                "csrf": token})
+    token = login(client, "biller")
+    case = case_id(client, "M1")
+    client.get(f"/cases/{case}")
+    client.get(f"/cases/{case}/files/appeal_letter.pdf")
+    api = make_token(engine, "compliance")
+    client.get(f"/api/cases/{case}", headers={"authorization": f"Bearer {api}"})
+    assert client.get("/access-log").status_code == 403  # a biller may not read it
+    client.post("/logout", data={"csrf": token})
+    kinds = [(r["user_name"], r["action"], r["outcome"]) for r in access_rows(engine)]
+    for expected in [("biller", "sign_in", "refused"), ("biller", "sign_in", "ok"),
+                     ("biller", "case_view", "ok"), ("biller", "file_download", "ok"),
+                     ("compliance", "api_call", "ok"), ("biller", "sign_out", "ok")]:
+        assert expected in kinds, expected
+    rows = access_rows(engine, case_id=case)
+    assert {r["action"] for r in rows} >= {"case_view", "file_download", "api_call"}
+    assert all(r["address"] for r in rows)
+    text = json.dumps(access_rows(engine))
+    with engine.connect() as conn:
+        private = {v for (record,) in conn.exec_driver_sql("SELECT record FROM cases")
+                   for v in (json.loads(record).get("patient_name"),
+                             json.loads(record).get("member_id")) if v}
+    assert private and not [v for v in private if v in text]  # no names, no member ids
+    login(client, "compliance")
+    page = client.get(f"/access-log?case={case}")
+    assert page.status_code == 200 and "file download" in page.text.lower()
+
+
+def test_users_and_the_access_log_from_the_command_line(client, tmp_path):
+    """`appeals users list|disable|enable|unlock|password|remove` and `appeals access-log`: the
+    case commands log what they show, and the log exports as CSV."""
+    import csv as csvlib
+    import io
+    import subprocess
+    import sys
+
+    engine = client.app.state.desk.engine
+    db = str(engine.url)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "appeals", *args, "--db", db],
+                              capture_output=True, text=True, input=stdin, check=False)
+
+    assert cli("users", "disable", "biller").returncode == 0
+    listed = cli("users", "list", "--format", "json")
+    states = {u["name"]: u["state"] for u in json.loads(listed.stdout)}
+    assert states["biller"] == "disabled" and states["admin"] == "active"
+    assert cli("users", "enable", "biller").returncode == 0
+    changed = cli("users", "password", "biller", "--password-stdin", stdin="short\n")
+    assert changed.returncode != 0 and "at least 10 characters" in changed.stderr
+    assert cli("users", "password", "biller", "--password-stdin",
+               stdin="a new long password\n").returncode == 0
+    assert cli("users", "remove", "clinician").returncode == 0
+    assert "clinician" not in cli("users", "list").stdout
+    assert cli("users", "disable", "nobody").returncode != 0
+    case = 1
+    assert cli("case", str(case)).returncode == 0
+    exported = cli("access-log", "--format", "csv", "--case", str(case))
+    rows = list(csvlib.DictReader(io.StringIO(exported.stdout)))
+    assert rows and rows[-1]["action"] == "case_view" and rows[-1]["address"] == "cli"
+
+
+def test_in_the_browser_a_cookie_kept_from_before_sign_out_is_refused(served):
+    """Chromium: sign in, keep the cookies, sign out; a new browser context given the kept
+    cookies lands on the sign-in page."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        needs("Chromium (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        needs("Playwright (pip package playwright)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            first = browser.new_context()
+            page = first.new_page()
+            page.goto(f"{served}/login")
+            page.get_by_label("Name").fill("biller")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Password").press("Enter")
+            page.wait_for_url(f"{served}/")
+            kept = first.cookies()
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{served}/login")
+            second = browser.new_context()
+            second.add_cookies(kept)
+            replay = second.new_page()
+            replay.goto(f"{served}/")
+            assert replay.url == f"{served}/login"
+        finally:
+            browser.close()

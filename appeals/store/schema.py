@@ -213,4 +213,38 @@ users = Table(
     Column("password_hash", Text, nullable=False),  # argon2id
     Column("token_hash", String(64)),  # sha256 of the API token; the token is shown once
     Column("created_at", String(32), nullable=False),
+    Column("disabled_at", String(32)),  # set: the user may not sign in; their sessions ended
+    Column("failed_sign_ins", Integer, nullable=False, default=0),  # in a row
+    Column("locked_at", String(32)),  # set after too many failures in a row; an admin clears it
+)
+
+#: Desk sessions, kept in the store so that signing out, an idle or absolute limit, or disabling
+#: the user ends them for every server worker, whatever the cookie still says.
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the cookie's id
+    Column("user_name", String(100), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_seen", String(32), nullable=False),
+    Column("ended_at", String(32)),
+    Column("ended_why", String(40)),  # signed_out | idle | lifetime | disabled | password
+    Column("address", String(64)),
+)
+
+#: Who saw what (HIPAA audit controls, 45 CFR 164.312(b)): every sign-in, case view, file
+#: download, API call and export, appended and never changed. No PHI beyond the case id.
+access_log = Table(
+    "access_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("user_name", String(100)),  # the name given, for a refused sign-in
+    Column("action", String(30), nullable=False),
+    Column("case_id", Integer),
+    Column("detail", String(300)),  # the file's name, the API path, why refused
+    Column("address", String(64)),
+    Column("outcome", String(20), nullable=False),  # ok | refused
+    Index("access_log_at", "at"),
+    Index("access_log_user", "user_name"),
+    Index("access_log_case", "case_id"),
 )

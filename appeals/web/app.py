@@ -9,6 +9,7 @@ their bytes still have the recorded sha256: no path from a request reaches the f
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -38,9 +40,18 @@ from appeals.store import (
     mark,
     record_outcome,
 )
+from appeals.store.access import access_rows, log_access, refused_sign_ins
 from appeals.store.cases import patient_names, status_counts
 from appeals.store.lifecycle import Status
-from appeals.store.users import CAN, Role, check_password, user_for_token
+from appeals.store.users import (
+    CAN,
+    LIFETIME_HOURS,
+    Role,
+    end_session,
+    session_user,
+    sign_in,
+    user_for_token,
+)
 
 if TYPE_CHECKING:
     from appeals.packet import Settings
@@ -48,7 +59,9 @@ if TYPE_CHECKING:
 #: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
 MAX_BODY = 1 << 20
 PAGE = 200  # worklist rows a page
-SESSION_HOURS = 8
+#: Refused sign-ins from one address in this many minutes slow the next ones down: from the
+#: third, 1, 2, 4... seconds, at most 30 (a wait, not a block: other requests go on).
+THROTTLE_MINUTES = 15
 SOON = 14  # days left at or under which a deadline is highlighted
 
 
@@ -162,11 +175,16 @@ class Desk:
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             found = user_for_token(self.engine, auth[7:].strip())
-        else:
-            name, role = request.session.get("user"), request.session.get("role")
-            found = (name, Role(role)) if name and role in Role.__members__ else None
+        else:  # the cookie only names a session: the store says whether it still lives
+            found = session_user(self.engine, str(request.session.get("sid") or ""))
         request.scope["appeals.user"] = found
         return found
+
+    def log(self, request: Request, action: str, **row) -> None:
+        """One access-log row for the user asking (the store keeps it; no PHI in it)."""
+        user = self.user(request)
+        log_access(self.engine, user[0] if user else None, action, address=_address(request),
+                   **row)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         user = self.user(request)
@@ -185,19 +203,31 @@ class Desk:
         form = await request.form()
         if not _csrf_ok(request, form.get("csrf")):
             return self.page(request, "login.html.j2", 403, error="The form expired: try again.")
-        found = check_password(self.engine, str(form.get("username", "")),
-                               str(form.get("password", "")))
-        if found is None:
-            return self.page(request, "login.html.j2", 401,
-                             error="That name and password do not match.")
+        name, address = str(form.get("username", ""))[:100], _address(request)
+        refused = refused_sign_ins(self.engine, address, THROTTLE_MINUTES)
+        if refused >= 2:  # a guesser waits; the server does not
+            await asyncio.sleep(min(2 ** (refused - 2), 30))
+        # argon2 takes a tenth of a second of CPU on purpose: not on the event loop
+        done = await run_in_threadpool(sign_in, self.engine, name,
+                                       str(form.get("password", "")), address)
+        if done.user is None:
+            log_access(self.engine, name, "sign_in", detail=done.why, address=address,
+                       outcome="refused")
+            return self.page(request, "login.html.j2", 401, error=(
+                "This account is locked or disabled: ask an administrator to unlock it."
+                if done.locked else "That name and password do not match."))
         request.session.clear()
-        request.session.update(user=found[0], role=found[1].value,
-                               csrf=secrets.token_urlsafe(32))
+        request.session.update(sid=done.token, csrf=secrets.token_urlsafe(32))
+        request.scope["appeals.user"] = done.user
+        log_access(self.engine, done.user[0], "sign_in", address=address)
         return RedirectResponse("/", status_code=303)
 
     async def logout(self, request: Request) -> Response:
         form = await request.form()
         if _csrf_ok(request, form.get("csrf")):
+            if request.session.get("sid"):
+                self.log(request, "sign_out")
+                end_session(self.engine, str(request.session["sid"]))
             request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -234,6 +264,7 @@ class Desk:
         case = self._case(request)
         if case is None:
             return self.page(request, "error.html.j2", 404, message="No such case.")
+        self.log(request, "case_view", case_id=case["case_id"])
         summary = _packet_summary(case)
         return self.page(request, "case.html.j2", case=case, packet=summary,
                          needs_approval=case["needs_approval"], approved=case["approved"],
@@ -253,6 +284,7 @@ class Desk:
             return Response("the file is no longer where the run wrote it", status_code=404)
         if hashlib.sha256(data).hexdigest() != case["packet_hashes"][name]:
             return Response("the file changed since the run recorded it", status_code=409)
+        self.log(request, "file_download", case_id=case["case_id"], detail=name)
         kind = {".pdf": "application/pdf", ".json": "application/json"}.get(
             path.suffix, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
         shown = "inline" if path.suffix == ".pdf" else "attachment"
@@ -338,6 +370,8 @@ class Desk:
         if case is None:
             return self.page(request, "error.html.j2", 404, message="No such case.")
         who = self.user(request)
+        if request.method == "GET":
+            self.log(request, "case_view", case_id=case["case_id"], detail="checklist")
         record = stored_record(self.engine, case["case_id"])
         summary = _packet_summary(case)
         settings = self.run_settings()
@@ -373,6 +407,7 @@ class Desk:
         from appeals.report import render_history
         from appeals.store.history import history
 
+        self.log(request, "report_view")
         counts = status_counts(self.engine)
         css = template_file("triage.css").read_text(encoding="utf-8")
         return self.page(request, "report.html.j2", counts=counts, today=self.today,
@@ -381,7 +416,20 @@ class Desk:
 
     # --- the API ------------------------------------------------------------------------------
 
+    async def access_log(self, request: Request) -> Response:
+        """The compliance officer's view of the access log (newest 500, filtered)."""
+        who = self.user(request)
+        if who[1] not in (Role.compliance, Role.admin):
+            return self.page(request, "error.html.j2", 403,
+                             message=f"A {who[1].value} may not read the access log.")
+        q = request.query_params
+        self.log(request, "access_log_view", detail=str(request.url.query)[:300] or None)
+        rows = access_rows(self.engine, user=q.get("user") or None,
+                           case_id=_number(q.get("case")), limit=500)
+        return self.page(request, "access_log.html.j2", rows=rows[::-1], filters=dict(q))
+
     async def api_cases(self, request: Request) -> Response:
+        self.log(request, "api_call", detail=f"GET {request.url.path}?{request.url.query}")
         q = request.query_params
         status = q.get("status") if q.get("status") in Status.__members__ else None
         return JSONResponse(list_cases(self.engine, status=status, payer=q.get("payer") or None,
@@ -391,6 +439,7 @@ class Desk:
         case = self._case(request)
         if case is None:
             return JSONResponse({"error": "no such case"}, status_code=404)
+        self.log(request, "api_call", case_id=case["case_id"], detail=f"GET {request.url.path}")
         return JSONResponse(json.loads(json.dumps(case, default=str)))
 
     def _case(self, request: Request) -> dict | None:
@@ -415,6 +464,10 @@ ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mar
            "facts": "mark", "escalate": "mark"}
 OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
         Status.upheld.value}
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 def _csrf(request: Request) -> str:
@@ -468,6 +521,7 @@ def create_app(engine: Engine, secret: str | None = None, as_of: date | None = N
         Route("/logout", desk.logout, methods=["POST"]),
         Route("/", _guarded(desk, desk.worklist)),
         Route("/report", _guarded(desk, desk.report)),
+        Route("/access-log", _guarded(desk, desk.access_log)),
         Route("/cases/{case_id:int}", _guarded(desk, desk.case)),
         Route("/cases/{case_id:int}/files/{name}", _guarded(desk, desk.file)),
         Route("/cases/{case_id:int}/checklist", _guarded(desk, desk.checklist),
@@ -478,7 +532,7 @@ def create_app(engine: Engine, secret: str | None = None, as_of: date | None = N
     ]
     middleware = [Middleware(SecurityHeaders), Middleware(BodyLimit),
                   Middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32),
-                             session_cookie="appeals_session", max_age=SESSION_HOURS * 3600,
+                             session_cookie="appeals_session", max_age=LIFETIME_HOURS * 3600,
                              same_site="strict", https_only=False)]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.desk = desk

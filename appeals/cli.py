@@ -742,6 +742,14 @@ def serve_cmd(
                                                "clinician form saves answers there.")] = None,
     org: OrgOpt = None, payers: PayersOpt = None, templates: TemplatesOpt = None,
     rules: Annotated[Path | None, typer.Option("--rules")] = None, registry: RegistryOpt = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="TLS certificate (PEM): serve "
+                                              "HTTPS.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="The certificate's private key "
+                                             "(PEM).")] = None,
+    behind_proxy: Annotated[bool, typer.Option("--behind-proxy", help="A reverse proxy on this "
+                                               "machine terminates TLS: trust its "
+                                               "X-Forwarded-Proto and -For.")] = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """The review desk: the worklist, cases and their packets, approve, mark sent, record the
     decision, in the browser. Sign in with a user made by `appeals users add`. Run it from the
@@ -759,12 +767,25 @@ def serve_cmd(
               templates, None)  # a broken settings file stops the desk before it starts
     engine = _store(db)
     secret = os.environ.get("APPEALS_SECRET")
-    where = "this machine only" if host in ("127.0.0.1", "localhost", "::1") else \
+    if (cert is None) != (key is None):
+        err("error: --cert and --key go together")
+        raise typer.Exit(2)
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    where = "this machine only" if loopback else \
         "the network: anyone who can reach this address sees the sign-in page"
-    err(f"review desk on http://{host}:{port}/ for {where}; case store {_shown(store_url(db))}"
+    scheme = "https" if cert else "http"
+    err(f"review desk on {scheme}://{host}:{port}/ for {where}; case store "
+        f"{_shown(store_url(db))}"
         + ("" if secret else "; sessions end when it stops (set APPEALS_SECRET to keep them)"))
-    uvicorn.run(create_app(engine, secret, facts=facts, settings=files), host=host, port=port,
-                log_level="warning")
+    if not cert and not behind_proxy and not loopback:
+        err("warning: plain HTTP on a network address: passwords, session cookies and patients' "
+            "records cross the network unencrypted. Give --cert and --key, or put a TLS proxy "
+            "in front (--behind-proxy); see the README's desk section")
+    uvicorn.run(create_app(engine, secret, as_of=as_of.date() if as_of else None, facts=facts,
+                           settings=files), host=host, port=port, log_level="warning",
+                ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None,
+                proxy_headers=behind_proxy, forwarded_allow_ips="127.0.0.1" if behind_proxy
+                else None)
 
 
 users_app = typer.Typer(no_args_is_help=True, help="The review desk's users.")

@@ -693,3 +693,78 @@ def test_in_the_browser_a_cookie_kept_from_before_sign_out_is_refused(served):
             assert replay.url == f"{served}/login"
         finally:
             browser.close()
+
+
+def test_over_https_the_cookie_is_secure_and_hsts_is_sent(client):
+    secure = TestClient(client.app, base_url="https://desk.example", follow_redirects=False)
+    page = secure.get("/login")
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    assert "secure" in page.headers["set-cookie"].lower()
+    plain = client.get("/login")
+    assert "strict-transport-security" not in plain.headers
+    assert "secure" not in plain.headers["set-cookie"].lower()
+
+
+def test_an_error_inside_the_desk_is_a_500_with_the_security_headers(client, monkeypatch):
+    """An unforeseen error is a plain 500 page with every security header (it used to leave
+    through Starlette's own error handler, without them), and says nothing of the error."""
+    token = login(client, "biller")
+    del token
+
+    def broken(engine):
+        raise RuntimeError("member id M0001 in a message")
+
+    monkeypatch.setattr("appeals.web.app.status_counts", broken)
+    failing = TestClient(client.app, follow_redirects=False, raise_server_exceptions=False,
+                         cookies=dict(client.cookies))
+    page = failing.get("/report")
+    assert page.status_code == 500 and "M0001" not in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_serve_speaks_tls_with_a_certificate_and_warns_about_plain_http(client, tmp_path):
+    import ssl
+    import subprocess
+    import sys
+    import urllib.request
+
+    if shutil.which("openssl") is None:
+        needs("openssl (Debian package openssl)")
+    engine = client.app.state.desk.engine
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "appeals", "serve", "--db", str(engine.url),
+                               "--port", str(port), "--cert", str(cert), "--key", str(key)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        trust = ssl.create_default_context(cafile=str(cert))
+        trust.check_hostname = False  # the test's own certificate, named localhost
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/login",
+                                            context=trust) as page:
+                    status, headers = page.status, page.headers
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the desk did not answer over TLS")
+        assert status == 200 and "secure" in headers["set-cookie"].lower()
+        assert headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        server.terminate()
+        said = server.communicate(timeout=10)[1]
+    assert "review desk on https://127.0.0.1" in said and "warning" not in said
+    plain = subprocess.Popen([sys.executable, "-m", "appeals", "serve", "--db", str(engine.url),
+                              "--host", "0.0.0.0", "--port", str(_free_port())],
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [plain.stderr.readline(), plain.stderr.readline()]  # said before it listens
+    finally:
+        plain.terminate()
+        plain.communicate(timeout=10)
+    assert lines[1].startswith("warning: plain HTTP on a network address"), lines

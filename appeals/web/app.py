@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 from datetime import date
 from decimal import Decimal
@@ -25,7 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -109,18 +116,45 @@ SECURITY_HEADERS = [
 ]
 
 
+#: Over HTTPS (TLS here, or a proxy's scheme trusted with --behind-proxy): browsers keep to
+#: HTTPS for a year, and the session cookie is sent over HTTPS only.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class SecurityHeaders:
+    """The headers above on every response, a 500 included (an error inside the desk is a plain
+    page with the same headers, its traceback in the server's log, never in the page)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https, started = scope.get("scheme") == "https", False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *(h for h in SECURITY_HEADERS if h[0] not in names)]
+                started = True
+                headers = list(message.get("headers", []))
+                if https:
+                    headers = [(k, v + b"; secure") if k.lower() == b"set-cookie" and
+                               b"secure" not in v.lower() else (k, v) for k, v in headers]
+                names = {k.lower() for k, _ in headers}
+                message["headers"] = [*headers, *(h for h in (
+                    *SECURITY_HEADERS, *((HSTS,) if https else ())) if h[0] not in names)]
             await send(message)
-        await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
+
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            if started:
+                raise
+            logging.getLogger("appeals.web").exception("error on %s", scope.get("path"))
+            await PlainTextResponse("Something went wrong on the desk; it is in the server's "
+                                    "log.", status_code=500)(scope, receive, with_headers)
 
 
 async def _too_large(send: Send) -> None:

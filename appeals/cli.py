@@ -823,7 +823,8 @@ def users_list_cmd(db: DbOpt = None, fmt: FormatOpt = "table") -> None:
         return
     for r in rows:
         typer.echo(f"{r['name']:<24} {r['role']:<11} {r['state']:<9} failed {r['failed_sign_ins']}"
-                   f"  token {'yes' if r['api_token'] else 'no':<3}  sessions {r['open_sessions']}")
+                   f"  tokens {r['api_tokens']}  sessions {r['open_sessions']}"
+                   + (f"  providers {', '.join(r['providers'])}" if r["providers"] else ""))
 
 
 def _user_change(change: str, help_: str):
@@ -895,12 +896,56 @@ def _logged(engine, action: str, detail: str, case_id: int | None = None) -> Non
 
 
 @users_app.command("token")
-def users_token_cmd(name: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
+def users_token_cmd(
+    name: Annotated[str, typer.Argument()], db: DbOpt = None,
+    scope: Annotated[str, typer.Option("--scope", help="read, or write (read and write).")
+                     ] = "read",
+    days: Annotated[int, typer.Option("--days", help="How long it lasts (1 to 366).")] = 90,
+) -> None:
     """A new API token for NAME (printed once; only its hash is kept): send it as
-    `Authorization: Bearer TOKEN` to /api/cases."""
+    `Authorization: Bearer TOKEN` to /api/cases. It ends after --days, when revoked, or when
+    the user is disabled or given a new password."""
     from appeals.store.users import make_token
 
-    typer.echo(_case_call(lambda: make_token(_store(db), name)))
+    typer.echo(_case_call(lambda: make_token(_store(db), name, scope, days)))
+
+
+@users_app.command("tokens")
+def users_tokens_cmd(name: Annotated[str | None, typer.Argument()] = None,
+                     db: DbOpt = None) -> None:
+    """The API tokens (never their values): id, user, scope, made, expires, revoked, last use."""
+    from appeals.store.users import list_tokens
+
+    for t in list_tokens(_store(db), name):
+        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else f"expires {t['expires_at']}"
+        typer.echo(f"{t['id']:>4}  {t['user_name']:<24} {t['scope']:<6} made {t['created_at']}  "
+                   f"{state}  last used {t['last_used_at'] or 'never'}")
+
+
+@users_app.command("revoke")
+def users_revoke_cmd(token_id: Annotated[int, typer.Argument(metavar="TOKEN_ID")],
+                     db: DbOpt = None) -> None:
+    """Revoke an API token by its id (`appeals users tokens` lists them)."""
+    from appeals.store.users import revoke_token
+
+    _case_call(lambda: revoke_token(_store(db), token_id))
+    err(f"token {token_id} revoked")
+
+
+@users_app.command("link")
+def users_link_cmd(
+    name: Annotated[str, typer.Argument()],
+    provider: Annotated[list[str], typer.Option("--provider", help="A rendering provider's NPI "
+                                                "(or name as the remittance gives it); "
+                                                "repeat it for several.")],
+    db: DbOpt = None,
+) -> None:
+    """The rendering providers a clinician is: the desk shows them those providers' cases only,
+    and only those may they answer and sign. Replaces the earlier list."""
+    from appeals.store.users import set_providers
+
+    _case_call(lambda: set_providers(_store(db), name, provider))
+    err(f"user {name}: providers {', '.join(provider)}")
 
 
 @app.command("outcome")

@@ -19,7 +19,7 @@ from conftest import needs
 from starlette.testclient import TestClient
 
 from appeals.store import open_store
-from appeals.store.users import add_user, make_token
+from appeals.store.users import add_user, make_token, set_providers
 from appeals.web import create_app
 
 AS_OF = date(2026, 7, 1)
@@ -55,6 +55,9 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     engine = open_store(f"sqlite:///{db}")
     for role in ("admin", "biller", "clinician", "compliance"):
         add_user(engine, role, role, PASSWORD)
+    set_providers(engine, "clinician", ["Dr Lee"])  # the rendering provider of every row
+    add_user(engine, "other_clinician", "clinician", PASSWORD)
+    set_providers(engine, "other_clinician", ["1999999999"])  # someone else's patients
     engine.dispose()
     return base, db
 
@@ -87,7 +90,8 @@ def login(client: TestClient, name: str) -> str:
 
 
 def case_id(client: TestClient, claim: str) -> int:
-    return next(c["case_id"] for c in client.get("/api/cases").json() if c["claim_id"] == claim)
+    return next(c["case_id"] for c in client.get("/api/cases").json()["cases"]
+                if c["claim_id"] == claim)
 
 
 # --- who may come in ----------------------------------------------------------------------------
@@ -125,8 +129,10 @@ def test_a_token_made_for_a_script_reads_the_api(client, built, tmp_path):
     engine = client.app.state.desk.engine
     token = make_token(engine, "biller")
     cases = client.get("/api/cases", headers={"authorization": f"Bearer {token}"})
-    assert cases.status_code == 200 and {c["claim_id"] for c in cases.json()} == {"P1", "M1", "A1"}
-    one = client.get(f"/api/cases/{cases.json()[0]['case_id']}",
+    listed = cases.json()
+    assert cases.status_code == 200 and listed["total"] == 3
+    assert {c["claim_id"] for c in listed["cases"]} == {"P1", "M1", "A1"}
+    one = client.get(f"/api/cases/{listed['cases'][0]['case_id']}",
                      headers={"authorization": f"Bearer {token}"}).json()
     assert {"events", "lines", "packet_hashes", "status"} <= set(one)
 
@@ -147,7 +153,7 @@ def test_the_worklist_filters_and_the_case_page_escapes_the_payer_s_words(client
 
 def test_the_worklist_filters_by_owner_and_orders_by_what_is_at_stake(client):
     login(client, "biller")
-    owners = {c["owner"] for c in client.get("/api/cases").json()}
+    owners = {c["owner"] for c in client.get("/api/cases").json()["cases"]}
     owner = min(owners)
     page = client.get("/", params={"owner": owner}).text
     assert all(f"<td>{o.replace('_', ' ')}</td>" not in page for o in owners - {owner})
@@ -253,7 +259,7 @@ def test_a_parity_packet_is_ready_to_send_only_once_approved(client):
 
 def test_the_worklist_is_in_the_run_s_priority_order_by_default(client):
     login(client, "biller")
-    scores = [c["score"] for c in client.get("/api/cases").json()]
+    scores = [c["score"] for c in client.get("/api/cases").json()["cases"]]
     assert all(isinstance(s, float) for s in scores)
     page = client.get("/").text
     shown = [float(x) for x in re.findall(r"<td>(\d+\.\d+)</td></tr>", page)]
@@ -654,7 +660,8 @@ def test_users_and_the_access_log_from_the_command_line(client, tmp_path):
     assert cli("users", "password", "biller", "--password-stdin",
                stdin="a new long password\n").returncode == 0
     assert cli("users", "remove", "clinician").returncode == 0
-    assert "clinician" not in cli("users", "list").stdout
+    assert not [ln for ln in cli("users", "list").stdout.splitlines()
+                if ln.startswith("clinician ")]
     assert cli("users", "disable", "nobody").returncode != 0
     case = 1
     assert cli("case", str(case)).returncode == 0
@@ -768,3 +775,58 @@ def test_serve_speaks_tls_with_a_certificate_and_warns_about_plain_http(client, 
         plain.terminate()
         plain.communicate(timeout=10)
     assert lines[1].startswith("warning: plain HTTP on a network address"), lines
+
+
+def test_a_clinician_sees_answers_and_signs_only_their_own_patients_cases(client):
+    """Every clinician saw and could answer and sign every patient's case. A clinician is now
+    linked to their rendering provider(s) (`appeals users link`): the worklist, the case pages,
+    the files, the checklist and the API show them their providers' cases only; another case
+    is 'no such case', whatever its number."""
+    admin = TestClient(client.app, follow_redirects=False)
+    login(admin, "admin")
+    cid = case_id(admin, "M1")
+    login(client, "other_clinician")
+    assert "M1" not in client.get("/").text
+    assert client.get(f"/cases/{cid}").status_code == 404
+    assert client.get(f"/cases/{cid}/checklist").status_code == 404
+    assert client.get(f"/cases/{cid}/files/appeal_letter.pdf").status_code == 404
+    token = csrf_of(client.get("/").text)
+    refused = client.post(f"/cases/{cid}/checklist", data={"csrf": token})
+    assert refused.status_code == 404
+    assert client.get("/api/cases").json()["total"] == 0
+    own = TestClient(client.app, follow_redirects=False)
+    login(own, "clinician")
+    assert own.get(f"/cases/{cid}").status_code == 200
+    assert own.get("/api/cases").json()["total"] == 3
+
+
+def test_api_tokens_have_a_scope_an_expiry_and_can_be_revoked(client):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from appeals.store.schema import api_tokens
+    from appeals.store.users import list_tokens, revoke_token, set_user
+
+    engine = client.app.state.desk.engine
+    reader = make_token(engine, "biller", "read", days=30)
+    auth = {"authorization": f"Bearer {reader}"}
+    page = client.get("/api/cases?per_page=2&page=1", headers=auth).json()
+    assert page["total"] == 3 and page["per_page"] == 2 and len(page["cases"]) == 1
+    assert client.post("/cases/1/mark", headers=auth, data={"to": "sent"}).status_code == 303
+    [row] = list_tokens(engine, "biller")
+    assert row["scope"] == "read" and row["last_used_at"]
+    with engine.begin() as conn:  # a day past its expiry
+        conn.execute(update(api_tokens).values(
+            expires_at=(datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")))
+    assert client.get("/api/cases", headers=auth).status_code == 401
+    second = make_token(engine, "biller")
+    assert client.get("/api/cases", headers={"authorization": f"Bearer {second}"}).status_code \
+        == 200
+    revoke_token(engine, list_tokens(engine, "biller")[-1]["id"])
+    assert client.get("/api/cases", headers={"authorization": f"Bearer {second}"}).status_code \
+        == 401
+    third = make_token(engine, "biller")
+    set_user(engine, "biller", "disable")
+    assert client.get("/api/cases", headers={"authorization": f"Bearer {third}"}).status_code \
+        == 401

@@ -124,8 +124,10 @@ def _iso(day: date | None) -> str:
 
 def list_cases(engine: Engine, *, status: str | None = None, payer: str | None = None,
                category: str | None = None, due_within: int | None = None,
-               as_of: date | None = None, redact: bool = False) -> list[dict]:
-    """Cases, nearest deadline first (undated last), then by case number."""
+               as_of: date | None = None, redact: bool = False,
+               providers: frozenset[str] | None = None) -> list[dict]:
+    """Cases, nearest deadline first (undated last), then by case number; `providers`: only
+    the cases of these rendering providers (a clinician's own)."""
     as_of = as_of or date.today()
     query = select(cases)
     if status:
@@ -135,6 +137,8 @@ def list_cases(engine: Engine, *, status: str | None = None, payer: str | None =
     if payer:
         query = query.where(cases.c.payer.contains(" ".join(payer.split()).casefold(),
                                                    autoescape=True))
+    if providers is not None:
+        query = query.where(cases.c.provider.in_(sorted(providers)))
     with engine.connect() as conn:
         counts, due = _line_counts(conn), _decisions_due(conn)
         rows = [case_row(dict(c), as_of, redact, counts.get(c["id"], 1), due.get(c["id"]))
@@ -213,6 +217,7 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
             "reason": case["reason"],
             "denial_reason": said or "",
             "plan": case["plan"], "deadline_rule": case["deadline_rule"] or "",
+            "provider": case["provider"],
             "packet_version": case["packet_version"] or "",
             "packet_hashes": json.loads(case["packet_hashes"] or "{}"),
             "linked_from": linked, "appeal_lines": covered, "filings": levels,

@@ -211,11 +211,27 @@ users = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("role", String(20), nullable=False),  # biller | clinician | compliance | admin
     Column("password_hash", Text, nullable=False),  # argon2id
-    Column("token_hash", String(64)),  # sha256 of the API token; the token is shown once
     Column("created_at", String(32), nullable=False),
     Column("disabled_at", String(32)),  # set: the user may not sign in; their sessions ended
     Column("failed_sign_ins", Integer, nullable=False, default=0),  # in a row
     Column("locked_at", String(32)),  # set after too many failures in a row; an admin clears it
+    # A clinician's rendering providers (NPIs, or names as the cases keep them), one per line:
+    # the desk shows them only those providers' cases, and only those they may answer and sign.
+    Column("providers", Text),
+)
+
+#: Tokens for scripts: only the sha256 is kept (the token is shown once), with a scope, an
+#: expiry and a revocation; a user's disabling or new password revokes theirs.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(10), nullable=False),  # read | write
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    Column("last_used_at", String(32)),
 )
 
 #: Desk sessions, kept in the store so that signing out, an idle or absolute limit, or disabling

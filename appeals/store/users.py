@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from appeals.store.cases import CaseError
 from appeals.store.lifecycle import now
-from appeals.store.schema import sessions, users
+from appeals.store.schema import api_tokens, sessions, users
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 10
@@ -57,24 +57,96 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> None:
         raise CaseError(f"user {name!r} exists already") from None
 
 
-def make_token(engine: Engine, name: str) -> str:
-    """A new API token for `name` (replacing any earlier one); only its hash is kept."""
+#: Scopes of an API token: reading the API, or reading and writing.
+SCOPES = ("read", "write")
+TOKEN_DAYS = 90
+
+
+def make_token(engine: Engine, name: str, scope: str = "read", days: int = TOKEN_DAYS) -> str:
+    """A new API token for `name` with its scope, good for `days` days; only its sha256 is kept
+    (earlier tokens stay until they expire or are revoked: `appeals users revoke`)."""
+    if scope not in SCOPES:
+        raise CaseError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
+    if not 1 <= days <= 366:
+        raise CaseError("a token lasts 1 to 366 days")
     token = secrets.token_urlsafe(32)
+    stamp = datetime.now(UTC)
     with engine.begin() as conn:
-        done = conn.execute(update(users).where(users.c.name == name).values(
-            token_hash=hashlib.sha256(token.encode()).hexdigest()))
-    if done.rowcount != 1:
-        raise CaseError(f"no user {name!r}")
+        if conn.execute(select(users.c.id).where(users.c.name == name)).first() is None:
+            raise CaseError(f"no user {name!r}")
+        conn.execute(insert(api_tokens).values(
+            user_name=name, token_hash=_digest(token), scope=scope,
+            created_at=stamp.isoformat(timespec="seconds"),
+            expires_at=(stamp + timedelta(days=days)).isoformat(timespec="seconds")))
     return token
 
 
-def user_for_token(engine: Engine, token: str) -> tuple[str, Role] | None:
-    digest = hashlib.sha256(token.encode()).hexdigest()
+def user_for_token(engine: Engine, token: str, *, write: bool = False
+                   ) -> tuple[str, Role] | None:
+    """The user of a live token (not revoked, not expired, its user neither disabled nor
+    locked) whose scope allows reading, or writing when `write`."""
+    stamp = datetime.now(UTC)
     with engine.connect() as conn:
-        row = conn.execute(select(users.c.name, users.c.role).where(
-            users.c.token_hash == digest, users.c.disabled_at.is_(None),
-            users.c.locked_at.is_(None))).first()
-    return (row.name, Role(row.role)) if row else None
+        row = conn.execute(select(api_tokens.c.id, api_tokens.c.scope, api_tokens.c.expires_at,
+                                  api_tokens.c.last_used_at, users.c.name, users.c.role).join(
+            users, users.c.name == api_tokens.c.user_name).where(
+            api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None),
+            users.c.disabled_at.is_(None), users.c.locked_at.is_(None))).first()
+    if row is None or _when(row.expires_at) <= stamp or (write and row.scope != "write"):
+        return None
+    if row.last_used_at is None or stamp - _when(row.last_used_at) > timedelta(minutes=1):
+        with engine.begin() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(
+                last_used_at=stamp.isoformat(timespec="seconds")))
+    return row.name, Role(row.role)
+
+
+def list_tokens(engine: Engine, name: str | None = None) -> list[dict]:
+    """Every token (never its value): id, user, scope, made, expires, revoked, last used."""
+    query = select(api_tokens.c.id, api_tokens.c.user_name, api_tokens.c.scope,
+                   api_tokens.c.created_at, api_tokens.c.expires_at, api_tokens.c.revoked_at,
+                   api_tokens.c.last_used_at).order_by(api_tokens.c.id)
+    if name:
+        query = query.where(api_tokens.c.user_name == name)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def revoke_token(engine: Engine, token_id: int) -> None:
+    with engine.begin() as conn:
+        done = conn.execute(update(api_tokens).where(
+            api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None)).values(
+            revoked_at=now()))
+    if done.rowcount != 1:
+        raise CaseError(f"no live token {token_id}")
+
+
+def _revoke_all(conn, name: str) -> None:
+    conn.execute(update(api_tokens).where(api_tokens.c.user_name == name,
+                                          api_tokens.c.revoked_at.is_(None)).values(
+        revoked_at=now()))
+
+
+def set_providers(engine: Engine, name: str, providers: list[str]) -> None:
+    """The rendering providers (NPIs, or names) whose cases a clinician sees and answers."""
+    keys = sorted({provider_key(p) for p in providers if p.strip()})
+    with engine.begin() as conn:
+        done = conn.execute(update(users).where(users.c.name == name).values(
+            providers="\n".join(keys) or None))
+    if done.rowcount != 1:
+        raise CaseError(f"no user {name!r}")
+
+
+def providers_of(engine: Engine, name: str) -> frozenset[str]:
+    with engine.connect() as conn:
+        text = conn.execute(select(users.c.providers).where(users.c.name == name)).scalar()
+    return frozenset(providers_key_list(text))
+
+
+def provider_key(value: str) -> str:
+    """A provider as the cases keep it: an NPI as it is, else the name casefolded."""
+    value = " ".join(value.split())
+    return value if value.isdigit() else value.casefold()
 
 
 _DUMMY = _HASHER.hash("not a password of anyone")
@@ -171,14 +243,19 @@ def _end(conn, where, why: str) -> None:
 
 def list_users(engine: Engine) -> list[dict]:
     """Every user with their role, state and live sessions (no hashes)."""
+    stamp = now()
     with engine.connect() as conn:
         live = dict(conn.execute(select(sessions.c.user_name, func.count()).where(
             sessions.c.ended_at.is_(None)).group_by(sessions.c.user_name)).all())
+        tokens = dict(conn.execute(select(api_tokens.c.user_name, func.count()).where(
+            api_tokens.c.revoked_at.is_(None), api_tokens.c.expires_at > stamp).group_by(
+            api_tokens.c.user_name)).all())
         rows = conn.execute(select(users).order_by(users.c.name)).mappings().all()
     return [{"name": r["name"], "role": r["role"], "created_at": r["created_at"],
              "state": "disabled" if r["disabled_at"] else "locked" if r["locked_at"] else
              "active", "failed_sign_ins": r["failed_sign_ins"],
-             "api_token": bool(r["token_hash"]), "open_sessions": live.get(r["name"], 0)}
+             "api_tokens": tokens.get(r["name"], 0), "open_sessions": live.get(r["name"], 0),
+             "providers": sorted(providers_key_list(r["providers"]))}
             for r in rows]
 
 
@@ -192,8 +269,9 @@ def set_user(engine: Engine, name: str, change: str, password: str | None = None
         mine = (sessions.c.user_name == name,)
         if change == "disable":
             conn.execute(update(users).where(users.c.id == found.id).values(
-                disabled_at=now(), token_hash=None))
+                disabled_at=now()))
             _end(conn, *mine, "disabled")
+            _revoke_all(conn, name)
         elif change == "enable":
             conn.execute(update(users).where(users.c.id == found.id).values(disabled_at=None))
         elif change == "unlock":
@@ -203,14 +281,19 @@ def set_user(engine: Engine, name: str, change: str, password: str | None = None
             if password is None or len(password) < MIN_PASSWORD:
                 raise CaseError(f"a password is at least {MIN_PASSWORD} characters")
             conn.execute(update(users).where(users.c.id == found.id).values(
-                password_hash=_HASHER.hash(password), token_hash=None, locked_at=None,
-                failed_sign_ins=0))
+                password_hash=_HASHER.hash(password), locked_at=None, failed_sign_ins=0))
             _end(conn, *mine, "password")
+            _revoke_all(conn, name)
         elif change == "remove":
             _end(conn, *mine, "removed")
+            _revoke_all(conn, name)
             conn.execute(delete(users).where(users.c.id == found.id))
         else:
             raise CaseError(f"{change!r}: one of disable, enable, unlock, password, remove")
+
+
+def providers_key_list(text: str | None) -> list[str]:
+    return [p for p in (text or "").split("\n") if p]
 
 
 def _digest(token: str) -> str:

@@ -55,6 +55,7 @@ from appeals.store.users import (
     LIFETIME_HOURS,
     Role,
     end_session,
+    providers_of,
     session_user,
     sign_in,
     user_for_token,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
 #: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
 MAX_BODY = 1 << 20
 PAGE = 200  # worklist rows a page
+API_PAGE, API_PAGE_MAX = 100, 500  # /api/cases: cases a page by default, at most
 #: Refused sign-ins from one address in this many minutes slow the next ones down: from the
 #: third, 1, 2, 4... seconds, at most 30 (a wait, not a block: other requests go on).
 THROTTLE_MINUTES = 15
@@ -208,11 +210,22 @@ class Desk:
             return request.scope["appeals.user"]
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
-            found = user_for_token(self.engine, auth[7:].strip())
+            found = user_for_token(self.engine, auth[7:].strip(),
+                                   write=request.method not in ("GET", "HEAD"))
         else:  # the cookie only names a session: the store says whether it still lives
             found = session_user(self.engine, str(request.session.get("sid") or ""))
         request.scope["appeals.user"] = found
         return found
+
+    def providers(self, request: Request) -> frozenset[str] | None:
+        """A clinician's own rendering providers (only their cases are shown); None for the
+        other roles, who see every case."""
+        user = self.user(request)
+        if user is None or user[1] != Role.clinician:
+            return None
+        if "appeals.providers" not in request.scope:
+            request.scope["appeals.providers"] = providers_of(self.engine, user[0])
+        return request.scope["appeals.providers"]
 
     def log(self, request: Request, action: str, **row) -> None:
         """One access-log row for the user asking (the store keeps it; no PHI in it)."""
@@ -273,7 +286,8 @@ class Desk:
         due = _number(q.get("due"))
         rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
                           category=q.get("category") or None, due_within=due, as_of=self.today,
-                          redact=True)  # names only for the page shown, below
+                          redact=True,  # names only for the page shown, below
+                          providers=self.providers(request))
         if not status:  # the work: open cases (what is sent or decided is a filter away)
             rows = [r for r in rows if r["status"] in OPEN]
         if q.get("owner"):
@@ -466,8 +480,13 @@ class Desk:
         self.log(request, "api_call", detail=f"GET {request.url.path}?{request.url.query}")
         q = request.query_params
         status = q.get("status") if q.get("status") in Status.__members__ else None
-        return JSONResponse(list_cases(self.engine, status=status, payer=q.get("payer") or None,
-                                       category=q.get("category") or None, as_of=self.today))
+        rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
+                          category=q.get("category") or None, due_within=_number(q.get("due")),
+                          as_of=self.today, providers=self.providers(request))
+        size = min(_number(q.get("per_page")) or API_PAGE, API_PAGE_MAX)
+        page = _number(q.get("page")) or 0
+        return JSONResponse({"total": len(rows), "page": page, "per_page": size,
+                             "cases": rows[page * size:(page + 1) * size]})
 
     async def api_case(self, request: Request) -> Response:
         case = self._case(request)
@@ -477,11 +496,15 @@ class Desk:
         return JSONResponse(json.loads(json.dumps(case, default=str)))
 
     def _case(self, request: Request) -> dict | None:
+        """The case asked for; None when there is none, or it is not the asking clinician's
+        (told apart from nothing, so case numbers reveal nothing)."""
         try:
-            return case_history(self.engine, str(request.path_params["case_id"]),
+            case = case_history(self.engine, str(request.path_params["case_id"]),
                                 as_of=self.today)
         except CaseError:
             return None
+        mine = self.providers(request)
+        return case if mine is None or case["provider"] in mine else None
 
 
 def _number(text: str | None, most: int = 10**6) -> int | None:

@@ -332,7 +332,8 @@ class _Week:
         self.names: set[str] = set()
         self.cases: set[int] = set()  # the store's cases this run's appeals are
         self.stored: list[tuple[int, dict]] = []  # (case id, stored()) for the store
-        self.scores: list[tuple[int, float]] = []  # (case id, worklist score) for the store
+        #: (case id, worklist score, urgent) for the store
+        self.scores: list[tuple[int, float, bool]] = []
         self.queued = 0
         self.packets = 0
 
@@ -394,7 +395,7 @@ class _Week:
         name = folder_name(appeal.first.record)
         if recorded is not None:
             self.cases.add(recorded.case_id)
-            self.scores.append((recorded.case_id, row.score))
+            self.scores.append((recorded.case_id, row.score, row.urgent == "yes"))
             row.case_id = recorded.case_id
             if not recorded.status.before_sending:
                 # Sent, decided or closed: its letter is not written again. A denial read after

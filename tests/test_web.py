@@ -405,8 +405,8 @@ def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, t
                     _answer_the_checklist(page)
                     page.get_by_role("button", name="Sign out").click()
                     continue
-                page.get_by_label("Category").fill("parity_nqtl")
-                page.get_by_label("Category").press("Enter")
+                page.get_by_label("Category").select_option(label="parity nqtl")
+                page.get_by_role("button", name="Filter").click()
                 page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
                 assert page.get_by_text("The payer's reason").is_visible()
                 if who == "compliance":
@@ -435,8 +435,8 @@ def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, t
 def _answer_the_checklist(page) -> None:
     """The clinician opens the medical-necessity case, answers every item by keyboard, signs,
     saves, and finds the rebuilt letter on the case page with the answer in its history."""
-    page.get_by_label("Category").fill("medical_necessity")
-    page.get_by_label("Category").press("Enter")
+    page.get_by_label("Category").select_option(label="medical necessity")
+    page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
     page.get_by_role("link", name=re.compile("^The clinician.s checklist")).click()
     for box in page.locator("textarea").all():
@@ -830,3 +830,35 @@ def test_api_tokens_have_a_scope_an_expiry_and_can_be_revoked(client):
     set_user(engine, "biller", "disable")
     assert client.get("/api/cases", headers={"authorization": f"Bearer {third}"}).status_code \
         == 401
+
+
+def test_the_worklist_puts_each_persons_work_first(client):
+    """Urgent cases lead and are marked; a readiness column says what each case waits for and
+    on whom; the category filter takes words as printed; search finds a claim number, a
+    member id or a patient's name; compliance has its queue of letters awaiting approval."""
+    engine = client.app.state.desk.engine
+    with engine.begin() as conn:  # the last run called A1 urgent; it scores lowest
+        conn.exec_driver_sql("UPDATE cases SET urgent = 1, score = 0 WHERE claim_id = 'A1'")
+    login(client, "compliance")
+    page = client.get("/").text
+    body = page[page.index("<tbody>"):]
+    assert body.index("A1 / 1") < body.index("P1 / 1") and "URGENT" in body
+    assert body.count("URGENT") == 1
+    assert "Readiness" in page and ("draft: waiting on the clinician" in body or "ready" in body)
+    assert "awaiting compliance approval" in body or "once compliance approves" in body
+    for words in ("parity nqtl", "Parity NQTL", "parity-nqtl"):
+        found = client.get("/", params={"category": words}).text
+        assert "P1 / 1" in found and "M1 / 1" not in found, words
+    for term in ("m1", "MEM-M1", "pat m1", "M1 Pat"):
+        found = client.get("/", params={"q": term}).text
+        assert "M1 / 1" in found and "P1 / 1" not in found, term
+    listed = client.get("/api/cases").json()["cases"]
+    parity = {c["claim_id"] for c in listed if c["needs_approval"]}
+    assert "P1" in parity  # every letter that argues parity waits for compliance
+    queue = client.get("/", params={"queue": "approval"}).text
+    assert "awaiting compliance approval" in queue
+    assert {c for c in ("P1", "M1", "A1") if f"{c} / 1" in queue} == parity
+    cid = next(c["case_id"] for c in listed if c["claim_id"] == "P1")
+    token = csrf_of(client.get(f"/cases/{cid}").text)
+    assert client.post(f"/cases/{cid}/approve", data={"csrf": token}).status_code == 303
+    assert "P1 / 1" not in client.get("/", params={"queue": "approval"}).text

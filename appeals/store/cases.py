@@ -99,8 +99,8 @@ def case_row(case: dict, as_of: date, redact: bool = False, lines: int = 1,
         "lines": lines,
         "payer_name": case["payer_name"], "service_date": _iso(case["service_date"]),
         "cpt_code": case["cpt_code"], "category": case["category"], "owner": case["owner"],
-        "score": case["score"],
-        "status": case["status"],
+        "score": case["score"], "urgent": bool(case.get("urgent")),
+        "status": case["status"], "needs_approval": needs_approval(case),
         "closed_reason": case["closed_reason"] or "", "deadline": _iso(deadline),
         "days_left": (deadline - as_of).days if deadline else None,
         "next_level": case["next_level"] or "", "level": case["levels_upheld"] + 1,
@@ -168,6 +168,15 @@ def status_counts(engine: Engine) -> dict[str, int]:
             cases.c.status)).all())
 
 
+def approved_cases(engine: Engine, ids: list[int]) -> set[int]:
+    """Which of these cases a compliance reviewer approved as their packet now stands."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(cases.c.id, cases.c.packet_hashes).where(
+            cases.c.id.in_(ids))).all()
+        return {i for i, hashes in rows
+                if approval(conn, i, packet_digest(json.loads(hashes or "{}"))) is not None}
+
+
 def patient_names(engine: Engine, ids: list[int]) -> dict[int, str]:
     """Case id -> the patient's name, for a page of cases listed with `redact` (reading every
     case's record for a name is the slow part of a long list)."""
@@ -221,7 +230,7 @@ def case_history(engine: Engine, ref: str, *, as_of: date | None = None,
             "packet_version": case["packet_version"] or "",
             "packet_hashes": json.loads(case["packet_hashes"] or "{}"),
             "linked_from": linked, "appeal_lines": covered, "filings": levels,
-            "needs_approval": needs_approval(case), "approved": approved,
+            "approved": approved,
             "send_problems": problems if case["status"] in (
                 Status.to_work, Status.waiting_on_clinician, Status.ready_to_send,
                 Status.upheld) else [],

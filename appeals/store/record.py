@@ -163,14 +163,16 @@ class Recorder:
                 write_lock(conn)
                 _packets(conn, results[start:start + CHUNK], self.as_of, self.run_id)
 
-    def scores(self, scores: list[tuple[int, float]]) -> None:
-        """The worklist's priority score of each appeal of this run (the desk orders by it)."""
+    def scores(self, scores: list[tuple[int, float, bool]]) -> None:
+        """The worklist's priority score of each appeal of this run, and whether it called it
+        urgent (the desk puts urgent cases first, then orders by the score)."""
         for start in range(0, len(scores), CHUNK):
             with self.engine.begin() as conn:
                 write_lock(conn)
                 conn.execute(update(cases).where(cases.c.id == bindparam("_id")).values(
-                    score=bindparam("score")),
-                    [{"_id": i, "score": v} for i, v in scores[start:start + CHUNK]])
+                    score=bindparam("score"), urgent=bindparam("urgent")),
+                    [{"_id": i, "score": v, "urgent": u}
+                     for i, v, u in scores[start:start + CHUNK]])
 
     def outcomes(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(payer key, category) -> (won, decided) so far: the worklist's learned odds."""
@@ -550,6 +552,7 @@ def _new_case(appeal: Appeal, as_of: date, linked: dict | None) -> dict:
         "decided_on": None, "levels_upheld": 0, "next_level": None, "next_deadline": None,
         "packet_path": None, "packet_hashes": None, "packet_version": None,
         "checklist_due": None, "packet_ready": None, "parity_letter": None, "score": None,
+        "urgent": None,
         "claim_group": appeal.claim_group or None, "_linked": linked, "id": None,
     }
     _latest(case, appeal, None, as_of)

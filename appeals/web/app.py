@@ -37,7 +37,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appeals.compose.settings import load_biller_fields
-from appeals.models import Owner, parse_money
+from appeals.models import Category, Owner, parse_money
 from appeals.store import (
     CaseError,
     approve,
@@ -48,7 +48,7 @@ from appeals.store import (
     record_outcome,
 )
 from appeals.store.access import access_rows, log_access, refused_sign_ins
-from appeals.store.cases import patient_names, status_counts
+from appeals.store.cases import approved_cases, patient_names, status_counts
 from appeals.store.lifecycle import Status
 from appeals.store.users import (
     CAN,
@@ -279,34 +279,53 @@ class Desk:
         return RedirectResponse("/login", status_code=303)
 
     async def worklist(self, request: Request) -> Response:
+        """Each person's work first: urgent cases at the top and marked, a readiness column,
+        filters in words, a search by claim, member id or patient name, and the compliance
+        reviewer's queue of letters awaiting approval (`?queue=approval`)."""
         q = request.query_params
         status = q.get("status") or None
         if status and status not in Status.__members__:
             status = None
         due = _number(q.get("due"))
+        category = _words_key(q.get("category"))
+        search = " ".join((q.get("q") or "").split()).casefold()[:100]
         rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
-                          category=q.get("category") or None, due_within=due, as_of=self.today,
-                          redact=True,  # names only for the page shown, below
+                          category=category or None, due_within=due, as_of=self.today,
+                          redact=not search,  # names only for the page shown, below
                           providers=self.providers(request))
         if not status:  # the work: open cases (what is sent or decided is a filter away)
             rows = [r for r in rows if r["status"] in OPEN]
+        if search:  # a claim number, a member id or a patient's name (in any order of words)
+            rows = [r for r in rows if search in r["claim_id"].casefold()
+                    or search in r["member_id"].casefold()
+                    or all(w in r["patient_name"].casefold() for w in search.split())]
         if q.get("owner"):
             rows = [r for r in rows if r["owner"] == q["owner"]]
+        queue = q.get("queue") == "approval"
+        if queue:
+            waiting = [r for r in rows if r["needs_approval"] and r["status"] in OPEN]
+            done = approved_cases(self.engine, [r["case_id"] for r in waiting])
+            rows = [r for r in waiting if r["case_id"] not in done]
         order = q.get("sort", "priority")
-        if order == "priority":  # worklist.csv's score on the last run, then the deadline
-            rows.sort(key=lambda r: -(r["score"] or 0))
+        if order == "priority":  # urgent first, then worklist.csv's score on the last run
+            rows.sort(key=lambda r: (not r["urgent"], -(r["score"] or 0)))
         elif order == "at_stake":
             rows.sort(key=lambda r: (-Decimal(r["at_stake"]), r["case_id"]))
         elif order == "status":
             rows.sort(key=lambda r: (r["status"], r["case_id"]))
         start = (_number(q.get("page")) or 0) * PAGE
         shown = rows[start:start + PAGE]
-        names = patient_names(self.engine, [r["case_id"] for r in shown])
-        shown = [{**r, "patient_name": names.get(r["case_id"], "")} for r in shown]
+        ids = [r["case_id"] for r in shown]
+        names = patient_names(self.engine, ids)
+        approved = approved_cases(self.engine, [r["case_id"] for r in shown
+                                                if r["needs_approval"]])
+        shown = [{**r, "patient_name": names.get(r["case_id"], ""),
+                  "readiness": _readiness(r, r["case_id"] in approved)} for r in shown]
         return self.page(request, "worklist.html.j2", rows=shown,
                          total=len(rows), start=start, page_size=PAGE, filters=dict(q),
                          statuses=[s.value for s in Status], owners=[o.value for o in Owner],
-                         soon=SOON, today=self.today)
+                         categories=[c.value for c in Category if c.value not in NOT_DENIALS],
+                         soon=SOON, today=self.today, queue=queue)
 
     async def case(self, request: Request) -> Response:
         case = self._case(request)
@@ -519,8 +538,32 @@ def _number(text: str | None, most: int = 10**6) -> int | None:
 #: Form actions on a case, and the permission each needs (appeals.store.users.CAN).
 ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mark",
            "facts": "mark", "escalate": "mark"}
+#: No case is ever in this category: it is not offered as a filter.
+NOT_DENIALS = {"not_a_denial"}
 OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
         Status.upheld.value}
+
+
+def _words_key(text: str | None) -> str:
+    """A category as people write it ("Parity NQTL", "parity-nqtl") as the store keeps it."""
+    return "_".join((text or "").replace("-", " ").replace("/", " ").split()).casefold()
+
+
+def _readiness(row: dict, approved: bool) -> str:
+    """Where a case stands before it can go: ready, or what it waits for and on whom."""
+    status = row["status"]
+    if status == Status.waiting_on_clinician.value:
+        words = "draft: waiting on the clinician's answers"
+    elif status == Status.to_work.value:
+        words = "draft: the biller's part is missing"
+    elif status == Status.ready_to_send.value:
+        words = "ready"
+    else:
+        return status.replace("_", " ")
+    if row["needs_approval"] and not approved:
+        words += "; awaiting compliance approval" if words != "ready" else \
+            "; ready once compliance approves"
+    return words
 
 
 def _address(request: Request) -> str:

@@ -862,3 +862,35 @@ def test_the_worklist_puts_each_persons_work_first(client):
     token = csrf_of(client.get(f"/cases/{cid}").text)
     assert client.post(f"/cases/{cid}/approve", data={"csrf": token}).status_code == 303
     assert "P1 / 1" not in client.get("/", params={"queue": "approval"}).text
+
+
+def test_a_fax_batch_is_marked_sent_at_once_through_the_send_gate(client):
+    """A biller ticks the cases of one fax batch and marks them sent together: the ready one
+    is sent (its history says by fax, with the batch's note), the draft is refused with the
+    gate's reason, and nothing is sent past the gate."""
+    engine = client.app.state.desk.engine
+    with engine.begin() as conn:  # A1's packet came back complete from the clinician
+        conn.exec_driver_sql("UPDATE cases SET status = 'ready_to_send', packet_ready = 1 "
+                             "WHERE claim_id = 'A1'")
+    reviewer = TestClient(client.app, follow_redirects=False)
+    login(reviewer, "compliance")
+    listed = {c["claim_id"]: c["case_id"] for c in reviewer.get("/api/cases").json()["cases"]}
+    token = csrf_of(reviewer.get(f"/cases/{listed['A1']}").text)
+    reviewer.post(f"/cases/{listed['A1']}/approve", data={"csrf": token})
+    token = login(client, "biller")
+    page = client.get("/").text
+    assert f'name="case" value="{listed["A1"]}"' in page
+    done = client.post("/bulk/sent", data={"csrf": token, "method": "fax", "note": "batch 7",
+                                           "case": [str(listed["A1"]), str(listed["M1"])]})
+    assert done.status_code == 200
+    assert "1 case marked sent" in done.text and f"Case {listed['M1']}" in done.text
+    assert "draft" in done.text
+    a1 = client.get(f"/api/cases/{listed['A1']}").json()
+    m1 = client.get(f"/api/cases/{listed['M1']}").json()
+    assert a1["status"] == "sent" and m1["status"] != "sent"
+    sent = [e for e in a1["events"] if e["to"] == "sent"][-1]
+    assert sent["method"] == "fax" and sent["note"].endswith("batch 7") and sent["who"] == "biller"
+    forged = client.post("/bulk/sent", data={"case": [str(listed["M1"])]})
+    assert forged.status_code == 403
+    login(client, "clinician")
+    assert 'name="case"' not in client.get("/").text  # no ticks for who may not send

@@ -400,6 +400,33 @@ class Desk:
             return self.page(request, "error.html.j2", 400, message=str(exc))
         return RedirectResponse(f"/cases/{ref}", status_code=303)
 
+    async def bulk(self, request: Request) -> Response:
+        """Many cases marked sent at once (one fax batch): each through the same send gate as
+        one case; what the gate refuses is listed with its reason, the rest are sent."""
+        who = self.user(request)
+        form = await request.form()
+        if not _csrf_ok(request, form.get("csrf")):
+            return self.page(request, "error.html.j2", 403,
+                             message="The form expired or did not come from this desk.")
+        if who[1] not in CAN["mark"]:
+            return self.page(request, "error.html.j2", 403,
+                             message=f"A {who[1].value} may not mark cases sent.")
+        refs = [str(v) for v in form.getlist("case") if _number(str(v)) is not None][:PAGE]
+        method = str(form.get("method") or "") or None
+        if not refs:
+            return self.page(request, "error.html.j2", 400,
+                             message="Tick the cases that went out, then mark them sent.")
+        done, refused = [], []
+        for ref in refs:
+            try:
+                mark(self.engine, ref, "sent", on=self.today, method=method, who=who[0],
+                     note=str(form.get("note") or "")[:2000] or None, separate=self._separate())
+                done.append(ref)
+            except (CaseError, ValueError) as exc:
+                refused.append((ref, str(exc)))
+        return self.page(request, "bulk.html.j2", 400 if refused and not done else 200,
+                         done=done, refused=refused, method=method)
+
     def _escalate(self, request: Request, ref: str, kind: str, who: str) -> Response:
         """A letter about the filed level (appeals escalate), built under the case's folder."""
         from appeals.escalate import EscalationError, escalate
@@ -627,6 +654,7 @@ def create_app(engine: Engine, secret: str | None = None, as_of: date | None = N
         Route("/cases/{case_id:int}/checklist", _guarded(desk, desk.checklist),
               methods=["GET", "POST"]),
         Route("/cases/{case_id:int}/{action:str}", _guarded(desk, desk.act), methods=["POST"]),
+        Route("/bulk/sent", _guarded(desk, desk.bulk), methods=["POST"]),
         Route("/api/cases", _guarded(desk, desk.api_cases, api=True)),
         Route("/api/cases/{case_id:int}", _guarded(desk, desk.api_case, api=True)),
     ]

@@ -894,3 +894,50 @@ def test_a_fax_batch_is_marked_sent_at_once_through_the_send_gate(client):
     assert forged.status_code == 403
     login(client, "clinician")
     assert 'name="case"' not in client.get("/").text  # no ticks for who may not send
+
+
+def test_a_billers_week_from_the_desk_upload_run_and_checklists(client, tmp_path):
+    """The week without a terminal: the week's files uploaded (one not what it claims, named
+    and not kept), run in the background with its log on the Week page, a second upload
+    refused while it runs, its new case on the worklist; then a clinician's returned checklist
+    uploaded, its answers imported and the packet built again."""
+    from test_answers import fill_pdf
+
+    desk = client.app.state.desk
+    desk.root = tmp_path / "practice"
+    token = login(client, "biller")
+    week = ("claim_id,payer_name,plan_type,plan_funding,employer_size,member_id,patient_name,"
+            "provider_name,service_date,cpt_code,billed_amount,paid_amount,denial_date,"
+            "adjustment_codes,denial_reason\n"
+            "W1,Blue Ridge,employer_group,self_funded,500,MEM-W1,Pat W1,Dr Lee,2026-05-11,"
+            "90837,200,0,2026-06-12,CO-50,Not medically necessary\n")
+    files = [("files", ("week 23 export.csv", week.encode(), "text/csv")),
+             ("files", ("scan.pdf", b"<html>not a pdf</html>", "application/pdf"))]
+    started = client.post("/week/run", data={"csrf": token}, files=files)
+    assert started.status_code == 303, started.text
+    [job] = desk.jobs
+    assert job.files == ["week_23_export.csv"] and job.refused[0][0] == "scan.pdf"
+    assert sorted(p.name for p in job.inbox.iterdir()) == ["week_23_export.csv"]
+    assert oct(job.inbox.stat().st_mode & 0o777) == "0o700"
+    again = client.post("/week/run", data={"csrf": token}, files=files[:1])
+    assert again.status_code == 409 and "still going" in again.text
+    assert job.process.wait(timeout=600) in (0, 1)
+    page = client.get("/week").text
+    assert "Run 1, by biller: finished" in page and "scan.pdf (named .pdf, but not a PDF)" in page
+    assert "W1" in {c["claim_id"] for c in client.get("/api/cases").json()["cases"]}
+    assert (job.out / "worklist.csv").exists()
+
+    m1 = next(c for c in client.get("/api/cases").json()["cases"] if c["claim_id"] == "M1")
+    packet = Path(m1["packet"])
+    filled = fill_pdf(packet / "clinician_checklist.pdf", tmp_path / "back.pdf",
+                      {"why_now": "Worse sleep and two missed shifts since May."}, ["why_now"])
+    nurse = TestClient(client.app, follow_redirects=False)
+    token = login(nurse, "clinician")
+    done = nurse.post("/week/checklists", data={"csrf": token},
+                      files=[("files", ("back.pdf", filled.read_bytes(), "application/pdf")),
+                             ("files", ("junk.docx", b"PK not a zip", "application/msword"))])
+    assert done.status_code == 200
+    assert "1 answer(s) imported" in done.text and "its packet is built again" in done.text
+    assert "junk.docx" in done.text
+    history = nurse.get(f"/api/cases/{m1['case_id']}").json()["events"]
+    assert any("uploaded on the review desk" in (e["note"] or "") for e in history)

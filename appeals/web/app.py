@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +37,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appeals.compose.settings import load_biller_fields
+from appeals.intake.caps import MB, caps
 from appeals.models import Category, Owner, parse_money
 from appeals.store import (
     CaseError,
@@ -60,12 +61,14 @@ from appeals.store.users import (
     sign_in,
     user_for_token,
 )
+from appeals.web.week import Job, next_folder, safe_name, save_upload, start_run
 
 if TYPE_CHECKING:
     from appeals.packet import Settings
 
 #: The largest request body the desk reads (a form is a few kB; a checklist answer a few more).
 MAX_BODY = 1 << 20
+UPLOAD_FILES = 4  # an upload's body: at most this many files of the largest size
 PAGE = 200  # worklist rows a page
 API_PAGE, API_PAGE_MAX = 100, 500  # /api/cases: cases a page by default, at most
 #: Refused sign-ins from one address in this many minutes slow the next ones down: from the
@@ -74,8 +77,14 @@ THROTTLE_MINUTES = 15
 SOON = 14  # days left at or under which a deadline is highlighted
 
 
+def upload_limit() -> int:
+    """The week's uploads: a few files of up to documents.file_mb each (limits.yaml)."""
+    return UPLOAD_FILES * caps().file_mb * MB
+
+
 class BodyLimit:
-    """413 for a body over MAX_BODY, whether it says its length or streams it."""
+    """413 for a body over MAX_BODY (the week's uploads: upload_limit()), whether it says its
+    length or streams it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -84,8 +93,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        most = upload_limit() if scope.get("path", "").startswith("/week/") else MAX_BODY
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and (not length.isdigit() or int(length) > most):
             await _too_large(send)
             return
         seen = 0
@@ -94,7 +104,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY:
+            if seen > most:
                 raise _TooLarge
             return message
 
@@ -183,6 +193,8 @@ class Desk:
         self.env = _templates()
         self.facts = facts  # where the clinician's answers are kept (the runs' --facts file)
         self.settings = settings or {}  # the runs' other files: org, payers, templates, ...
+        self.root = Path.cwd()  # inbox/ and out/ of the week's runs, as `appeals run` here
+        self.jobs: list[Job] = []  # runs started from the desk since it started
 
     def _separate(self) -> bool:
         """The practice separates approving a letter from sending it (org.yaml)."""
@@ -427,6 +439,113 @@ class Desk:
         return self.page(request, "bulk.html.j2", 400 if refused and not done else 200,
                          done=done, refused=refused, method=method)
 
+    # --- the week from the desk -------------------------------------------------------------
+
+    async def week(self, request: Request) -> Response:
+        running = any(j.running for j in self.jobs)
+        return self.page(request, "week.html.j2", jobs=self.jobs[::-1], running=running,
+                         most=caps().file_mb, results=None, refused=[])
+
+    async def week_run(self, request: Request) -> Response:
+        """The week's files uploaded, sniffed, saved and run in the background."""
+        who = self.user(request)
+        form = await request.form()
+        refusal = self._week_refusal(request, form, who, "mark")
+        if refusal is not None:
+            return refusal
+        if any(j.running for j in self.jobs):
+            return self.page(request, "error.html.j2", 409, message=(
+                "A run started from the desk is still going: wait for it to finish (the Week "
+                "page shows it), then upload again. Nothing was taken from this upload."))
+        folder, number = next_folder(self.root / "inbox", self.today)
+        taken: set[str] = set()
+        saved, refused = [], []
+        for upload in form.getlist("files"):
+            if not hasattr(upload, "read"):
+                continue
+            name, why = save_upload(folder, upload.filename or "", await upload.read(), taken)
+            (refused.append((name, why)) if why else saved.append(name))
+        if not saved:
+            return self.page(request, "week.html.j2", 400, jobs=self.jobs[::-1], running=False,
+                             most=caps().file_mb, results=None, refused=refused or [
+                                 ("", "choose the week's files first")])
+        out = self.root / "out" / f"week-{folder.name}"
+        job = Job(number=len(self.jobs) + 1, who=who[0], started=datetime.now(UTC),
+                  inbox=folder, out=out, log=out.with_name(out.name + ".log"), files=saved,
+                  refused=refused)
+        start_run(job, self.engine.url.render_as_string(hide_password=False), self.settings,
+                  self.facts, self.today, self.root)
+        self.jobs.append(job)
+        self.log(request, "export", detail=f"run {number} of {self.today} started: "
+                                           f"{len(saved)} file(s)")
+        return RedirectResponse("/week", status_code=303)
+
+    async def week_checklists(self, request: Request) -> Response:
+        """Returned checklists (PDF or DOCX) imported: each case's answers checked, saved to
+        the runs' facts file and its packet built again, as the clinician's form does."""
+        from appeals.answers import import_answers
+        from appeals.answers.rebuild import save, stored_record
+
+        who = self.user(request)
+        form = await request.form()
+        refusal = self._week_refusal(request, form, who, "answer", "mark")
+        if refusal is not None:
+            return refusal
+        if self.facts is None:
+            return self.page(request, "error.html.j2", 400, message=(
+                "The desk keeps answers in the runs' facts file: start it with --facts."))
+        folder, _ = next_folder(self.root / "inbox" / "checklists", self.today)
+        taken: set[str] = set()
+        paths, results = [], []
+        for upload in form.getlist("files"):
+            if not hasattr(upload, "read"):
+                continue
+            data = await upload.read()
+            if len(data) > caps().file_mb * MB or not data:
+                results.append((upload.filename or "", "",
+                                "empty, or over the size a file may be: not read"))
+                continue
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = folder / safe_name(upload.filename or "checklist", taken)
+            path.write_bytes(data)
+            path.chmod(0o600)
+            paths.append(path)
+        mine = self.providers(request)
+        for r in import_answers(paths, as_of=self.today):
+            if r.error:
+                results.append((r.path.name, "", r.error.split(": ", 1)[-1]))
+                continue
+            try:
+                case = case_history(self.engine, r.case, as_of=self.today)
+            except CaseError as exc:
+                results.append((r.path.name, r.case, str(exc)))
+                continue
+            if mine is not None and case["provider"] not in mine:
+                results.append((r.path.name, r.case, "not a case of yours: not imported"))
+            elif r.problems:
+                results.append((r.path.name, r.case, "not imported: " + "; ".join(r.problems)))
+            elif not r.imported:
+                results.append((r.path.name, r.case, "no answer filled in yet"))
+            else:
+                save(self.engine, case, stored_record(self.engine, case["case_id"]), r.imported,
+                     facts_file=self.facts, settings_files=self.settings, as_of=self.today,
+                     who=who[0], where="uploaded on the review desk")
+                results.append((r.path.name, r.case, f"{len(r.imported)} answer(s) imported"
+                                + (f"; still missing: {', '.join(r.missing)}" if r.missing
+                                   else "") + "; its packet is built again"))
+        return self.page(request, "week.html.j2", jobs=self.jobs[::-1],
+                         running=any(j.running for j in self.jobs), most=caps().file_mb,
+                         results=results, refused=[])
+
+    def _week_refusal(self, request: Request, form, who, *needed: str) -> Response | None:
+        if not _csrf_ok(request, form.get("csrf")):
+            return self.page(request, "error.html.j2", 403,
+                             message="The form expired or did not come from this desk.")
+        if not any(who[1] in CAN[n] for n in needed):
+            return self.page(request, "error.html.j2", 403,
+                             message=f"A {who[1].value} may not do this.")
+        return None
+
     def _escalate(self, request: Request, ref: str, kind: str, who: str) -> Response:
         """A letter about the filed level (appeals escalate), built under the case's folder."""
         from appeals.escalate import EscalationError, escalate
@@ -655,6 +774,9 @@ def create_app(engine: Engine, secret: str | None = None, as_of: date | None = N
               methods=["GET", "POST"]),
         Route("/cases/{case_id:int}/{action:str}", _guarded(desk, desk.act), methods=["POST"]),
         Route("/bulk/sent", _guarded(desk, desk.bulk), methods=["POST"]),
+        Route("/week", _guarded(desk, desk.week)),
+        Route("/week/run", _guarded(desk, desk.week_run), methods=["POST"]),
+        Route("/week/checklists", _guarded(desk, desk.week_checklists), methods=["POST"]),
         Route("/api/cases", _guarded(desk, desk.api_cases, api=True)),
         Route("/api/cases/{case_id:int}", _guarded(desk, desk.api_case, api=True)),
     ]

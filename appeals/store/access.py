@@ -17,7 +17,7 @@ from appeals.store.lifecycle import now
 from appeals.store.schema import access_log
 
 ACTIONS = ("sign_in", "sign_out", "case_view", "file_download", "api_call", "export",
-           "report_view", "access_log_view")
+           "report_view", "access_log_view", "upload")
 
 
 def log_access(engine: Engine, user: str | None, action: str, *, case_id: int | None = None,

@@ -476,7 +476,7 @@ class Desk:
         start_run(job, self.engine.url.render_as_string(hide_password=False), self.settings,
                   self.facts, self.today, self.root)
         self.jobs.append(job)
-        self.log(request, "export", detail=f"run {number} of {self.today} started: "
+        self.log(request, "upload", detail=f"run {number} of {self.today} started: "
                                            f"{len(saved)} file(s)")
         return RedirectResponse("/week", status_code=303)
 
@@ -510,6 +510,7 @@ class Desk:
             path.write_bytes(data)
             path.chmod(0o600)
             paths.append(path)
+        self.log(request, "upload", detail=f"{len(paths)} returned checklist(s)")
         mine = self.providers(request)
         for r in import_answers(paths, as_of=self.today):
             if r.error:

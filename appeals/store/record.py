@@ -198,6 +198,15 @@ class Recorder:
                 finished_at=now(), lines=self.recorded, outcome=f"failed: {why}"[:300]))
 
 
+def unfinished_runs(engine: Engine, by: str) -> int:
+    """Runs on this store still going; those of this machine whose process is gone are closed
+    as abandoned first (by `by`), so a crash never blocks the next run for good."""
+    with engine.begin() as conn:
+        close_abandoned(conn, by)
+        return conn.execute(select(func.count()).select_from(runs).where(
+            runs.c.finished_at.is_(None))).scalar_one()
+
+
 def close_abandoned(conn, by: str) -> list[int]:
     """Runs of this machine whose process is gone never finish: say so on their rows, once.
     Returns their ids. (A run of another machine cannot be judged from here.)"""

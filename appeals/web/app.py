@@ -51,6 +51,7 @@ from appeals.store import (
 from appeals.store.access import access_rows, log_access, refused_sign_ins
 from appeals.store.cases import approved_cases, patient_names, status_counts
 from appeals.store.lifecycle import Status
+from appeals.store.record import unfinished_runs
 from appeals.store.users import (
     CAN,
     LIFETIME_HOURS,
@@ -453,10 +454,11 @@ class Desk:
         refusal = self._week_refusal(request, form, who, "mark")
         if refusal is not None:
             return refusal
-        if any(j.running for j in self.jobs):
+        if any(j.running for j in self.jobs) or unfinished_runs(self.engine, "the review desk"):
             return self.page(request, "error.html.j2", 409, message=(
-                "A run started from the desk is still going: wait for it to finish (the Week "
-                "page shows it), then upload again. Nothing was taken from this upload."))
+                "A run is still going on this store (from the desk or `appeals run`): wait for "
+                "it to finish (the Week page shows the desk's), then upload again. Nothing was "
+                "taken from this upload."))
         folder, number = next_folder(self.root / "inbox", self.today)
         taken: set[str] = set()
         saved, refused = [], []

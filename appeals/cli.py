@@ -750,6 +750,8 @@ def serve_cmd(
                                                "machine terminates TLS: trust its "
                                                "X-Forwarded-Proto and -For.")] = False,
     as_of: AsOfOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes "
+                                         "(a team on PostgreSQL).")] = 1,
 ) -> None:
     """The review desk: the worklist, cases and their packets, approve, mark sent, record the
     decision, in the browser. Sign in with a user made by `appeals users add`. Run it from the
@@ -781,11 +783,33 @@ def serve_cmd(
         err("warning: plain HTTP on a network address: passwords, session cookies and patients' "
             "records cross the network unencrypted. Give --cert and --key, or put a TLS proxy "
             "in front (--behind-proxy); see the README's desk section")
-    uvicorn.run(create_app(engine, secret, as_of=as_of.date() if as_of else None, facts=facts,
-                           settings=files), host=host, port=port, log_level="warning",
-                ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None,
-                proxy_headers=behind_proxy, forwarded_allow_ips="127.0.0.1" if behind_proxy
-                else None)
+    transport = {"ssl_certfile": str(cert) if cert else None,
+                 "ssl_keyfile": str(key) if key else None, "proxy_headers": behind_proxy,
+                 "forwarded_allow_ips": "127.0.0.1" if behind_proxy else None}
+    if workers == 1:
+        uvicorn.run(create_app(engine, secret, as_of=as_of.date() if as_of else None,
+                               facts=facts, settings=files), host=host, port=port,
+                    log_level="warning", **transport)
+        return
+    import json
+    import secrets
+
+    from appeals.web.app import DESK_ENV
+
+    if engine.dialect.name == "sqlite":
+        err("warning: several workers on SQLite take turns writing; a team serves from "
+            "PostgreSQL (see the case store section)")
+    # The workers are fresh processes: the store, the cookie key and the files go by the
+    # environment (one key for all, or a cookie signed by one worker is refused by the next).
+    os.environ["APPEALS_DB"] = engine.url.render_as_string(hide_password=False)
+    os.environ.setdefault("APPEALS_SECRET", secrets.token_hex(32))
+    os.environ[DESK_ENV] = json.dumps({
+        "as_of": as_of.date().isoformat() if as_of else None,
+        "facts": str(facts.resolve()) if facts else None,
+        "settings": {k: str(v.resolve()) if v else None for k, v in files.items()}})
+    engine.dispose()
+    uvicorn.run("appeals.web.app:app_from_env", factory=True, workers=workers, host=host,
+                port=port, log_level="warning", **transport)
 
 
 users_app = typer.Typer(no_args_is_help=True, help="The review desk's users.")

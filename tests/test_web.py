@@ -941,3 +941,63 @@ def test_a_billers_week_from_the_desk_upload_run_and_checklists(client, tmp_path
     assert "junk.docx" in done.text
     history = nurse.get(f"/api/cases/{m1['case_id']}").json()["events"]
     assert any("uploaded on the review desk" in (e["note"] or "") for e in history)
+
+
+def test_a_team_desk_with_several_workers_on_postgresql_shares_sessions(postgres_url):
+    """`appeals serve --workers 2` on PostgreSQL: a sign-in made on one worker holds on the
+    other (sessions live in the store, one cookie key for all), and signing out ends it on
+    both."""
+    import http.cookiejar
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    engine = open_store(postgres_url)
+    add_user(engine, "team", "biller", PASSWORD)
+    engine.dispose()
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "appeals", "serve", "--db", postgres_url,
+                               "--port", str(port), "--workers", "2"],
+                              stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with browser.open(base + path) as page:
+                return page.status, page.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("location", "")
+
+    def post(path: str, data: dict) -> int:
+        try:
+            with browser.open(base + path, urllib.parse.urlencode(data).encode()) as page:
+                return page.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        for _ in range(200):
+            try:
+                status, text = get("/login")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+        assert post("/login", {"username": "team", "password": PASSWORD,
+                               "csrf": csrf_of(text)}) == 303
+        pages = [get("/") for _ in range(12)]  # spread over both workers
+        assert all(code == 200 for code, _ in pages), [c for c, _ in pages]
+        assert post("/logout", {"csrf": csrf_of(pages[-1][1])}) == 303
+        assert all(get("/")[1] == "/login" for _ in range(6))
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

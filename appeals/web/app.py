@@ -790,3 +790,24 @@ def create_app(engine: Engine, secret: str | None = None, as_of: date | None = N
     app = Starlette(routes=routes, middleware=middleware)
     app.state.desk = desk
     return app
+
+
+#: `appeals serve --workers N`: each uvicorn worker builds the desk from these (a worker is a
+#: fresh process: nothing but the environment reaches it).
+DESK_ENV = "APPEALS_DESK"
+
+
+def app_from_env() -> Starlette:
+    """The desk as `appeals serve --workers N` configured it: the store from $APPEALS_DB, the
+    cookie key from $APPEALS_SECRET, the rest from $APPEALS_DESK (JSON). Sessions, the sign-in
+    throttle and the access log live in the store, so they hold across the workers."""
+    import os
+
+    from appeals.store import open_store
+
+    config = json.loads(os.environ.get(DESK_ENV) or "{}")
+    as_of = date.fromisoformat(config["as_of"]) if config.get("as_of") else None
+    facts = Path(config["facts"]) if config.get("facts") else None
+    settings = {k: Path(v) if v else None for k, v in (config.get("settings") or {}).items()}
+    return create_app(open_store(), os.environ.get("APPEALS_SECRET"), as_of=as_of, facts=facts,
+                      settings=settings)

@@ -1001,3 +1001,66 @@ def test_a_team_desk_with_several_workers_on_postgresql_shares_sessions(postgres
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+# --- the security matrix: every route x every role x signed out -----------------------------------
+
+def _routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every route, with a real case number filled in."""
+    out = []
+    for route in app.router.routes:
+        path = route.path.replace("{case_id:int}", "1").replace("{name}", "appeal_letter.pdf")
+        path = path.replace("{action:str}", "mark")
+        out += [(m, path) for m in sorted(route.methods or {"GET"}) if m != "HEAD"]
+    return out
+
+
+OPEN_TO_ALL = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+#: Who may read what (everyone signed in may read the rest; clinicians only their own cases).
+READERS = {"/access-log": {"compliance", "admin"}}
+
+
+def test_the_security_matrix_every_route_every_role_and_signed_out(client):
+    """Signed out, every route but the sign-in page says 'sign in' (303 to /login, 401 for the
+    API); signed in, no POST is acted on without the session's CSRF token (403, or 303 to
+    /login for the sign-in's own form); every response, whatever its status, carries the
+    security headers; GET pages answer each role as its rights say."""
+    app = client.app
+    routes = _routes(app)
+    assert len(routes) >= 16, routes  # the matrix cannot pass by finding nothing to check
+    stranger = TestClient(app, follow_redirects=False)
+    seen_statuses = set()
+    for method, path in routes:
+        done = stranger.request(method, path)
+        seen_statuses.add(done.status_code)
+        assert "content-security-policy" in done.headers and \
+            done.headers["x-content-type-options"] == "nosniff", (method, path, done.status_code)
+        if (method, path) in OPEN_TO_ALL:
+            continue
+        expected = 401 if path.startswith("/api/") else 303
+        assert done.status_code == expected, (method, path, done.status_code)
+        if expected == 303:
+            assert done.headers["location"] == "/login", (method, path)
+    for role in ("admin", "biller", "clinician", "compliance", "other_clinician"):
+        user = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+        login(user, role)
+        for method, path in routes:
+            if method == "POST":
+                if path == "/logout":
+                    continue
+                forged = user.post(path, data={"csrf": "not the token"})
+                seen_statuses.add(forged.status_code)
+                assert forged.status_code in (403, 404) if path != "/login" else \
+                    forged.status_code == 403, (role, path, forged.status_code)
+                assert "content-security-policy" in forged.headers
+                continue
+            page = user.get(path)
+            seen_statuses.add(page.status_code)
+            assert page.status_code != 500, (role, path)
+            assert "content-security-policy" in page.headers, (role, path)
+            allowed = READERS.get(path)
+            if allowed is not None:
+                assert (page.status_code == 200) == (role in allowed), (role, path)
+            elif role == "other_clinician" and path.startswith(("/cases/", "/api/cases/")):
+                assert page.status_code == 404, (role, path)  # not their patient
+    assert {200, 303, 401, 403, 404} <= seen_statuses

@@ -1064,3 +1064,18 @@ def test_the_security_matrix_every_route_every_role_and_signed_out(client):
             elif role == "other_clinician" and path.startswith(("/cases/", "/api/cases/")):
                 assert page.status_code == 404, (role, path)  # not their patient
     assert {200, 303, 401, 403, 404} <= seen_statuses
+
+
+def test_a_refused_move_stays_on_the_case_with_why_and_the_typed_note(client):
+    """A biller's mark refused by the send gate used to land on a dead-end page that lost the
+    note; now the case page comes back with the reason and the note as typed, and a form is
+    shown only where its move is allowed (no decision to record before the case is sent)."""
+    token = login(client, "biller")
+    cid = case_id(client, "M1")
+    page = client.get(f"/cases/{cid}").text
+    assert 'action="/cases/%d/outcome"' % cid not in page  # not sent: no decision yet
+    done = client.post(f"/cases/{cid}/mark", data={
+        "csrf": token, "to": "sent", "method": "fax", "note": "faxed with the cover & <b>"})
+    assert done.status_code == 400 and 'role="alert"' in done.text
+    assert "draft" in done.text
+    assert 'value="faxed with the cover &amp; &lt;b&gt;"' in done.text  # kept, and escaped

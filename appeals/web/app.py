@@ -345,12 +345,17 @@ class Desk:
         if case is None:
             return self.page(request, "error.html.j2", 404, message="No such case.")
         self.log(request, "case_view", case_id=case["case_id"])
-        summary = _packet_summary(case)
-        return self.page(request, "case.html.j2", case=case, packet=summary,
-                         needs_approval=case["needs_approval"], approved=case["approved"],
-                         send_problems=case["send_problems"],
+        return self._case_page(request, case)
+
+    def _case_page(self, request: Request, case: dict, status: int = 200, error: str = "",
+                   typed: dict | None = None) -> HTMLResponse:
+        """The case page; after a refused action, with why and what was typed kept."""
+        return self.page(request, "case.html.j2", status, case=case,
+                         packet=_packet_summary(case), needs_approval=case["needs_approval"],
+                         approved=case["approved"], send_problems=case["send_problems"],
                          files=sorted(case["packet_hashes"]), today=self.today,
-                         biller_fields=sorted(load_biller_fields().fields.items()))
+                         biller_fields=sorted(load_biller_fields().fields.items()),
+                         error=error, typed=typed or {}, open_statuses=OPEN)
 
     async def file(self, request: Request) -> Response:
         case = self._case(request)
@@ -410,7 +415,12 @@ class Desk:
                                amount=parse_money(form.get("amount") or None), note=note,
                                who=who[0])
         except (CaseError, ValueError) as exc:
-            return self.page(request, "error.html.j2", 400, message=str(exc))
+            case = self._case(request)
+            if case is None:
+                return self.page(request, "error.html.j2", 400, message=str(exc))
+            typed = {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
+            return self._case_page(request, case, 400, error=str(exc),
+                                   typed={"action": action, **typed})
         return RedirectResponse(f"/cases/{ref}", status_code=303)
 
     async def bulk(self, request: Request) -> Response:

@@ -15,7 +15,6 @@ import json
 import logging
 import secrets
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +48,12 @@ from appeals.store import (
     record_outcome,
 )
 from appeals.store.access import access_rows, log_access, refused_sign_ins
-from appeals.store.cases import approved_cases, patient_names, status_counts
+from appeals.store.cases import (
+    WorklistQuery,
+    approved_cases,
+    status_counts,
+    worklist_page,
+)
 from appeals.store.lifecycle import Status
 from appeals.store.record import unfinished_runs
 from appeals.store.users import (
@@ -299,43 +303,27 @@ class Desk:
         status = q.get("status") or None
         if status and status not in Status.__members__:
             status = None
-        due = _number(q.get("due"))
-        category = _words_key(q.get("category"))
-        search = " ".join((q.get("q") or "").split()).casefold()[:100]
-        rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
-                          category=category or None, due_within=due, as_of=self.today,
-                          redact=not search,  # names only for the page shown, below
-                          providers=self.providers(request))
-        if not status:  # the work: open cases (what is sent or decided is a filter away)
-            rows = [r for r in rows if r["status"] in OPEN]
-        if search:  # a claim number, a member id or a patient's name (in any order of words)
-            rows = [r for r in rows if search in r["claim_id"].casefold()
-                    or search in r["member_id"].casefold()
-                    or all(w in r["patient_name"].casefold() for w in search.split())]
-        if q.get("owner"):
-            rows = [r for r in rows if r["owner"] == q["owner"]]
         queue = q.get("queue") == "approval"
-        if queue:
-            waiting = [r for r in rows if r["needs_approval"] and r["status"] in OPEN]
-            done = approved_cases(self.engine, [r["case_id"] for r in waiting])
-            rows = [r for r in waiting if r["case_id"] not in done]
-        order = q.get("sort", "priority")
-        if order == "priority":  # urgent first, then worklist.csv's score on the last run
-            rows.sort(key=lambda r: (not r["urgent"], -(r["score"] or 0)))
-        elif order == "at_stake":
-            rows.sort(key=lambda r: (-Decimal(r["at_stake"]), r["case_id"]))
-        elif order == "status":
-            rows.sort(key=lambda r: (r["status"], r["case_id"]))
         start = (_number(q.get("page")) or 0) * PAGE
-        shown = rows[start:start + PAGE]
-        ids = [r["case_id"] for r in shown]
-        names = patient_names(self.engine, ids)
-        approved = approved_cases(self.engine, [r["case_id"] for r in shown
+        owner = q.get("owner") if q.get("owner") in {o.value for o in Owner} else None
+        query = WorklistQuery(
+            as_of=self.today,  # no status: the work, the open cases (the rest a filter away)
+            statuses=(status,) if status else tuple(sorted(OPEN)),
+            category=_words_key(q.get("category")) or None, payer=q.get("payer") or None,
+            owner=owner, due_within=_number(q.get("due")),
+            search=" ".join((q.get("q") or "").split())[:100],
+            providers=self.providers(request), needs_approval=queue,
+            order=q.get("sort", "priority"), offset=0 if queue else start,
+            limit=10**6 if queue else PAGE)
+        total, rows = worklist_page(self.engine, query)
+        approved = approved_cases(self.engine, [r["case_id"] for r in rows
                                                 if r["needs_approval"]])
-        shown = [{**r, "patient_name": names.get(r["case_id"], ""),
-                  "readiness": _readiness(r, r["case_id"] in approved)} for r in shown]
+        if queue:  # what waits for compliance: not yet approved as the packet now stands
+            rows = [r for r in rows if r["case_id"] not in approved]
+            total, rows = len(rows), rows[start:start + PAGE]
+        shown = [{**r, "readiness": _readiness(r, r["case_id"] in approved)} for r in rows]
         return self.page(request, "worklist.html.j2", rows=shown,
-                         total=len(rows), start=start, page_size=PAGE, filters=dict(q),
+                         total=total, start=start, page_size=PAGE, filters=dict(q),
                          statuses=[s.value for s in Status], owners=[o.value for o in Owner],
                          categories=[c.value for c in Category if c.value not in NOT_DENIALS],
                          soon=SOON, today=self.today, queue=queue)

@@ -1073,9 +1073,138 @@ def test_a_refused_move_stays_on_the_case_with_why_and_the_typed_note(client):
     token = login(client, "biller")
     cid = case_id(client, "M1")
     page = client.get(f"/cases/{cid}").text
-    assert 'action="/cases/%d/outcome"' % cid not in page  # not sent: no decision yet
+    assert f'action="/cases/{cid}/outcome"' not in page  # not sent: no decision yet
     done = client.post(f"/cases/{cid}/mark", data={
         "csrf": token, "to": "sent", "method": "fax", "note": "faxed with the cover & <b>"})
     assert done.status_code == 400 and 'role="alert"' in done.text
     assert "draft" in done.text
     assert 'value="faxed with the cover &amp; &lt;b&gt;"' in done.text  # kept, and escaped
+
+
+def test_a_billers_week_and_compliance_queue_in_the_browser(served, client, tmp_path, request):
+    """Chromium, as people would: compliance opens its queue and approves a letter from it;
+    a biller uploads the week's export on the Week page and watches the run finish, finds the
+    new case on the worklist with its readiness, and marks a ready case sent with a tick."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        needs("Chromium (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        needs("Playwright (pip package playwright)")
+    desk = client.app.state.desk
+    desk.root = tmp_path / "practice"
+    with desk.engine.begin() as conn:  # A1's packet came back complete
+        conn.exec_driver_sql("UPDATE cases SET status = 'ready_to_send', packet_ready = 1 "
+                             "WHERE claim_id = 'A1'")
+    export = tmp_path / "week.csv"
+    export.write_text(
+        "claim_id,payer_name,plan_type,plan_funding,employer_size,member_id,patient_name,"
+        "provider_name,service_date,cpt_code,billed_amount,paid_amount,denial_date,"
+        "adjustment_codes,denial_reason\nW7,Blue Ridge,employer_group,self_funded,500,MEM-W7,"
+        "Pat W7,Dr Lee,2026-05-11,90837,200,0,2026-06-12,CO-50,Not medically necessary\n")
+
+    def sign_in(page, who: str) -> None:
+        page.goto(f"{served}/login")
+        page.get_by_label("User name").fill(who)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_label("Password").press("Enter")
+        page.wait_for_url(f"{served}/")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        try:
+            sign_in(page, "compliance")
+            page.get_by_role("link", name="Awaiting approval").click()
+            page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
+            page.get_by_role("button", name="Approve").click()
+            page.wait_for_selector("text=A compliance reviewer approved")
+            page.get_by_role("button", name="Sign out").click()
+
+            sign_in(page, "biller")
+            page.get_by_role("link", name="The week").click()
+            page.get_by_label(re.compile("835 remittances")).set_input_files(str(export))
+            page.get_by_role("button", name="Upload and run").click()
+            page.wait_for_selector("text=Run 1, by biller: finished", timeout=600_000)
+            page.get_by_role("link", name="Worklist").first.click()
+            page.get_by_label("Search").fill("W7")
+            page.get_by_role("button", name="Filter").click()
+            assert page.get_by_text("W7 / 1").is_visible()
+            assert page.get_by_role("columnheader", name="Readiness").is_visible()
+            page.goto(f"{served}/")
+            a1 = next(c["case_id"] for c in TestClient(client.app).get(
+                "/api/cases", headers={"authorization": "Bearer " + make_token(
+                    desk.engine, "admin")}).json()["cases"] if c["claim_id"] == "A1")
+            page.locator(f"#tick-{a1}").check()
+            page.get_by_label("Sent by").select_option("fax")
+            page.get_by_role("button", name="Mark the ticked cases sent").click()
+            page.wait_for_selector("text=1 case marked sent")
+        except Exception:
+            page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_path, request):
+    """Chromium: a clinician of another provider sees no case of these patients and a case's
+    address says 'no such case'; five wrong passwords lock a user, the right one then says to
+    ask an administrator, `appeals users unlock` lets them in; compliance reads each kind of
+    access on the Access log page."""
+    import subprocess
+    import sys
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        needs("Chromium (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        needs("Playwright (pip package playwright)")
+    engine = client.app.state.desk.engine
+
+    def sign_in(page, who: str, password: str = PASSWORD) -> None:
+        page.goto(f"{served}/login")
+        page.get_by_label("User name").fill(who)
+        page.get_by_label("Password").fill(password)
+        page.get_by_label("Password").press("Enter")
+        page.wait_for_load_state()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        try:
+            sign_in(page, "other_clinician")
+            assert page.get_by_text("No case matches.").is_visible()
+            page.goto(f"{served}/cases/1")
+            assert page.get_by_text("No such case.").is_visible()
+            page.get_by_role("button", name="Sign out").click()
+
+            for _ in range(5):
+                sign_in(page, "biller", "not the password at all")
+                assert page.get_by_text("That name and password do not match.").is_visible()
+            sign_in(page, "biller")
+            assert page.get_by_text("ask an administrator").is_visible()
+            unlocked = subprocess.run([sys.executable, "-m", "appeals", "users", "unlock",
+                                       "biller", "--db", str(engine.url)],
+                                      capture_output=True, text=True, check=False)
+            assert unlocked.returncode == 0, unlocked.stderr
+            sign_in(page, "biller")
+            assert page.url == f"{served}/"
+            page.goto(f"{served}/cases/1")
+            page.goto(f"{served}/cases/1/files/appeal_letter.pdf")
+            page.goto(f"{served}/")
+            page.get_by_role("button", name="Sign out").click()
+
+            sign_in(page, "compliance")
+            page.get_by_role("link", name="Access log").click()
+            text = page.locator("table").inner_text()
+            for kind in ("sign in", "case view", "file download", "sign out"):
+                assert kind in text, kind
+            assert "refused" in text and "ok" in text
+        except Exception:
+            page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

@@ -603,16 +603,31 @@ def test_a_value_postgresql_would_refuse_is_a_reject_at_intake_on_every_backend(
     assert count(db_url, runs, runs.c.finished_at.is_(None)) == 0
 
 
-def test_one_run_one_outcome_a_store_failure_is_one_line_and_a_gone_run_is_closed(
-        db_url: str, tmp_path: Path, monkeypatch) -> None:
-    """A store failure mid-run: one line without statement or values (the driver's traceback
-    printed every member id of the chunk), the run's row says it failed, nothing half-written.
-    A run whose process is gone is closed as abandoned by the next run on the machine."""
+def add_gone_run(engine) -> None:
+    """A run row left unfinished by a process of this machine that has ended."""
     import socket
     import subprocess
     import sys
 
     from sqlalchemy import insert
+
+    from appeals.store.schema import runs
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    with engine.begin() as conn:
+        conn.execute(insert(runs), {"started_at": "2026-06-15T00:00:00+00:00",
+                                    "as_of": date(2026, 6, 15), "toolkit_version": "x",
+                                    "inputs": "[]", "lines": 0, "pid": int(gone.stdout),
+                                    "host": socket.gethostname()[:255]})
+
+
+def test_one_run_one_outcome_a_store_failure_is_one_line_and_a_gone_run_is_closed(
+        db_url: str, tmp_path: Path, monkeypatch) -> None:
+    """A store failure mid-run: one line without statement or values (the driver's traceback
+    printed every member id of the chunk), the run's row says it failed, nothing half-written.
+    A run whose process is gone is closed as abandoned by the next run on the machine."""
+
     from sqlalchemy.exc import OperationalError
 
     from appeals.store import StoreError
@@ -620,14 +635,8 @@ def test_one_run_one_outcome_a_store_failure_is_one_line_and_a_gone_run_is_close
     from appeals.store.schema import runs
 
     run_week(tmp_path, db_url, "w1", [line("OK1")], date(2026, 6, 15))
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
     engine = create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(insert(runs), {"started_at": "2026-06-15T00:00:00+00:00",
-                                    "as_of": date(2026, 6, 15), "toolkit_version": "x",
-                                    "inputs": "[]", "lines": 0, "pid": int(gone.stdout),
-                                    "host": socket.gethostname()[:255]})
+    add_gone_run(engine)
 
     def broken(self, results):
         raise OperationalError("UPDATE cases SET member_id=%(m)s", {"m": "M100"},
@@ -652,25 +661,16 @@ def test_doctor_closes_runs_whose_process_is_gone_and_names_a_broken_override(
         db_url: str, tmp_path: Path) -> None:
     """`appeals doctor`: a run left unfinished by a process that is gone is closed as abandoned
     (no run needed to notice it); a reviewer's registry with a typo fails the check, exit 1."""
-    import socket
     import subprocess
     import sys
-
-    from sqlalchemy import insert
 
     from appeals.doctor import FAIL, checkup
     from appeals.store import open_store
     from appeals.store.schema import runs
 
     open_store(db_url).dispose()
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
     engine = create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(insert(runs), {"started_at": "2026-06-15T00:00:00+00:00",
-                                    "as_of": date(2026, 6, 15), "toolkit_version": "x",
-                                    "inputs": "[]", "lines": 0, "pid": int(gone.stdout),
-                                    "host": socket.gethostname()[:255]})
+    add_gone_run(engine)
     checks = {c.name: c for c in checkup(db_url)}
     assert checks["runs"].state == "ok" and "closed 1 run(s)" in checks["runs"].detail
     with engine.connect() as conn:

@@ -375,10 +375,9 @@ def served(client):
     thread.join(timeout=10)
 
 
-def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path, request):
-    """Keyboard only: a clinician fills the checklist of a case and sees the rebuilt letter;
-    a compliance reviewer filters the worklist, opens the parity case and approves it; the
-    biller marks it sent. Screenshots are kept in the test's folder when a step fails."""
+def browser_parts():
+    """Debian's Chromium and Playwright's driver, or the test says what is missing (CI
+    installs both; Playwright is pointed at the system browser, nothing is downloaded)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         needs("Chromium (Debian package chromium)")
@@ -386,6 +385,14 @@ def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, t
         from playwright.sync_api import sync_playwright
     except ImportError:
         needs("Playwright (pip package playwright)")
+    return chromium, sync_playwright
+
+
+def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path, request):
+    """Keyboard only: a clinician fills the checklist of a case and sees the rebuilt letter;
+    a compliance reviewer filters the worklist, opens the parity case and approves it; the
+    biller marks it sent. Screenshots are kept in the test's folder when a step fails."""
+    chromium, sync_playwright = browser_parts()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page()
@@ -465,14 +472,21 @@ def test_a_biller_logs_a_call_and_the_history_shows_it_with_the_method_of_sendin
     assert "by portal" in client.get(f"/cases/{cid}").text
 
 
-@pytest.mark.parametrize("path", ["/?page=%C2%B2", "/?due=%C2%B2", "/?page=" + "9" * 40,
-                                  "/cases/" + "9" * 40, "/cases/%C2%B2", "/cases/C1-%C2%B2",
-                                  "/cases/C1-" + "9" * 40])
-def test_odd_query_values_and_case_ids_are_no_server_error(client, path):
+@pytest.mark.parametrize(("path", "status"), [
+    ("/?page=%C2%B2", 400), ("/?due=%C2%B2", 400), ("/?page=" + "9" * 40, 400),
+    ("/?status=sideways", 400), ("/api/cases?per_page=-1", 400), ("/api/cases?page=x", 400),
+    ("/cases/" + "9" * 40, 404), ("/cases/%C2%B2", 404), ("/cases/C1-%C2%B2", 404),
+    ("/cases/C1-" + "9" * 40, 404), ("/?page=0", 200)])
+def test_odd_query_values_and_case_ids_are_a_clear_refusal(client, path, status):
+    """A value that is no number is a 400 that says which and why (it used to be a 500, then
+    a page quietly showing something else); an id that is no case, a 404; all with the
+    security headers."""
     login(client, "biller")
     done = client.get(path)
-    assert done.status_code in (200, 404), done.text
+    assert done.status_code == status, done.text
     assert "Content-Security-Policy" in done.headers
+    if status == 400:
+        assert "not a" in done.text
 
 
 def test_a_biller_gives_a_billing_fact_on_the_desk_and_the_packet_is_built_again(client,
@@ -673,13 +687,7 @@ def test_users_and_the_access_log_from_the_command_line(client, tmp_path):
 def test_in_the_browser_a_cookie_kept_from_before_sign_out_is_refused(served):
     """Chromium: sign in, keep the cookies, sign out; a new browser context given the kept
     cookies lands on the sign-in page."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        needs("Chromium (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        needs("Playwright (pip package playwright)")
+    chromium, sync_playwright = browser_parts()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
@@ -849,6 +857,8 @@ def test_the_worklist_puts_each_persons_work_first(client):
     for words in ("parity nqtl", "Parity NQTL", "parity-nqtl"):
         found = client.get("/", params={"category": words}).text
         assert "P1 / 1" in found and "M1 / 1" not in found, words
+    assert "M1 / 1" in client.get("/", params={"level": "1"}).text
+    assert "M1 / 1" not in client.get("/", params={"level": "2"}).text
     for term in ("m1", "MEM-M1", "pat m1", "M1 Pat"):
         found = client.get("/", params={"q": term}).text
         assert "M1 / 1" in found and "P1 / 1" not in found, term
@@ -1085,13 +1095,7 @@ def test_a_billers_week_and_compliance_queue_in_the_browser(served, client, tmp_
     """Chromium, as people would: compliance opens its queue and approves a letter from it;
     a biller uploads the week's export on the Week page and watches the run finish, finds the
     new case on the worklist with its readiness, and marks a ready case sent with a tick."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        needs("Chromium (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        needs("Playwright (pip package playwright)")
+    chromium, sync_playwright = browser_parts()
     desk = client.app.state.desk
     desk.root = tmp_path / "practice"
     with desk.engine.begin() as conn:  # A1's packet came back complete
@@ -1155,13 +1159,7 @@ def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_p
     import subprocess
     import sys
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        needs("Chromium (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        needs("Playwright (pip package playwright)")
+    chromium, sync_playwright = browser_parts()
     engine = client.app.state.desk.engine
 
     def sign_in(page, who: str, password: str = PASSWORD) -> None:
@@ -1208,3 +1206,25 @@ def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_p
             raise
         finally:
             browser.close()
+
+
+def test_an_upload_over_the_limits_is_refused_by_name_and_nothing_runs(client, tmp_path,
+                                                                       monkeypatch):
+    """A file over documents.file_mb is named and not kept (the others of the upload still
+    run); a body over the upload limit is refused whole before it is read (413)."""
+    from appeals.intake.caps import caps
+
+    small = caps().model_copy(update={"file_mb": 1})
+    monkeypatch.setattr("appeals.web.week.caps", lambda: small)
+    monkeypatch.setattr("appeals.web.app.caps", lambda: small)
+    desk = client.app.state.desk
+    desk.root = tmp_path / "practice"
+    token = login(client, "biller")
+    big = b"claim_id,denial_reason\n" + b"C1,x\n" * 300_000  # 1.5 MB
+    done = client.post("/week/run", data={"csrf": token},
+                       files=[("files", ("huge.csv", big, "text/csv"))])
+    assert done.status_code == 400 and "huge.csv" in done.text and "over the 1 MB" in done.text
+    assert desk.jobs == [] and not list((tmp_path / "practice").rglob("*.csv"))
+    whole = client.post("/week/run", data={"csrf": token},
+                        files=[("files", ("all.csv", b"x" * (5 << 20), "text/csv"))])
+    assert whole.status_code == 413 and desk.jobs == []

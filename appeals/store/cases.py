@@ -195,6 +195,7 @@ class WorklistQuery:
     category: str | None = None
     payer: str | None = None
     owner: str | None = None
+    level: int | None = None  # 1: the first appeal, 2: the level after an upheld decision...
     due_within: int | None = None
     search: str = ""  # a claim number, a member id, or words of the patient's name
     providers: frozenset[str] | None = None
@@ -214,6 +215,8 @@ def worklist_page(engine: Engine, q: WorklistQuery) -> tuple[int, list[dict]]:
                                             autoescape=True))
     if q.owner:
         where.append(cases.c.owner == q.owner)
+    if q.level is not None:
+        where.append(cases.c.levels_upheld == q.level - 1)
     if q.providers is not None:
         where.append(cases.c.provider.in_(sorted(q.providers)))
     if q.due_within is not None:

@@ -300,9 +300,13 @@ class Desk:
         filters in words, a search by claim, member id or patient name, and the compliance
         reviewer's queue of letters awaiting approval (`?queue=approval`)."""
         q = request.query_params
+        bad = _bad_numbers(q, "page", "due", "level")
+        if bad:
+            return self.page(request, "error.html.j2", 400, message=bad)
         status = q.get("status") or None
         if status and status not in Status.__members__:
-            status = None
+            return self.page(request, "error.html.j2", 400,
+                             message=f"status: {status[:40]!r} is not a status of a case.")
         queue = q.get("queue") == "approval"
         start = (_number(q.get("page")) or 0) * PAGE
         owner = q.get("owner") if q.get("owner") in {o.value for o in Owner} else None
@@ -310,7 +314,7 @@ class Desk:
             as_of=self.today,  # no status: the work, the open cases (the rest a filter away)
             statuses=(status,) if status else tuple(sorted(OPEN)),
             category=_words_key(q.get("category")) or None, payer=q.get("payer") or None,
-            owner=owner, due_within=_number(q.get("due")),
+            owner=owner, level=_number(q.get("level")) or None, due_within=_number(q.get("due")),
             search=" ".join((q.get("q") or "").split())[:100],
             providers=self.providers(request), needs_approval=queue,
             order=q.get("sort", "priority"), offset=0 if queue else start,
@@ -645,6 +649,9 @@ class Desk:
     async def api_cases(self, request: Request) -> Response:
         self.log(request, "api_call", detail=f"GET {request.url.path}?{request.url.query}")
         q = request.query_params
+        bad = _bad_numbers(q, "page", "per_page", "due")
+        if bad:
+            return JSONResponse({"error": bad}, status_code=400)
         status = q.get("status") if q.get("status") in Status.__members__ else None
         rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
                           category=q.get("category") or None, due_within=_number(q.get("due")),
@@ -689,6 +696,16 @@ ACTIONS = {"approve": "approve", "mark": "mark", "outcome": "mark", "call": "mar
 NOT_DENIALS = {"not_a_denial"}
 OPEN = {Status.to_work.value, Status.waiting_on_clinician.value, Status.ready_to_send.value,
         Status.upheld.value}
+
+
+def _bad_numbers(q, *names: str) -> str:
+    """Why a number in the query is no number ("" when each given one is): a 400, not a page
+    that quietly shows something else."""
+    for name in names:
+        value = q.get(name)
+        if value not in (None, "") and _number(value) is None:
+            return f"{name}: {value[:20]!r} is not a whole number (0 to 1,000,000)."
+    return ""
 
 
 def _words_key(text: str | None) -> str:

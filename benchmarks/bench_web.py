@@ -46,6 +46,7 @@ def fill(engine, n: int) -> None:
             "deadline": AS_OF + timedelta(days=i % 180), "billed": Decimal(200),
             "paid": Decimal(0), "at_stake": Decimal(200), "first_seen": AS_OF,
             "last_seen": AS_OF, "last_fingerprint": f"{i:064d}",
+            "patient_key": f"patient {i}",
             "record": json.dumps({"patient_name": f"Patient {i}",
                                   "denial_reason": "Not medically necessary"})})
     with engine.begin() as conn:

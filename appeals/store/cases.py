@@ -226,20 +226,14 @@ def worklist_page(engine: Engine, q: WorklistQuery) -> tuple[int, list[dict]]:
                          cases.c.category.in_(NEEDS_APPROVAL)))
     words = q.search.casefold().split()
     with engine.connect() as conn:
-        if words:  # the store narrows (claim, member id, or every word in the record), then
-            # each candidate's own name is checked: a word of a payer's reason is no name
+        if words:  # a claim number, a member id, or every word in the patient's name: the
+            # matches found once (a scan), then counted and paged by their ids
             text = " ".join(words)
-            found = conn.execute(select(cases.c.id, cases.c.claim_id, cases.c.member_id,
-                                        cases.c.record).where(*where, or_(
+            ids = [i for (i,) in conn.execute(select(cases.c.id).where(*where, or_(
                 func.lower(cases.c.claim_id).contains(text, autoescape=True),
                 func.lower(cases.c.member_id).contains(text, autoescape=True),
-                and_(*(func.lower(cases.c.record).contains(w, autoescape=True)
-                       for w in words))))).all()
-            ids = [i for i, claim, member, record in found
-                   if text in claim.casefold() or text in member.casefold()
-                   or all(w in (json.loads(record).get("patient_name") or "").casefold()
-                          for w in words)]
-            where.append(cases.c.id.in_(ids))
+                and_(*(cases.c.patient_key.contains(w, autoescape=True) for w in words)))))]
+            where = [cases.c.id.in_(ids)]
         total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
         shown = [dict(r) for r in conn.execute(
             select(*(c for c in cases.c if c.name != "packet_hashes")).where(*where).order_by(

@@ -68,7 +68,7 @@ CHUNK = 2000
 _MUTABLE = ("status", "category", "action", "owner", "reason", "plan", "denial_date", "deadline",
             "deadline_rule", "at_stake", "billed", "paid", "recovered", "repeat_count",
             "linked_case_id", "last_seen", "last_fingerprint", "record", "decided_on", "score",
-            "levels_upheld", "next_level", "next_deadline")
+            "levels_upheld", "next_level", "next_deadline", "patient_key")
 
 
 @dataclass
@@ -584,7 +584,8 @@ def _latest(case: dict, appeal: Appeal, state: _Chunk | None, as_of: date) -> No
         billed=sum((ln["billed"] for ln in stored), Decimal(0)) if stored else appeal.billed,
         paid=sum((ln["paid"] for ln in stored), Decimal(0)) if stored else appeal.paid,
         at_stake=sum((ln["at_stake"] for ln in stored), Decimal(0)) if stored
-        else appeal.at_stake, last_seen=as_of, record=adjudication(rec)[1])
+        else appeal.at_stake, last_seen=as_of, record=adjudication(rec)[1],
+        patient_key=" ".join((rec.patient_name or "").split()).casefold() or None)
 
 
 def _overturned(state: _Chunk, case: dict, line: dict, item: _Item, paid: Decimal,

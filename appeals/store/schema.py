@@ -112,6 +112,9 @@ cases = Table(
     Column("parity_letter", Boolean),  # its letter argues parity: approved before it is sent
     Column("score", Float),  # the worklist's priority score on the last run that saw it
     Column("urgent", Boolean),  # the last run's worklist called it urgent (expedited review)
+    # The patient's name casefolded, for the desk's search (the record's JSON is no place to
+    # look over 100,000 cases).
+    Column("patient_key", String(LIMITS["patient_name"])),
     Column("record", Text, nullable=False),  # the latest denial's record (JSON), for the law stage
     # sha256 of what the claim grouping rule compares (Appeal.claim_group): a later line of the
     # claim with the same key joins the appeal while it is not yet sent.

@@ -1228,3 +1228,19 @@ def test_an_upload_over_the_limits_is_refused_by_name_and_nothing_runs(client, t
     whole = client.post("/week/run", data={"csrf": token},
                         files=[("files", ("all.csv", b"x" * (5 << 20), "text/csv"))])
     assert whole.status_code == 413 and desk.jobs == []
+
+
+def test_a_decision_past_due_is_marked_late_on_the_sent_list(client):
+    """A sent appeal whose decision date has passed shows its days over, marked late."""
+    from datetime import timedelta as days
+
+    from appeals.store import mark
+
+    engine = client.app.state.desk.engine
+    cid = case_id_logged(client, "biller", "M1")
+    mark(engine, str(cid), "sent", on=AS_OF - days(90), method="fax", who="biller",
+         override="test")
+    page = client.get("/", params={"status": "sent"}).text
+    row = page[page.index(f'href="/cases/{cid}"'):]
+    row = row[:row.index("</tr>")]
+    assert 'class="late"' in row and "decision" in row

@@ -280,6 +280,8 @@ class Desk:
             return self.page(request, "login.html.j2", 401, error=(
                 "This account is locked or disabled: ask an administrator to unlock it."
                 if done.locked else "That name and password do not match."))
+        if request.session.get("sid"):  # a sign-in over another: that one ends here
+            end_session(self.engine, str(request.session["sid"]), "signed_in_again")
         request.session.clear()
         request.session.update(sid=done.token, csrf=secrets.token_urlsafe(32))
         request.scope["appeals.user"] = done.user

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from appeals.intake import InputError, read, write_rejects
+from appeals.intake import InputError, load_column_map, read, write_rejects
 from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
 
 MAPS = Path(__file__).parent.parent / "appeals" / "data" / "column_maps"
@@ -272,3 +273,49 @@ def test_jsonl_round_trip(tmp_path_factory, batch: list[DenialRecord]) -> None:
 def test_bundled_sample_csv_is_the_canonical_schema() -> None:
     header = (SAMPLES / "denials.csv").read_text().splitlines()[0].split(",")
     assert tuple(header) == CANONICAL_FIELDS
+
+
+#: A plausible value for each field a shipped map may name.
+SAMPLE_VALUES = {
+    "claim_id": "PM-1001", "line_number": "1", "payer_name": "Blue Ridge Health",
+    "plan_type": "employer_group", "plan_funding": "self_funded", "employer_size": "300",
+    "plan_state": "NC", "member_id": "BRH001", "patient_name": "Sample Client",
+    "patient_dob": "1980-01-02", "provider_name": "Lakeside Counseling",
+    "provider_npi": "1245319599", "service_date": "2026-05-04", "cpt_code": "90837",
+    "modifiers": "95", "units": "1", "place_of_service": "11", "diagnosis_codes": "F33.1",
+    "level_of_care": "outpatient", "billed_amount": "150.00", "paid_amount": "0.00",
+    "denial_date": "2026-06-10", "adjustment_codes": "CO-50", "remark_codes": "N386",
+    "denial_reason": "Not medically necessary", "auth_number": "A-77",
+    "auth_start": "2026-05-01", "auth_end": "2026-07-31", "auth_units": "12"}
+
+
+@pytest.mark.parametrize("shipped", sorted(MAPS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_map_loads_and_reads_a_file_in_its_own_shape(tmp_path: Path,
+                                                                   shipped: Path) -> None:
+    """The README's example map once did not load ('Claim #' read as a comment): each shipped
+    map loads and reads an export with exactly its headers into the fields it names."""
+    columns = load_column_map(shipped)
+    assert columns.columns
+    row = {header: SAMPLE_VALUES[field] for header, field in columns.columns.items()}
+    path = write(tmp_path / "export.csv", [row])
+    records, rejects = split(list(read(path, shipped)))
+    assert [r for r in rejects if r.level != "warning"] == []
+    (record,) = records
+    for header, field in columns.columns.items():
+        value = getattr(record, field)
+        assert value not in (None, "", []), (header, field)
+
+
+@pytest.mark.parametrize("line,header", [
+    ("  Claim #: claim_id", "Claim #"), ("  Group #: member_id", "Group #"),
+    ("  Auth: Number: auth_number", "Auth: Number")])
+def test_a_header_yaml_would_misread_is_named_with_the_quotes_to_add(tmp_path: Path, line: str,
+                                                                     header: str) -> None:
+    bad = tmp_path / "map.yaml"
+    bad.write_text(f"name: export\ncolumns:\n  DOS: service_date\n{line}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"line 4: the header '{re.escape(header)}'.*"
+                                         rf'"{re.escape(header)}": '):
+        load_column_map(bad)
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(f'columns:\n  "{header}": {line.rsplit(": ", 1)[1]}\n', encoding="utf-8")
+    assert header in load_column_map(fixed).columns

@@ -4,7 +4,7 @@ A map is a small YAML file a biller can write:
 
     name: Example PM export
     columns:            # export header -> canonical field
-      Claim #: claim_id
+      "Claim #": claim_id   # a header with # or : in double quotes
       DOS: service_date
     defaults:           # values for canonical fields the export does not carry
       plan_state: NC
@@ -12,6 +12,7 @@ A map is a small YAML file a biller can write:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -48,12 +49,40 @@ class ColumnMap(BaseModel):
         return self.columns.get(header, self.columns.get(header.strip(), header.strip()))
 
 
+#: `  Claim #: claim_id`: an entry whose header YAML would cut at " #" or read as a key.
+_ENTRY = re.compile(r"^\s+(?P<header>[^\s\"'#][^\"']*?)\s*:\s+(?P<field>[a-z_]+)\s*(?:#.*)?$")
+
+
+def _unquoted_header(text: str) -> tuple[int, str, str] | None:
+    """(line, header, field) of the first entry whose unquoted header holds '#' or ': '."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _ENTRY.match(line)
+        if found and found["field"] in CANONICAL_FIELDS and (
+                " #" in found["header"] or ":" in found["header"]):
+            return number, found["header"], found["field"]
+    return None
+
+
 def load_column_map(path: Path) -> ColumnMap:
     """Read and validate a column map; errors name the file and the entry."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
         raise InputError(f"{path}: cannot read column map: {exc}") from exc
+    unquoted = _unquoted_header(text)
+    if unquoted is not None:
+        line, header, field = unquoted
+        raise InputError(f"{path}: line {line}: the header {header!r} holds '#' or ':', which "
+                         f"YAML reads as a comment or a key: write it in double quotes, "
+                         f"\"{header}\": {field}")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise InputError(f"{path}: {where}not a column map YAML can read "
+                         f"({getattr(exc, 'problem', None) or exc}); a header with #, :, "
+                         "quotes or a leading space goes in double quotes") from None
     try:
         return ColumnMap.model_validate(data or {})
     except ValidationError as exc:

@@ -319,3 +319,32 @@ def test_a_header_yaml_would_misread_is_named_with_the_quotes_to_add(tmp_path: P
     fixed = tmp_path / "fixed.yaml"
     fixed.write_text(f'columns:\n  "{header}": {line.rsplit(": ", 1)[1]}\n', encoding="utf-8")
     assert header in load_column_map(fixed).columns
+
+
+def test_a_value_map_reads_an_exports_own_words(tmp_path: Path) -> None:
+    """44 of 60 rows of a real export were rejected for ordinary words ('Commercial',
+    'Medicaid', 'Med Management'). A map's `values:` translates them per column, without regard
+    to case or spacing; `from_directory` leaves the field to the payer directory."""
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        'name: PM export\ncolumns:\n  "Claim #": claim_id\n  Insurance: payer_name\n'
+        "  Plan: plan_type\n  Service: level_of_care\n  Codes: adjustment_codes\n"
+        "values:\n  plan_type: {Commercial: from_directory, Medicaid: medicaid_mco}\n"
+        '  level_of_care: {"Med Management": outpatient}\n', encoding="utf-8")
+    path = write(tmp_path / "export.csv", [
+        {"Claim #": "V1", "Insurance": "Blue Ridge", "Plan": "commercial",
+         "Service": "Med  Management", "Codes": "CO-50"},
+        {"Claim #": "V2", "Insurance": "Tar Heel", "Plan": "MEDICAID",
+         "Service": "Med Management", "Codes": "CO-50"},
+        {"Claim #": "V3", "Insurance": "Tar Heel", "Plan": "Tricare Prime",
+         "Service": "Med Management", "Codes": "CO-50"}])
+    records, rejects = split(list(read(path, mapping)))
+    by_claim = {r.claim_id: r for r in records}
+    assert by_claim["V1"].plan_type.value == "unknown"  # for the payer directory to say
+    assert by_claim["V2"].plan_type.value == "medicaid_mco"
+    assert {r.level_of_care.value for r in records} == {"outpatient"}
+    assert [r.location for r in rejects if r.field == "plan_type"] == ["row 4"]  # not listed
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("values:\n  plan_kind: {Commercial: from_directory}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="'plan_kind': not a canonical field"):
+        load_column_map(bad)

@@ -8,6 +8,12 @@ A map is a small YAML file a biller can write:
       DOS: service_date
     defaults:           # values for canonical fields the export does not carry
       plan_state: NC
+    values:             # an export's own words for a field's values
+      plan_type: {Commercial: from_directory, Medicaid: medicaid_mco}
+      level_of_care: {"Med Management": outpatient}
+
+`from_directory` leaves the field empty for the payer directory (--payers) to fill. Values are
+matched without regard to case or spacing; a value the map does not list is read as it is.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class ColumnMap(BaseModel):
     name: str = ""
     columns: dict[str, str] = Field(default_factory=dict)
     defaults: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("columns")
     @classmethod
@@ -45,8 +52,38 @@ class ColumnMap(BaseModel):
                 raise ValueError(f"entry {target!r}: not a canonical field")
         return {k: "" if v is None else str(v) for k, v in value.items()}
 
+    @field_validator("values")
+    @classmethod
+    def _values_are_of_canonical_fields(cls, value: dict[str, dict[str, str]]
+                                        ) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for field, table in value.items():
+            if field not in CANONICAL_FIELDS:
+                raise ValueError(f"entry {field!r}: not a canonical field")
+            out[field] = {_key(k): v for k, v in table.items()}
+        return out
+
+    def value(self, field: str, raw: object) -> object:
+        """The export's value as the toolkit reads it: the map's own word for it, or None for
+        `from_directory`; anything the map does not list, as it is."""
+        table = self.values.get(field)
+        if not table or not isinstance(raw, str) or not raw.strip():
+            return raw
+        mapped = table.get(_key(raw))
+        if mapped is None:
+            return raw
+        return None if mapped in (FROM_DIRECTORY, "") else mapped
+
     def rename(self, header: str) -> str:
         return self.columns.get(header, self.columns.get(header.strip(), header.strip()))
+
+
+#: A value map's word for "leave it to the payer directory".
+FROM_DIRECTORY = "from_directory"
+
+
+def _key(value: object) -> str:
+    return " ".join(str(value).split()).casefold()
 
 
 #: `  Claim #: claim_id`: an entry whose header YAML would cut at " #" or read as a key.

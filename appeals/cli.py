@@ -85,6 +85,22 @@ def intake(paths: Annotated[list[Path], typer.Argument(
     raise typer.Exit(batch.finish(rejects))
 
 
+@app.command("columns")
+def columns_cmd(
+    fields: Annotated[bool, typer.Option("--fields", help="List every field a column map may "
+                                         "name, and what the toolkit does with it.")] = False,
+) -> None:
+    """What a column map may name (--fields): the canonical fields, the other fields the
+    toolkit reads when an export carries them, and the biller's facts."""
+    from appeals.intake.columns import mappable_fields
+
+    if not fields:
+        err("error: give --fields (a map proposed from a file's headers is not built yet)")
+        raise typer.Exit(2)
+    for name, what in mappable_fields().items():
+        typer.echo(f"{name:<24} {what}")
+
+
 @app.command("classify")
 def classify_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Any input `appeals intake` reads.")],

@@ -346,5 +346,31 @@ def test_a_value_map_reads_an_exports_own_words(tmp_path: Path) -> None:
     assert [r.location for r in rejects if r.field == "plan_type"] == ["row 4"]  # not listed
     bad = tmp_path / "bad.yaml"
     bad.write_text("values:\n  plan_kind: {Commercial: from_directory}\n", encoding="utf-8")
-    with pytest.raises(InputError, match="'plan_kind': not a canonical field"):
+    with pytest.raises(InputError, match="'plan_kind': not a canonical field nor one"):
         load_column_map(bad)
+
+
+def test_every_field_the_toolkit_reads_is_mappable_and_listed(tmp_path: Path) -> None:
+    """Group number, the payer's claim number, review type, network status, urgency could not
+    be mapped (only the canonical fields could), though the toolkit reads them. Now a map names
+    any field of `appeals columns --fields`, value maps included."""
+    import subprocess
+    import sys
+
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        'columns:\n  "Claim #": claim_id\n  "Group #": group_number\n  ICN: payer_claim_id\n'
+        "  Review: review_type\n  Network: network_status\n  Codes: adjustment_codes\n"
+        'values:\n  review_type: {"Pre-Auth": pre_service}\n'
+        "  network_status: {PAR: contracted}\n", encoding="utf-8")
+    path = write(tmp_path / "export.csv", [
+        {"Claim #": "G1", "Group #": "GRP-77", "ICN": "2026111000123", "Review": "pre-auth",
+         "Network": "par", "Codes": "CO-197"}])
+    [record] = split(list(read(path, mapping)))[0]
+    assert record.extra["group_number"] == "GRP-77"
+    assert record.extra["payer_claim_id"] == "2026111000123"
+    assert record.review_type == "pre_service" and record.network_status == "contracted"
+    listed = subprocess.run([sys.executable, "-m", "appeals", "columns", "--fields"],
+                            capture_output=True, text=True, check=True).stdout
+    for name in ("claim_id", "group_number", "review_type", "payer_claim_id", "urgent"):
+        assert any(line.split()[0] == name for line in listed.splitlines()), name

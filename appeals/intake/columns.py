@@ -19,6 +19,7 @@ matched without regard to case or spacing; a value the map does not list is read
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -38,10 +39,12 @@ class ColumnMap(BaseModel):
 
     @field_validator("columns")
     @classmethod
-    def _targets_are_canonical(cls, value: dict[str, str]) -> dict[str, str]:
+    def _targets_are_known(cls, value: dict[str, str]) -> dict[str, str]:
+        known = mappable_fields()
         for header, target in value.items():
-            if target not in CANONICAL_FIELDS:
-                raise ValueError(f"entry {header!r}: {target!r} is not a canonical field")
+            if target not in known:
+                raise ValueError(f"entry {header!r}: {target!r} is not a canonical field nor one "
+                                 "the toolkit reads (`appeals columns --fields` lists them)")
         return value
 
     @field_validator("defaults")
@@ -57,9 +60,11 @@ class ColumnMap(BaseModel):
     def _values_are_of_canonical_fields(cls, value: dict[str, dict[str, str]]
                                         ) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
+        known = mappable_fields()
         for field, table in value.items():
-            if field not in CANONICAL_FIELDS:
-                raise ValueError(f"entry {field!r}: not a canonical field")
+            if field not in known:
+                raise ValueError(f"entry {field!r}: not a canonical field nor one the toolkit "
+                                 "reads")
             out[field] = {_key(k): v for k, v in table.items()}
         return out
 
@@ -76,6 +81,38 @@ class ColumnMap(BaseModel):
 
     def rename(self, header: str) -> str:
         return self.columns.get(header, self.columns.get(header.strip(), header.strip()))
+
+
+@lru_cache(maxsize=1)
+def extra_fields() -> dict[str, str]:
+    """appeals/data/extra_fields.yaml: the fields beyond the canonical ones the toolkit reads,
+    and what it does with each."""
+    from importlib import resources
+
+    name = "appeals/data/extra_fields.yaml"
+    try:
+        doc = yaml.safe_load(resources.files("appeals.data").joinpath("extra_fields.yaml")
+                             .read_text(encoding="utf-8"))
+        fields = {str(k): str(v) for k, v in doc["fields"].items()}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{name}: not a table of fields ({exc})") from None
+    clash = set(fields) & set(CANONICAL_FIELDS)
+    if clash:
+        raise ValueError(f"{name}: {', '.join(sorted(clash))}: canonical fields already")
+    return fields
+
+
+@lru_cache(maxsize=1)
+def mappable_fields() -> dict[str, str]:
+    """Every field a column map may name: canonical, the extras the toolkit reads, and the
+    biller's facts of biller_fields.yaml (the letters take them from the record when an export
+    carries them; read here as data: intake does not import the compose stage)."""
+    from importlib import resources
+
+    doc = yaml.safe_load(resources.files("appeals.data").joinpath("biller_fields.yaml")
+                         .read_text(encoding="utf-8")) or {}
+    facts = {str(k): f"biller's fact: {v}" for k, v in (doc.get("fields") or {}).items()}
+    return {**{f: "canonical" for f in CANONICAL_FIELDS}, **extra_fields(), **facts}
 
 
 #: A value map's word for "leave it to the payer directory".

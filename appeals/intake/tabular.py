@@ -45,12 +45,12 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
             return Reject(source=source, location=location, field=name,
                           message="a NUL byte in the value (a damaged or binary cell)",
                           raw=raw.replace("\x00", "\\0"))
+        if columns is not None and columns.values:
+            value = columns.value(name, value)
+            if value is None:  # from_directory: the payer directory says
+                data.pop(name, None)
+                continue
         if name in CANONICAL_FIELDS:
-            if columns is not None:
-                value = columns.value(name, value)
-                if value is None:  # from_directory: the payer directory says
-                    data.pop(name, None)
-                    continue
             if value not in (None, "") or name not in data:
                 data[name] = value
         elif name in ("extra", "source", "location", "warnings"):

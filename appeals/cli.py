@@ -87,18 +87,36 @@ def intake(paths: Annotated[list[Path], typer.Argument(
 
 @app.command("columns")
 def columns_cmd(
+    path: Annotated[Path | None, typer.Argument(help="A CSV export: a map is proposed from its "
+                                                "headers and values.")] = None,
     fields: Annotated[bool, typer.Option("--fields", help="List every field a column map may "
                                          "name, and what the toolkit does with it.")] = False,
 ) -> None:
-    """What a column map may name (--fields): the canonical fields, the other fields the
-    toolkit reads when an export carries them, and the biller's facts."""
+    """Propose a column map for an export (printed as YAML to save, edit and give to
+    --columns; the rows it would still reject go to stderr with why), or list what a map may
+    name (--fields)."""
     from appeals.intake.columns import mappable_fields
 
-    if not fields:
-        err("error: give --fields (a map proposed from a file's headers is not built yet)")
+    if fields:
+        for name, what in mappable_fields().items():
+            typer.echo(f"{name:<24} {what}")
+        return
+    if path is None:
+        err("error: give an export to propose a map for, or --fields")
         raise typer.Exit(2)
-    for name, what in mappable_fields().items():
-        typer.echo(f"{name:<24} {what}")
+    import csv
+
+    from appeals.intake.propose import propose, trial
+
+    _must_exist([path])
+    proposal = _or_exit(lambda: propose(path), OSError, UnicodeDecodeError, csv.Error)
+    typer.echo(proposal.yaml(path.name), nl=False)
+    refused = trial(path, proposal)
+    err(f"{path}: {len(proposal.columns)} header(s) matched, {len(proposal.unmatched)} kept as "
+        f"extra columns; with this map {len(refused)} row(s) would be rejected"
+        + (":" if refused else ""))
+    for r in refused[:20]:
+        err(f"  {r.location}: {r.field}: {r.message}")
 
 
 @app.command("classify")

@@ -374,3 +374,36 @@ def test_every_field_the_toolkit_reads_is_mappable_and_listed(tmp_path: Path) ->
                             capture_output=True, text=True, check=True).stdout
     for name in ("claim_id", "group_number", "review_type", "payer_claim_id", "urgent"):
         assert any(line.split()[0] == name for line in listed.splitlines()), name
+
+
+def test_a_map_proposed_from_a_real_shaped_export_reads_it_with_no_hand_edits(
+        tmp_path: Path) -> None:
+    """`appeals columns FILE` proposes a map from a practice system's headers ('Claim #',
+    'Group #', 'DOS', 'Adj Codes'...) and values ('Commercial', 'Medicaid', 'Med Management');
+    saved as printed, it reads the export with zero rejects. A header it cannot place is named
+    and kept as an extra column."""
+    import subprocess
+    import sys
+
+    export = tmp_path / "denied_claims.csv"
+    export.write_text(
+        "Claim #,Patient Name,Subscriber ID,Insurance,Plan Type,Service Type,DOS,CPT,Charge,"
+        "Paid,Denied On,Adj Codes,Denial Reason,Group #,Clinic Location\n"
+        'PM-1,"Sample, Avery",BRH001,Blue Ridge Health,Commercial,Med Management,05/04/2026,'
+        "99214,150.00,0.00,06/10/2026,CO-50,Not medically necessary,GRP-77,North\n"
+        'PM-2,"Example, Jordan",TH002,Tar Heel Medicaid,Medicaid,Intensive Outpatient,'
+        "05/05/2026,H0015,180.00,0.00,06/11/2026,CO-197,No authorization,,South\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "appeals", "columns", str(export)],
+                          capture_output=True, text=True, check=True)
+    proposed = tmp_path / "map.yaml"
+    proposed.write_text(done.stdout, encoding="utf-8")
+    assert '"Claim #": claim_id' in done.stdout and '"Group #": group_number' in done.stdout
+    assert '# not matched: "Clinic Location"' in done.stdout
+    assert "0 row(s) would be rejected" in done.stderr
+    records, rejects = split(list(read(export, proposed)))
+    assert not [r for r in rejects if r.level != "warning"] and len(records) == 2
+    pm2 = next(r for r in records if r.claim_id == "PM-2")
+    assert pm2.level_of_care.value == "iop" and pm2.plan_type.value == "unknown"
+    assert pm2.extra["Clinic Location"] == "South"
+    assert next(r for r in records if r.claim_id == "PM-1").extra["group_number"] == "GRP-77"

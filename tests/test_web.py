@@ -1244,3 +1244,20 @@ def test_a_decision_past_due_is_marked_late_on_the_sent_list(client):
     row = page[page.index(f'href="/cases/{cid}"'):]
     row = row[:row.index("</tr>")]
     assert 'class="late"' in row and "decision" in row
+
+
+def test_a_patient_is_one_spelling_on_the_desk_whatever_order_the_input_used(client):
+    """An 835 sends 'EXAMPLE, JORDAN'; an export 'Jordan Example': the desk shows the person as
+    a letter names them, and a search in either order finds them."""
+    engine = client.app.state.desk.engine
+    with engine.begin() as conn:
+        record = json.loads(conn.exec_driver_sql(
+            "SELECT record FROM cases WHERE claim_id = 'M1'").scalar())
+        record["patient_name"] = "EXAMPLE, JORDAN"
+        conn.exec_driver_sql("UPDATE cases SET record = ?, patient_key = ? WHERE claim_id = 'M1'",
+                             (json.dumps(record), "example, jordan"))
+    login(client, "biller")
+    for term in ("Jordan Example", "example, jordan"):
+        page = client.get("/", params={"q": term}).text
+        assert "M1 / 1" in page and "Jordan Example" in page and "EXAMPLE, JORDAN" not in page
+    assert "Jordan Example" in client.get(f"/cases/{case_id(client, 'M1')}").text

@@ -35,6 +35,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from appeals.compose.letters import display_name
 from appeals.compose.settings import load_biller_fields
 from appeals.intake.caps import MB, caps
 from appeals.models import Category, Owner, parse_money
@@ -327,7 +328,10 @@ class Desk:
         if queue:  # what waits for compliance: not yet approved as the packet now stands
             rows = [r for r in rows if r["case_id"] not in approved]
             total, rows = len(rows), rows[start:start + PAGE]
-        shown = [{**r, "readiness": _readiness(r, r["case_id"] in approved)} for r in rows]
+        # one spelling per patient: "SAMPLE, AVERY" from an 835 and "Avery Sample" from an
+        # export are the same person, shown as a letter names them
+        shown = [{**r, "patient_name": display_name(r["patient_name"]) or "",
+                  "readiness": _readiness(r, r["case_id"] in approved)} for r in rows]
         return self.page(request, "worklist.html.j2", rows=shown,
                          total=total, start=start, page_size=PAGE, filters=dict(q),
                          statuses=[s.value for s in Status], owners=[o.value for o in Owner],
@@ -344,6 +348,7 @@ class Desk:
     def _case_page(self, request: Request, case: dict, status: int = 200, error: str = "",
                    typed: dict | None = None) -> HTMLResponse:
         """The case page; after a refused action, with why and what was typed kept."""
+        case = {**case, "patient_name": display_name(case.get("patient_name")) or ""}
         return self.page(request, "case.html.j2", status, case=case,
                          packet=_packet_summary(case), needs_approval=case["needs_approval"],
                          approved=case["approved"], send_problems=case["send_problems"],

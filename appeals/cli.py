@@ -76,11 +76,17 @@ def intake(paths: Annotated[list[Path], typer.Argument(
                 help="835, CSV, JSON or JSONL files, and denial letters (PDF, scanned or not, "
                      "or text).")],
            columns: ColumnsOpt = None, rejects: RejectsOpt = None,
-           plan_type: LetterPlanOpt = None) -> None:
-    """Read denial records and print them as JSON Lines with the canonical field names."""
+           plan_type: LetterPlanOpt = None, payers: PayersOpt = None) -> None:
+    """Read denial records and print them as JSON Lines with the canonical field names; with
+    --payers, each with the plan facts the payer directory gives it, as `appeals run` reads it."""
+    from appeals.compose.settings import payer_for, with_plan_facts
+
+    directory = _payers(payers) if payers else None
     batch = _batch(paths, columns, plan_type)
     out = sys.stdout
     for record in batch:
+        if directory is not None:
+            record = with_plan_facts(record, payer_for(record, directory))
         out.write(record.model_dump_json() + "\n")
     raise typer.Exit(batch.finish(rejects))
 

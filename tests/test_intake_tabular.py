@@ -407,3 +407,29 @@ def test_a_map_proposed_from_a_real_shaped_export_reads_it_with_no_hand_edits(
     assert pm2.level_of_care.value == "iop" and pm2.plan_type.value == "unknown"
     assert pm2.extra["Clinic Location"] == "South"
     assert next(r for r in records if r.claim_id == "PM-1").extra["group_number"] == "GRP-77"
+
+
+def test_intake_with_the_payer_directory_prints_what_a_run_reads(tmp_path: Path) -> None:
+    """`appeals intake --payers` gives each record the plan facts the directory gives it, as
+    `appeals run` does: a plan type the map leaves to the directory is filled there."""
+    import json
+    import subprocess
+    import sys
+
+    export = write(tmp_path / "x.csv", [{"Claim #": "X1", "Insurance": "TAR HEEL MEDICAID PLAN",
+                                         "Plan Type": "Medicaid", "Adj Codes": "CO-50"}])
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('columns:\n  "Claim #": claim_id\n  Insurance: payer_name\n'
+                       '  Plan Type: plan_type\n  Adj Codes: adjustment_codes\n'
+                       "values:\n  plan_type: {Medicaid: from_directory}\n", encoding="utf-8")
+
+    def intake(*more: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "appeals", "intake", str(export),
+                               "--columns", str(mapping), *more],
+                              capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.splitlines()[0])
+
+    assert intake()["plan_type"] == "unknown"
+    found = intake("--payers", str(Path(__file__).parent.parent / "appeals" / "data" /
+                                   "samples" / "payers.yaml"))
+    assert found["plan_type"] == "medicaid_mco" and found["plan_state"] == "NC"

@@ -707,3 +707,24 @@ def test_every_hostile_file_gives_the_same_records_and_rejects_on_both_backends(
     assert "OK1" in worklist
     for path in files:
         assert path.name in rejects, path.name
+
+
+def test_denial_rates_count_only_inputs_that_hold_paid_lines(tmp_path: Path) -> None:
+    """A denied-claims export lists denials only: over it every rate read 100 %. Rates come
+    from the inputs with paid lines (remittances); with none, the report says they need one."""
+    from appeals.report import render_history
+    from appeals.store.history import history
+
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    run_week(tmp_path, db, "w1", [line("A1"), line("A2", codes="CO-197")], date(2026, 6, 15))
+    engine = open_store(db)
+    h = history(engine, date(2026, 6, 15))
+    assert h["rates"]["payer"] == [] and h["rates_basis"] == 0
+    assert "Denial rates need the remittance" in render_history(h)
+    assert "100%" not in render_history(h)
+    run_week(tmp_path, db, "w2", [line("B1"), line("B2", codes="CO-45", paid="150.00")],
+             date(2026, 6, 22))
+    h = history(engine, date(2026, 6, 22))
+    [payer] = h["rates"]["payer"]
+    assert (payer["denied"], payer["lines"]) == (1, 2)  # the first export's denials not in it
+    engine.dispose()

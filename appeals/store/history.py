@@ -33,6 +33,8 @@ def history(engine: Engine, as_of: date) -> dict:
     """The history section of the triage report (plain data, usable from Python)."""
     with engine.connect() as conn:
         return {"weeks": _weeks(conn, as_of), "aging": _aging(conn, as_of),
+                "rates_basis": conn.execute(select(func.count()).select_from(
+                    _PAID_SOURCES.subquery())).scalar_one(),
                 "rates": {"payer": _rates(conn, lines.c.payer, lines.c.payer_name),
                           "clinician": _rates(conn, func.lower(lines.c.provider_name),
                                               lines.c.provider_name),
@@ -83,15 +85,22 @@ def _aging(conn, as_of: date) -> list[dict]:
     return buckets
 
 
+#: The inputs that hold paid lines as well as denied ones (remittances): a denied-claims export
+#: lists only denials, so over it every rate would read 100 %.
+_PAID_SOURCES = select(lines.c.source_sha).where(lines.c.denied.is_(False)).distinct()
+
+
 def _rates(conn, key, name=None) -> list[dict]:
     """Denied lines over adjudicated lines (a report seen again counted once), for the groups
-    with the most denials. Names that
+    with the most denials, over the inputs that hold paid lines (a remittance says what was
+    adjudicated; a denied-claims export only what was denied). Names that
     differ only in case ("TAR HEEL MEDICAID PLAN" in the 835) are one group, shown in the
     spelling that sorts last (the mixed-case one)."""
     denied = func.sum(case((lines.c.denied.is_(True), 1), else_=0))
     shown = func.max(name) if name is not None else key
     rows = conn.execute(select(shown, func.count(), denied)
-                        .where(lines.c.seen_before.is_(False)).group_by(key)
+                        .where(lines.c.seen_before.is_(False),
+                               lines.c.source_sha.in_(_PAID_SOURCES)).group_by(key)
                         .order_by(denied.desc(), shown).limit(TOP)).all()
     return [{"name": name or "(blank)", "lines": n, "denied": int(d or 0),
              "rate": int(d or 0) / n if n else 0.0} for name, n, d in rows]

@@ -446,3 +446,28 @@ def test_the_classifier_and_the_letters_read_one_authorization_state(fields, sta
     assert authorization_status(r, verdict) == status == authorization_of(r).status
     assert ("auth_on_file_covers_service" in verdict.rules) is covers
     assert ("auth_units_exceeded" in verdict.rules) is authorization_of(r).units_over
+
+
+@pytest.mark.parametrize(("category", "text"), [
+    # a contracted fee-schedule reduction the member may not be billed for is no denial
+    ("not_a_denial", "Allowed amount reduced to the contracted fee schedule; member may not be "
+                     "billed for the difference"),
+    ("not_a_denial", "Payment reduced per contracted rate. Balance is provider write-off."),
+    ("not_a_denial", "Charge reduced to network allowance"),
+    # ... unless the line also says why the service itself was refused
+    ("authorization", "Service not authorized; charges reduced to contracted rate"),
+    # a service refused because its result would not change the care: medical necessity
+    ("medical_necessity", "Testing not covered: results would not change the treatment plan"),
+    ("medical_necessity", "Psychological testing denied; the outcome will not alter clinical "
+                          "management"),
+    ("medical_necessity", "Neuropsych eval not approved as findings are not expected to affect "
+                          "treatment"),
+    # portal shorthand for an expired or lapsed authorization
+    ("authorization", "Auth lapsed prior to DOS"),
+    ("authorization", "PA expired 5/1"),
+    ("authorization", "Authorization termed before date of service"),
+])
+def test_classes_the_review_found_missed(category: str, text: str) -> None:
+    """Issue 31's classes, each a rule in data (rules.yaml, shorthand.yaml) with wordings of
+    our own, never one phrase."""
+    assert classify(rec(denial_reason=text), RULES).category == category

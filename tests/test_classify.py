@@ -450,18 +450,18 @@ def test_the_classifier_and_the_letters_read_one_authorization_state(fields, sta
 
 @pytest.mark.parametrize(("category", "text"), [
     # a contracted fee-schedule reduction the member may not be billed for is no denial
-    ("not_a_denial", "Allowed amount reduced to the contracted fee schedule; member may not be "
-                     "billed for the difference"),
+    ("not_a_denial", ("Allowed amount reduced to the contracted fee schedule; member may not "
+                      "be billed for the difference")),
     ("not_a_denial", "Payment reduced per contracted rate. Balance is provider write-off."),
     ("not_a_denial", "Charge reduced to network allowance"),
     # ... unless the line also says why the service itself was refused
     ("authorization", "Service not authorized; charges reduced to contracted rate"),
     # a service refused because its result would not change the care: medical necessity
     ("medical_necessity", "Testing not covered: results would not change the treatment plan"),
-    ("medical_necessity", "Psychological testing denied; the outcome will not alter clinical "
-                          "management"),
-    ("medical_necessity", "Neuropsych eval not approved as findings are not expected to affect "
-                          "treatment"),
+    ("medical_necessity", ("Psychological testing denied; the outcome will not alter clinical "
+                           "management")),
+    ("medical_necessity", ("Neuropsych eval not approved as findings are not expected to "
+                           "affect treatment")),
     # portal shorthand for an expired or lapsed authorization
     ("authorization", "Auth lapsed prior to DOS"),
     ("authorization", "PA expired 5/1"),

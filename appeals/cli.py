@@ -856,21 +856,27 @@ users_app = typer.Typer(no_args_is_help=True, help="The review desk's users.")
 app.add_typer(users_app, name="users")
 
 
+PasswordStdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password "
+                                                "from standard input (else asked).")]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @users_app.command("add")
 def users_add_cmd(
     name: Annotated[str, typer.Argument()],
     role: Annotated[str, typer.Option("--role", help="biller, clinician, compliance or admin.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password "
-                                                 "from standard input (else asked).")] = False,
+    password_stdin: PasswordStdinOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Add a user of `appeals serve` (the password is stored as an argon2id hash)."""
     from appeals.store.users import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     _case_call(lambda: add_user(_store(db), name, role, password))
     err(f"user {name} ({role}) added")
 
@@ -892,19 +898,11 @@ def users_list_cmd(db: DbOpt = None, fmt: FormatOpt = "table") -> None:
 
 
 def _user_change(change: str, help_: str):
-    def command(name: Annotated[str, typer.Argument()], db: DbOpt = None,
-                password_stdin: Annotated[bool, typer.Option(
-                    "--password-stdin", help="password: read it from standard input.")] = False
-                ) -> None:
+    def command(name: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
         from appeals.store.users import set_user
 
-        password = None
-        if change == "password":
-            password = (sys.stdin.readline().rstrip("\r\n") if password_stdin else
-                        typer.prompt("New password", hide_input=True, confirmation_prompt=True))
-        _case_call(lambda: set_user(_store(db), name, change, password))
-        err(f"user {name}: {change}{'d' if change.endswith('e') else 'ed'}"
-            if change != "password" else f"user {name}: password changed, sessions ended")
+        _case_call(lambda: set_user(_store(db), name, change))
+        err(f"user {name}: {change}{'d' if change.endswith('e') else 'ed'}")
     command.__doc__ = help_
     return command
 
@@ -914,9 +912,19 @@ for _change, _help in (
                      "dropped.")),
         ("enable", "Let a disabled user sign in again."),
         ("unlock", "Clear the lock set after repeated wrong passwords."),
-        ("password", "Set NAME's password: their sessions end and their API token is dropped."),
         ("remove", "Remove NAME (their sessions end; the history keeps their name).")):
     users_app.command(_change)(_user_change(_change, _help))
+
+
+@users_app.command("password")
+def users_password_cmd(name: Annotated[str, typer.Argument()],
+                       password_stdin: PasswordStdinOpt = False, db: DbOpt = None) -> None:
+    """Set NAME's password: their sessions end and their API token is dropped."""
+    from appeals.store.users import set_user
+
+    password = _password(password_stdin)
+    _case_call(lambda: set_user(_store(db), name, "password", password))
+    err(f"user {name}: password changed, sessions ended")
 
 
 @app.command("access-log")

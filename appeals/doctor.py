@@ -106,11 +106,8 @@ def _pdf_render() -> Check:
 
 
 def _store(db: str | None) -> list[Check]:
-    from sqlalchemy import select
-
     from appeals.store.engine import _sqlite_file, open_store, shown, store_url
-    from appeals.store.record import close_abandoned
-    from appeals.store.schema import runs
+    from appeals.store.record import unfinished_runs
 
     url = store_url(db)
     name = shown(url)
@@ -129,10 +126,7 @@ def _store(db: str | None) -> list[Check]:
             out.append(Check("store file mode", OK if not mode & 0o077 else WARN,
                              f"{mode:04o}" + ("" if not mode & 0o077 else
                                               ": readable by others on this machine; chmod 600")))
-        with engine.begin() as conn:
-            closed = close_abandoned(conn, "appeals doctor")
-            open_runs = conn.execute(select(runs.c.id, runs.c.host).where(
-                runs.c.finished_at.is_(None))).all()
+        closed, open_runs = unfinished_runs(engine, "appeals doctor")
         detail = (f"closed {len(closed)} run(s) whose process is gone as abandoned "
                   f"({', '.join(map(str, closed))})" if closed else "none left unfinished")
         if open_runs:

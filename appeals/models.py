@@ -461,18 +461,27 @@ DOB_EARLIEST = date(1900, 1, 1)
 
 
 @lru_cache(maxsize=1)
-def limits() -> dict[str, int]:
-    """appeals/data/limits.yaml: the longest value accepted per field (and `raw`, the most of a
-    rejected row a reject file quotes). Read here, at the bottom of the pipeline, so intake, the
-    store's column sizes and the reject files share one table."""
+def limits_file() -> dict:
+    """appeals/data/limits.yaml as written: its field lengths (limits()) and its document caps
+    (appeals.intake.caps) are each validated where they are used."""
     from importlib import resources
 
     import yaml
 
+    return yaml.safe_load(resources.files("appeals.data").joinpath("limits.yaml")
+                          .read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def limits() -> dict[str, int]:
+    """appeals/data/limits.yaml: the longest value accepted per field (and `raw`, the most of a
+    rejected row a reject file quotes). Read here, at the bottom of the pipeline, so intake, the
+    store's column sizes and the reject files share one table."""
+    import yaml
+
     name = "appeals/data/limits.yaml"
     try:
-        doc = yaml.safe_load(resources.files("appeals.data").joinpath("limits.yaml")
-                             .read_text(encoding="utf-8"))
+        doc = limits_file()
         table = {**doc["fields"], "raw": doc["raw"]}
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ValueError(f"{name}: not a limits table ({exc})") from None
@@ -617,10 +626,15 @@ class DenialRecord(BaseModel):
         return row
 
 
+def name_key(text: str | None) -> str:
+    """A name as a key, spacing and case aside: "BLUE RIDGE HEALTH" in the 835 and "Blue Ridge
+    Health" in the export are one payer, "SAMPLE,  AVERY" and "Sample, Avery" one patient."""
+    return " ".join((text or "").split()).casefold()
+
+
 @lru_cache(maxsize=4096)  # a batch names the same few payers on every line
 def payer_key(name: str | None) -> str:
-    """"BLUE RIDGE HEALTH" in the 835 and "Blue Ridge  Health" in the export are one payer."""
-    return " ".join((name or "").split()).casefold()
+    return name_key(name)
 
 
 class Reject(BaseModel):

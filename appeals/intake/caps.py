@@ -45,15 +45,13 @@ class DocumentCaps(BaseModel):
 
 @lru_cache(maxsize=1)
 def caps() -> DocumentCaps:
-    from importlib import resources
-
     import yaml
+
+    from appeals.models import limits_file
 
     name = "appeals/data/limits.yaml"
     try:
-        doc = yaml.safe_load(resources.files("appeals.data").joinpath("limits.yaml")
-                             .read_text(encoding="utf-8"))
-        return DocumentCaps.model_validate(doc["documents"])
+        return DocumentCaps.model_validate(limits_file()["documents"])
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ValueError(f"{name}: no `documents:` caps ({exc})") from None
     except ValidationError as exc:

@@ -26,7 +26,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.intake.errors import InputError
-from appeals.models import CANONICAL_FIELDS, validation_problem
+from appeals.models import CANONICAL_FIELDS, name_key, validation_problem
+from appeals.overlay import data_model
 
 
 class ColumnMap(BaseModel):
@@ -83,22 +84,23 @@ class ColumnMap(BaseModel):
         return self.columns.get(header, self.columns.get(header.strip(), header.strip()))
 
 
+class _FieldTable(BaseModel):
+    """A data file of fields by id, each with what it is (extra_fields.yaml, biller_fields.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: int
+    fields: dict[str, str]
+
+
 @lru_cache(maxsize=1)
 def extra_fields() -> dict[str, str]:
     """appeals/data/extra_fields.yaml: the fields beyond the canonical ones the toolkit reads,
     and what it does with each."""
-    from importlib import resources
-
-    name = "appeals/data/extra_fields.yaml"
-    try:
-        doc = yaml.safe_load(resources.files("appeals.data").joinpath("extra_fields.yaml")
-                             .read_text(encoding="utf-8"))
-        fields = {str(k): str(v) for k, v in doc["fields"].items()}
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{name}: not a table of fields ({exc})") from None
+    fields = data_model(_FieldTable, "extra_fields.yaml", ValueError).fields
     clash = set(fields) & set(CANONICAL_FIELDS)
     if clash:
-        raise ValueError(f"{name}: {', '.join(sorted(clash))}: canonical fields already")
+        raise ValueError(f"appeals/data/extra_fields.yaml: {', '.join(sorted(clash))}: "
+                         "canonical fields already")
     return fields
 
 
@@ -107,12 +109,9 @@ def mappable_fields() -> dict[str, str]:
     """Every field a column map may name: canonical, the extras the toolkit reads, and the
     biller's facts of biller_fields.yaml (the letters take them from the record when an export
     carries them; read here as data: intake does not import the compose stage)."""
-    from importlib import resources
-
-    doc = yaml.safe_load(resources.files("appeals.data").joinpath("biller_fields.yaml")
-                         .read_text(encoding="utf-8")) or {}
-    facts = {str(k): f"biller's fact: {v}" for k, v in (doc.get("fields") or {}).items()}
-    return {**{f: "canonical" for f in CANONICAL_FIELDS}, **extra_fields(), **facts}
+    facts = data_model(_FieldTable, "biller_fields.yaml", ValueError).fields
+    return {**{f: "canonical" for f in CANONICAL_FIELDS}, **extra_fields(),
+            **{k: f"biller's fact: {v}" for k, v in facts.items()}}
 
 
 #: A value map's word for "leave it to the payer directory".
@@ -120,7 +119,7 @@ FROM_DIRECTORY = "from_directory"
 
 
 def _key(value: object) -> str:
-    return " ".join(str(value).split()).casefold()
+    return name_key(str(value))
 
 
 #: `  Claim #: claim_id`: an entry whose header YAML would cut at " #" or read as a key.
@@ -131,7 +130,7 @@ def _unquoted_header(text: str) -> tuple[int, str, str] | None:
     """(line, header, field) of the first entry whose unquoted header holds '#' or ': '."""
     for number, line in enumerate(text.splitlines(), start=1):
         found = _ENTRY.match(line)
-        if found and found["field"] in CANONICAL_FIELDS and (
+        if found and found["field"] in mappable_fields() and (
                 " #" in found["header"] or ":" in found["header"]):
             return number, found["header"], found["field"]
     return None

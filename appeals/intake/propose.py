@@ -11,21 +11,19 @@ listed with why.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from rapidfuzz import fuzz, process
 
-from appeals.intake.columns import FROM_DIRECTORY, mappable_fields
-from appeals.intake.source import detect_encoding
+from appeals.intake.columns import FROM_DIRECTORY, ColumnMap, mappable_fields
+from appeals.intake.tabular import read_csv, sample_csv
 from appeals.models import DenialRecord, Reject
+from appeals.overlay import data_model
 
 #: How alike a header and a spelling must be (rapidfuzz's 0-100) to be proposed.
 CUTOFF = 86
@@ -57,14 +55,27 @@ class Proposal:
         return "\n".join(lines) + "\n"
 
 
+class _Synonyms(BaseModel):
+    """appeals/data/header_synonyms.yaml: exports' words for each field, and for the values of
+    the fields whose values are a fixed list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: int
+    fields: dict[str, list[str]]
+    values: dict[str, dict[str, list[str]]] = {}
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> _Synonyms:
+    return data_model(_Synonyms, "header_synonyms.yaml", ValueError)
+
+
 @lru_cache(maxsize=1)
 def _spellings() -> dict[str, str]:
     """Normalized spelling -> field: each field's own name and its synonyms."""
-    doc = yaml.safe_load(resources.files("appeals.data").joinpath("header_synonyms.yaml")
-                         .read_text(encoding="utf-8"))
     known = mappable_fields()
     out: dict[str, str] = {}
-    for fld, words in doc["fields"].items():
+    for fld, words in _synonyms().fields.items():
         if fld not in known:
             raise ValueError(f"appeals/data/header_synonyms.yaml: {fld!r} is no field a map "
                              "may name")
@@ -83,12 +94,7 @@ def _quoted(text: str) -> str:
 
 def propose(path: Path) -> Proposal:
     """The proposal for a CSV export's headers and first rows."""
-    with path.open(encoding=detect_encoding(path), newline="") as fh:
-        reader = csv.reader(fh, csv.Sniffer().sniff(fh.read(8192), delimiters=",;\t|"))
-        fh.seek(0)
-        reader = csv.reader(fh, reader.dialect)
-        headers = next(reader, [])
-        rows = [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False)]
+    headers, rows = sample_csv(path, SAMPLE_ROWS)
     spellings, proposal, taken = _spellings(), Proposal(), set()
     for header in headers:
         found = process.extractOne(_norm(header), list(spellings), scorer=fuzz.token_sort_ratio,
@@ -114,9 +120,6 @@ def propose(path: Path) -> Proposal:
 
 def trial(path: Path, proposal: Proposal) -> list[Reject]:
     """What reading the file with the proposed map would reject (warnings aside)."""
-    from appeals.intake.columns import ColumnMap
-    from appeals.intake.tabular import read_csv
-
     columns = ColumnMap(columns=proposal.columns, values=proposal.values)
     return [r for r in read_csv(path, columns) if isinstance(r, Reject) and r.level != "warning"]
 
@@ -148,10 +151,8 @@ SAY_WHICH = "say_which"
 
 @lru_cache(maxsize=1)
 def _value_spellings() -> dict[str, dict[str, str]]:
-    doc = yaml.safe_load(resources.files("appeals.data").joinpath("header_synonyms.yaml")
-                         .read_text(encoding="utf-8"))
     out: dict[str, dict[str, str]] = {}
-    for fld, table in (doc.get("values") or {}).items():
+    for fld, table in _synonyms().values.items():
         out[fld] = {}
         for value, words in table.items():
             if not _accepted(fld, value):

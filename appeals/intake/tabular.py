@@ -165,6 +165,27 @@ class _Lines:
         self._replay.extendleft(reversed(row[1:]))
 
 
+def _header(fh: _DecodedLines) -> tuple[str, list[str]]:
+    """The delimiter and the header row's cells. Only the delimiter is sniffed; quoting stays
+    standard (RFC 4180 doubling)."""
+    first = fh.readline()
+    try:
+        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    return delimiter, next(csv.reader([first], delimiter=delimiter), [])
+
+
+def sample_csv(path: Path, rows: int) -> tuple[list[str], list[list[str]]]:
+    """An export's header cells and its first `rows` rows' cells, decoded and split as
+    read_csv does (`appeals columns` proposes a map from them)."""
+    with path.open("rb") as raw_fh:
+        fh = _DecodedLines(raw_fh)
+        delimiter, fieldnames = _header(fh)
+        reader = csv.reader(iter(fh.readline, ""), delimiter=delimiter)
+        return fieldnames, [cells for _, cells in zip(range(rows), reader, strict=False)]
+
+
 def read_csv(path: Path, columns: ColumnMap | None = None,
              require_reason: bool = True) -> Iterator[DenialRecord | Reject]:
     """Every data row ends as one record or one reject, in file order.
@@ -176,12 +197,7 @@ def read_csv(path: Path, columns: ColumnMap | None = None,
     csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_CHARS + 1))
     with path.open("rb") as raw_fh:
         fh = _DecodedLines(raw_fh)
-        first = fh.readline()
-        try:  # only the delimiter is sniffed; quoting stays standard (RFC 4180 doubling)
-            delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-        fieldnames = next(csv.reader([first], delimiter=delimiter), [])
+        delimiter, fieldnames = _header(fh)
         headers = [columns.rename(h) if columns else h.strip() for h in fieldnames]
         if not any(headers):
             raise InputError("the file is empty")

@@ -8,9 +8,9 @@ was refused), never a patient's name or member id.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from appeals.store.lifecycle import now
@@ -34,7 +34,7 @@ def log_access(engine: Engine, user: str | None, action: str, *, case_id: int | 
 
 def access_rows(engine: Engine, *, user: str | None = None, case_id: int | None = None,
                 since: date | None = None, limit: int | None = None) -> list[dict]:
-    """The log's rows, oldest first (the newest `limit` of them when given)."""
+    """The log's rows, oldest first; with `limit`, the newest that many, newest first."""
     query = select(access_log)
     if user:
         query = query.where(access_log.c.user_name == user)
@@ -46,16 +46,11 @@ def access_rows(engine: Engine, *, user: str | None = None, case_id: int | None 
     if limit:
         query = query.limit(limit)
     with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    return rows[::-1] if limit else rows
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def refused_sign_ins(engine: Engine, address: str, minutes: int) -> int:
     """Refused sign-ins from `address` in the last `minutes` (the desk's throttle)."""
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import func
-
     since = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(access_log).where(

@@ -22,7 +22,7 @@ from sqlalchemy import case as sql_case
 
 from appeals.appeal import Appeal, assess
 from appeals.law import DecisionDue, Registry, decision_due, law_for, next_levels
-from appeals.models import DenialRecord
+from appeals.models import DenialRecord, payer_key
 from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
     BEFORE_SENDING,
@@ -131,26 +131,11 @@ def list_cases(engine: Engine, *, status: str | None = None, payer: str | None =
                providers: frozenset[str] | None = None) -> list[dict]:
     """Cases, nearest deadline first (undated last), then by case number; `providers`: only
     the cases of these rendering providers (a clinician's own)."""
-    as_of = as_of or date.today()
-    # The record (the denial as JSON, the biggest column) is read only for names and member ids.
-    query = select(*(c for c in cases.c if not (redact and c.name in ("record", "packet_hashes"))))
-    if status:
-        query = query.where(cases.c.status == Status(status).value)
-    if category:
-        query = query.where(cases.c.category == category)
-    if payer:
-        query = query.where(cases.c.payer.contains(" ".join(payer.split()).casefold(),
-                                                   autoescape=True))
-    if providers is not None:
-        query = query.where(cases.c.provider.in_(sorted(providers)))
-    with engine.connect() as conn:
-        counts, due = _line_counts(conn), _decisions_due(conn)
-        rows = [case_row(dict(c), as_of, redact, counts.get(c["id"], 1), due.get(c["id"]))
-                for c in conn.execute(query).mappings()]
-    if due_within is not None:
-        rows = [r for r in rows if r["days_left"] is not None and r["days_left"] <= due_within]
-    rows.sort(key=lambda r: (r["days_left"] is None, r["days_left"] or 0, r["case_id"]))
-    return rows
+    statuses = (Status(status).value,) if status else tuple(s.value for s in Status)
+    return worklist_page(engine, WorklistQuery(
+        as_of=as_of or date.today(), statuses=statuses, category=category, payer=payer,
+        due_within=due_within, providers=providers, order="deadline", limit=None,
+        redact=redact))[1]
 
 
 def _line_counts(conn, ids: list[int] | None = None) -> dict[int, int]:
@@ -202,17 +187,17 @@ class WorklistQuery:
     needs_approval: bool = False
     order: str = "priority"
     offset: int = 0
-    limit: int = 200
+    limit: int | None = 200  # None: every match
+    redact: bool = False  # without patient names and member ids
 
 
 def worklist_page(engine: Engine, q: WorklistQuery) -> tuple[int, list[dict]]:
-    """(how many cases match, the page's rows with patient names)."""
+    """(how many cases match, the page's rows)."""
     where = [cases.c.status.in_(q.statuses)]
     if q.category:
         where.append(cases.c.category == q.category)
     if q.payer:
-        where.append(cases.c.payer.contains(" ".join(q.payer.split()).casefold(),
-                                            autoescape=True))
+        where.append(cases.c.payer.contains(payer_key(q.payer), autoescape=True))
     if q.owner:
         where.append(cases.c.owner == q.owner)
     if q.level is not None:
@@ -235,18 +220,16 @@ def worklist_page(engine: Engine, q: WorklistQuery) -> tuple[int, list[dict]]:
                 and_(*(cases.c.patient_key.contains(w, autoescape=True) for w in words)))))]
             where = [cases.c.id.in_(ids)]
         total = conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one()
+        # the record (the denial as JSON, the biggest column) only for names and member ids
+        skip = ("packet_hashes", "record") if q.redact else ("packet_hashes",)
         shown = [dict(r) for r in conn.execute(
-            select(*(c for c in cases.c if c.name != "packet_hashes")).where(*where).order_by(
+            select(*(c for c in cases.c if c.name not in skip)).where(*where).order_by(
                 *_ORDERS.get(q.order, _ORDERS["priority"]), cases.c.id).offset(q.offset).limit(
                 q.limit)).mappings()]
         ids = [c["id"] for c in shown]
         counts, due = _line_counts(conn, ids), _decisions_due(conn, ids)
-    rows = []
-    for c in shown:
-        row = case_row(c, q.as_of, True, counts.get(c["id"], 1), due.get(c["id"]))
-        row["patient_name"] = json.loads(c["record"]).get("patient_name") or ""
-        rows.append(row)
-    return total, rows
+    return total, [case_row(c, q.as_of, q.redact, counts.get(c["id"], 1), due.get(c["id"]))
+                   for c in shown]
 
 
 def status_counts(engine: Engine) -> dict[str, int]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from appeals.models import DenialRecord, payer_key
+from appeals.models import DenialRecord, name_key, payer_key
 
 __all__ = ["adjudication", "case_key", "payer_key", "provider_key", "service_key", "service_of"]
 
 
 def provider_key(record: DenialRecord) -> str:
-    return record.provider_npi or " ".join((record.provider_name or "").split()).casefold()
+    return record.provider_npi or name_key(record.provider_name)
 
 
 def case_key(record: DenialRecord) -> str:

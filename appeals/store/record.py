@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from appeals import __version__
 from appeals.appeal import Appeal, Line, with_only
 from appeals.law import Registry, next_levels
-from appeals.models import DenialRecord
+from appeals.models import DenialRecord, name_key
 from appeals.store.engine import write_lock
 from appeals.store.history import history, outcome_counts
 from appeals.store.keys import (
@@ -198,13 +198,14 @@ class Recorder:
                 finished_at=now(), lines=self.recorded, outcome=f"failed: {why}"[:300]))
 
 
-def unfinished_runs(engine: Engine, by: str) -> int:
-    """Runs on this store still going; those of this machine whose process is gone are closed
-    as abandoned first (by `by`), so a crash never blocks the next run for good."""
+def unfinished_runs(engine: Engine, by: str) -> tuple[list[int], list[tuple[int, str | None]]]:
+    """(the runs of this machine whose process is gone, closed as abandoned now by `by`; the
+    runs still going, as (id, host)): a crash never blocks the next run for good."""
     with engine.begin() as conn:
-        close_abandoned(conn, by)
-        return conn.execute(select(func.count()).select_from(runs).where(
-            runs.c.finished_at.is_(None))).scalar_one()
+        closed = close_abandoned(conn, by)
+        going = conn.execute(select(runs.c.id, runs.c.host).where(
+            runs.c.finished_at.is_(None))).all()
+    return closed, [(i, h) for i, h in going]
 
 
 def close_abandoned(conn, by: str) -> list[int]:
@@ -585,7 +586,7 @@ def _latest(case: dict, appeal: Appeal, state: _Chunk | None, as_of: date) -> No
         paid=sum((ln["paid"] for ln in stored), Decimal(0)) if stored else appeal.paid,
         at_stake=sum((ln["at_stake"] for ln in stored), Decimal(0)) if stored
         else appeal.at_stake, last_seen=as_of, record=adjudication(rec)[1],
-        patient_key=" ".join((rec.patient_name or "").split()).casefold() or None)
+        patient_key=name_key(rec.patient_name) or None)
 
 
 def _overturned(state: _Chunk, case: dict, line: dict, item: _Item, paid: Decimal,

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from appeals.models import name_key
 from appeals.store.cases import CaseError
 from appeals.store.lifecycle import now
 from appeals.store.schema import api_tokens, sessions, users
@@ -144,9 +145,8 @@ def providers_of(engine: Engine, name: str) -> frozenset[str]:
 
 
 def provider_key(value: str) -> str:
-    """A provider as the cases keep it: an NPI as it is, else the name casefolded."""
-    value = " ".join(value.split())
-    return value if value.isdigit() else value.casefold()
+    """A provider as the cases keep it (keys.provider_key): an NPI as it is, else the name."""
+    return value.strip() if value.strip().isdigit() else name_key(value)
 
 
 _DUMMY = _HASHER.hash("not a password of anyone")

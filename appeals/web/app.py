@@ -43,7 +43,6 @@ from appeals.store import (
     CaseError,
     approve,
     case_history,
-    list_cases,
     log_call,
     mark,
     record_outcome,
@@ -67,7 +66,7 @@ from appeals.store.users import (
     sign_in,
     user_for_token,
 )
-from appeals.web.week import Job, next_folder, safe_name, save_upload, start_run
+from appeals.web.week import Job, keep_upload, next_folder, save_upload, start_run
 
 if TYPE_CHECKING:
     from appeals.packet import Settings
@@ -321,7 +320,7 @@ class Desk:
             search=" ".join((q.get("q") or "").split())[:100],
             providers=self.providers(request), needs_approval=queue,
             order=q.get("sort", "priority"), offset=0 if queue else start,
-            limit=10**6 if queue else PAGE)
+            limit=None if queue else PAGE)
         total, rows = worklist_page(self.engine, query)
         approved = approved_cases(self.engine, [r["case_id"] for r in rows
                                                 if r["needs_approval"]])
@@ -382,13 +381,9 @@ class Desk:
         if action not in ACTIONS:
             return self.page(request, "error.html.j2", 404, message="No such action.")
         form = await request.form()
-        if not _csrf_ok(request, form.get("csrf")):
-            return self.page(request, "error.html.j2", 403,
-                             message="The form expired or did not come from this desk.")
-        needed = ACTIONS[action]
-        if who[1] not in CAN[needed]:
-            return self.page(request, "error.html.j2", 403,
-                             message=f"A {who[1].value} may not {action} a case.")
+        refusal = self._refusal(request, form, who, f"{action} a case", ACTIONS[action])
+        if refusal is not None:
+            return refusal
         ref = str(request.path_params["case_id"])
         note = str(form.get("note") or "")[:2000] or None
         try:
@@ -427,12 +422,9 @@ class Desk:
         one case; what the gate refuses is listed with its reason, the rest are sent."""
         who = self.user(request)
         form = await request.form()
-        if not _csrf_ok(request, form.get("csrf")):
-            return self.page(request, "error.html.j2", 403,
-                             message="The form expired or did not come from this desk.")
-        if who[1] not in CAN["mark"]:
-            return self.page(request, "error.html.j2", 403,
-                             message=f"A {who[1].value} may not mark cases sent.")
+        refusal = self._refusal(request, form, who, "mark cases sent", "mark")
+        if refusal is not None:
+            return refusal
         refs = [str(v) for v in form.getlist("case") if _number(str(v)) is not None][:PAGE]
         method = str(form.get("method") or "") or None
         if not refs:
@@ -452,18 +444,25 @@ class Desk:
     # --- the week from the desk -------------------------------------------------------------
 
     async def week(self, request: Request) -> Response:
-        running = any(j.running for j in self.jobs)
-        return self.page(request, "week.html.j2", jobs=self.jobs[::-1], running=running,
-                         most=caps().file_mb, results=None, refused=[])
+        return self._week_page(request)
+
+    def _week_page(self, request: Request, status: int = 200, *,
+                   results: list | None = None, refused: list | None = None) -> HTMLResponse:
+        """The Week page: the runs started here (the page refreshes while one runs), and what
+        an upload just took or refused."""
+        return self.page(request, "week.html.j2", status, jobs=self.jobs[::-1],
+                         running=any(j.running for j in self.jobs), most=caps().file_mb,
+                         results=results, refused=refused or [])
 
     async def week_run(self, request: Request) -> Response:
         """The week's files uploaded, sniffed, saved and run in the background."""
         who = self.user(request)
         form = await request.form()
-        refusal = self._week_refusal(request, form, who, "mark")
+        refusal = self._refusal(request, form, who, "run the week's files", "mark")
         if refusal is not None:
             return refusal
-        if any(j.running for j in self.jobs) or unfinished_runs(self.engine, "the review desk"):
+        going = unfinished_runs(self.engine, "the review desk")[1]
+        if going or any(j.running for j in self.jobs):
             return self.page(request, "error.html.j2", 409, message=(
                 "A run is still going on this store (from the desk or `appeals run`): wait for "
                 "it to finish (the Week page shows the desk's), then upload again. Nothing was "
@@ -477,9 +476,8 @@ class Desk:
             name, why = save_upload(folder, upload.filename or "", await upload.read(), taken)
             (refused.append((name, why)) if why else saved.append(name))
         if not saved:
-            return self.page(request, "week.html.j2", 400, jobs=self.jobs[::-1], running=False,
-                             most=caps().file_mb, results=None, refused=refused or [
-                                 ("", "choose the week's files first")])
+            return self._week_page(request, 400, refused=refused or [
+                ("", "choose the week's files first")])
         out = self.root / "out" / f"week-{folder.name}"
         job = Job(number=len(self.jobs) + 1, who=who[0], started=datetime.now(UTC),
                   inbox=folder, out=out, log=out.with_name(out.name + ".log"), files=saved,
@@ -499,7 +497,7 @@ class Desk:
 
         who = self.user(request)
         form = await request.form()
-        refusal = self._week_refusal(request, form, who, "answer", "mark")
+        refusal = self._refusal(request, form, who, "import checklists", "answer", "mark")
         if refusal is not None:
             return refusal
         if self.facts is None:
@@ -511,16 +509,12 @@ class Desk:
         for upload in form.getlist("files"):
             if not hasattr(upload, "read"):
                 continue
-            data = await upload.read()
-            if len(data) > caps().file_mb * MB or not data:
-                results.append((upload.filename or "", "",
-                                "empty, or over the size a file may be: not read"))
-                continue
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = folder / safe_name(upload.filename or "checklist", taken)
-            path.write_bytes(data)
-            path.chmod(0o600)
-            paths.append(path)
+            path, why = keep_upload(folder, upload.filename or "checklist",
+                                    await upload.read(), taken)
+            if path is None:
+                results.append((upload.filename or "", "", f"{why}: not read"))
+            else:
+                paths.append(path)
         self.log(request, "upload", detail=f"{len(paths)} returned checklist(s)")
         mine = self.providers(request)
         for r in import_answers(paths, as_of=self.today):
@@ -545,17 +539,18 @@ class Desk:
                 results.append((r.path.name, r.case, f"{len(r.imported)} answer(s) imported"
                                 + (f"; still missing: {', '.join(r.missing)}" if r.missing
                                    else "") + "; its packet is built again"))
-        return self.page(request, "week.html.j2", jobs=self.jobs[::-1],
-                         running=any(j.running for j in self.jobs), most=caps().file_mb,
-                         results=results, refused=[])
+        return self._week_page(request, results=results)
 
-    def _week_refusal(self, request: Request, form, who, *needed: str) -> Response | None:
+    def _refusal(self, request: Request, form, who, what: str, *needed: str
+                 ) -> Response | None:
+        """403 for a form without this session's token, or from a role none of `needed` (the
+        permissions of CAN) allows; None when the post may go on."""
         if not _csrf_ok(request, form.get("csrf")):
             return self.page(request, "error.html.j2", 403,
                              message="The form expired or did not come from this desk.")
         if not any(who[1] in CAN[n] for n in needed):
             return self.page(request, "error.html.j2", 403,
-                             message=f"A {who[1].value} may not do this.")
+                             message=f"A {who[1].value} may not {what}.")
         return None
 
     def _escalate(self, request: Request, ref: str, kind: str, who: str) -> Response:
@@ -651,7 +646,7 @@ class Desk:
         self.log(request, "access_log_view", detail=str(request.url.query)[:300] or None)
         rows = access_rows(self.engine, user=q.get("user") or None,
                            case_id=_number(q.get("case")), limit=500)
-        return self.page(request, "access_log.html.j2", rows=rows[::-1], filters=dict(q))
+        return self.page(request, "access_log.html.j2", rows=rows, filters=dict(q))
 
     async def api_cases(self, request: Request) -> Response:
         self.log(request, "api_call", detail=f"GET {request.url.path}?{request.url.query}")
@@ -660,13 +655,14 @@ class Desk:
         if bad:
             return JSONResponse({"error": bad}, status_code=400)
         status = q.get("status") if q.get("status") in Status.__members__ else None
-        rows = list_cases(self.engine, status=status, payer=q.get("payer") or None,
-                          category=q.get("category") or None, due_within=_number(q.get("due")),
-                          as_of=self.today, providers=self.providers(request))
         size = min(_number(q.get("per_page")) or API_PAGE, API_PAGE_MAX)
         page = _number(q.get("page")) or 0
-        return JSONResponse({"total": len(rows), "page": page, "per_page": size,
-                             "cases": rows[page * size:(page + 1) * size]})
+        total, rows = worklist_page(self.engine, WorklistQuery(  # paged in the store
+            as_of=self.today, statuses=(status,) if status else tuple(s.value for s in Status),
+            category=q.get("category") or None, payer=q.get("payer") or None,
+            due_within=_number(q.get("due")), providers=self.providers(request),
+            order="deadline", offset=page * size, limit=size))
+        return JSONResponse({"total": total, "page": page, "per_page": size, "cases": rows})
 
     async def api_case(self, request: Request) -> Response:
         case = self._case(request)
@@ -731,10 +727,10 @@ def _readiness(row: dict, approved: bool) -> str:
         words = "ready"
     else:
         return status.replace("_", " ")
-    if row["needs_approval"] and not approved:
-        words += "; awaiting compliance approval" if words != "ready" else \
-            "; ready once compliance approves"
-    return words
+    if not row["needs_approval"] or approved:
+        return words
+    return "ready once compliance approves" if words == "ready" else \
+        f"{words}; awaiting compliance approval"
 
 
 def _address(request: Request) -> str:

@@ -73,19 +73,29 @@ def safe_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def save_upload(folder: Path, name: str, data: bytes, taken: set[str]) -> tuple[str, str]:
-    """Save one uploaded file; (its saved name, "") when intake can read it, else (the name as
-    given, why not) and nothing is kept."""
+def keep_upload(folder: Path, name: str, data: bytes, taken: set[str]
+                ) -> tuple[Path | None, str]:
+    """One uploaded file written owner-only into the batch folder under a safe name; (None, why
+    not) for an empty file or one over documents.file_mb."""
     most = caps().file_mb
     if len(data) > most * MB:
-        return name, f"{len(data) / MB:,.1f} MB: over the {most} MB a file may be"
+        return None, f"{len(data) / MB:,.1f} MB: over the {most} MB a file may be"
     if not data:
-        return name, "the file is empty"
+        return None, "the file is empty"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / safe_name(name, taken)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+    return path, ""
+
+
+def save_upload(folder: Path, name: str, data: bytes, taken: set[str]) -> tuple[str, str]:
+    """Keep one of the week's files; (its saved name, "") when intake can read it, else (the
+    name as given, why not) and nothing is kept."""
+    path, why = keep_upload(folder, name, data, taken)
+    if path is None:
+        return name, why
     try:
         kind = detect_format(path)
     except (InputError, OSError) as exc:

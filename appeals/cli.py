@@ -53,9 +53,10 @@ class Batch(intake_batch):
     """The intake batch for commands: unusable inputs and rejects go to standard error."""
 
     def __init__(self, paths: list[Path], columns: Path | None,
-                 plan_type: str | None = None) -> None:
+                 plan_type: str | None = None,
+                 enrich: Callable[[DenialRecord], DenialRecord] | None = None) -> None:
         super().__init__(paths, columns, on_error=lambda message: err(f"error: {message}"),
-                         plan_type=plan_type)
+                         plan_type=plan_type, enrich=enrich)
 
     def __iter__(self) -> Iterator[DenialRecord]:
         yield from super().__iter__()
@@ -79,14 +80,9 @@ def intake(paths: Annotated[list[Path], typer.Argument(
            plan_type: LetterPlanOpt = None, payers: PayersOpt = None) -> None:
     """Read denial records and print them as JSON Lines with the canonical field names; with
     --payers, each with the plan facts the payer directory gives it, as `appeals run` reads it."""
-    from appeals.compose.settings import payer_for, with_plan_facts
-
-    directory = _payers(payers) if payers else None
-    batch = _batch(paths, columns, plan_type)
+    batch = _batch(paths, columns, plan_type, _directory(payers))
     out = sys.stdout
     for record in batch:
-        if directory is not None:
-            record = with_plan_facts(record, payer_for(record, directory))
         out.write(record.model_dump_json() + "\n")
     raise typer.Exit(batch.finish(rejects))
 
@@ -207,7 +203,6 @@ def law_cmd(
         --denial-date 2026-03-02
     """
 
-    from appeals.compose.settings import payer_for, with_plan_facts
     from appeals.law import PlanFacts, law_for, plan_facts, resolve_plan
     from appeals.models import level_of_care_value, plan_funding_value, plan_type_value
 
@@ -218,10 +213,8 @@ def law_cmd(
         if plan_type is not None:
             err("error: give either a file or --plan-type, not both")
             raise typer.Exit(2)
-        directory = _payers(payers)
-        batch = _batch([path], columns)
+        batch = _batch([path], columns, enrich=_directory(payers))
         for record in batch:
-            record = with_plan_facts(record, payer_for(record, directory))
             result = law_for(plan_facts(record), reg, **options)
             line = {"claim_id": record.claim_id, "line_number": record.line_number,
                     **result.model_dump(mode="json")}
@@ -363,12 +356,12 @@ def packet_cmd(
     from appeals.packet import make_packet, write
 
     settings = _settings(rules, registry, org, payers, facts, templates, as_of)
-    batch = _batch([path], columns, plan_type)
+    batch = _batch([path], columns, plan_type, settings.enrich)
     written = failed = 0
     with Grouper(settings.org.group_by) as grouper:
         for record in batch:
             if claim is None or record.claim_id == claim:
-                grouper.add(assess(settings.enrich(record), settings))
+                grouper.add(assess(record, settings))
         for unit in grouper.units():
             if not isinstance(unit, Appeal):
                 continue
@@ -1318,7 +1311,8 @@ def facts_set_cmd(
         + (f"packet built again in {folder}" if folder else "no packet yet: the next run builds it"))
 
 
-def _batch(paths: list[Path], columns: Path | None, plan_type: str | None = None) -> Batch:
+def _batch(paths: list[Path], columns: Path | None, plan_type: str | None = None,
+           enrich: Callable[[DenialRecord], DenialRecord] | None = None) -> Batch:
     if columns is not None:
         from appeals.intake import load_column_map
 
@@ -1327,7 +1321,17 @@ def _batch(paths: list[Path], columns: Path | None, plan_type: str | None = None
         from appeals.models import plan_type_value
 
         plan_type = _or_exit(lambda: plan_type_value(plan_type).value, ValueError)
-    return Batch(paths, columns, plan_type)
+    return Batch(paths, columns, plan_type, enrich)
+
+
+def _directory(path: Path | None) -> Callable[[DenialRecord], DenialRecord] | None:
+    """The payer directory as the batch's enrichment, as `appeals run` reads a record."""
+    if path is None:
+        return None
+    from appeals.compose.settings import payer_for, with_plan_facts
+
+    directory = _payers(path)
+    return lambda record: with_plan_facts(record, payer_for(record, directory))
 
 
 def main() -> None:

@@ -540,6 +540,9 @@ class DenialRecord(BaseModel):
     source: str | None = None
     location: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    #: The export's values for plan fields that are none of the field's values, left for the
+    #: payer directory to supply (`Batch.settle` rejects the line when it does not). Not kept.
+    unread: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @model_validator(mode="after")
     def _check_facts(self) -> DenialRecord:
@@ -648,6 +651,9 @@ class Reject(BaseModel):
     # error: this record was not read; warning: read, but something in the file is off;
     # fatal: the file itself is damaged (truncated), so the batch is incomplete.
     level: Literal["error", "warning", "fatal"] = "error"
+    #: The rejected value of a field whose values are a fixed list, for the run's count of an
+    #: export's unknown words (not written out: `raw` quotes the row).
+    value: str | None = Field(default=None, exclude=True)
 
     @field_validator("raw", "message")
     @classmethod

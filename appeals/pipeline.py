@@ -236,7 +236,7 @@ def _run(config: RunConfig, progress: Progress | None,
 
     try:
         batch = Batch(config.inputs, config.columns, on_error=lambda m: say(f"error: {m}"),
-                      plan_type=config.letter_plan_type)
+                      plan_type=config.letter_plan_type, enrich=settings.enrich)
         if recorder is not None:
             recorder.start(batch.digests)
         stage = {"classify": 0.0, "law": 0.0}
@@ -244,7 +244,7 @@ def _run(config: RunConfig, progress: Progress | None,
         for record in batch:
             if batch.records % 500 == 0:
                 tick("read", batch.records, None)
-            week.read(settings.enrich(record), stage, say)
+            week.read(record, stage, say)
         clock["intake"] = time.perf_counter() - t0 - stage["classify"] - stage["law"]
         clock.update(stage)
         result.records, result.unusable = batch.records, batch.unusable

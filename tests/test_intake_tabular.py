@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from appeals.intake import InputError, load_column_map, read, write_rejects
+from appeals.intake import Batch, InputError, load_column_map, read, write_rejects
 from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
 
 MAPS = Path(__file__).parent.parent / "appeals" / "data" / "column_maps"
@@ -103,7 +103,8 @@ def test_a_plan_type_the_law_cannot_place_is_rejected_with_what_to_say(value: st
     ("cpt_code", "90834X", "CPT/HCPCS"),
     ("diagnosis_codes", "F41.1;banana", "ICD-10-CM"),
     ("adjustment_codes", "XY-50", "group-code/CARC"),
-    ("plan_type", "platinum", "is not one of"),
+    ("plan_type", "platinum", "not a plan_type the toolkit knows, and the payer directory"),
+    ("level_of_care", "spa day", "is not one of"),
     ("auth_end", "2025-01-01", "before auth_start"),
 ])
 def test_bad_field_is_rejected_with_row_and_field(tmp_path: Path, field: str, value: str,
@@ -111,7 +112,9 @@ def test_bad_field_is_rejected_with_row_and_field(tmp_path: Path, field: str, va
     row = {"claim_id": "B1", "adjustment_codes": "CO-197", "auth_start": "2026-01-01",
            "service_date": "2026-01-05", "denial_reason": "Not covered", field: value}
     path = write(tmp_path / "b.csv", [row, {**row, "claim_id": "B2", field: ""}])
-    records, rejects = split(list(read(path)))
+    batch = Batch([path])  # as a run reads it: a plan fact may yet come from the directory
+    records = list(batch)
+    rejects = [r for r in batch.rejects if r.level == "error"]
     if fragment is None:
         assert len(records) == 2
         return
@@ -338,16 +341,75 @@ def test_a_value_map_reads_an_exports_own_words(tmp_path: Path) -> None:
          "Service": "Med Management", "Codes": "CO-50"},
         {"Claim #": "V3", "Insurance": "Tar Heel", "Plan": "Tricare Prime",
          "Service": "Med Management", "Codes": "CO-50"}])
-    records, rejects = split(list(read(path, mapping)))
-    by_claim = {r.claim_id: r for r in records}
+    batch = Batch([path], mapping)
+    by_claim = {r.claim_id: r for r in batch}
     assert by_claim["V1"].plan_type.value == "unknown"  # for the payer directory to say
     assert by_claim["V2"].plan_type.value == "medicaid_mco"
-    assert {r.level_of_care.value for r in records} == {"outpatient"}
-    assert [r.location for r in rejects if r.field == "plan_type"] == ["row 4"]  # not listed
+    assert {r.level_of_care.value for r in by_claim.values()} == {"outpatient"}
+    # 'Tricare Prime' is not listed and no directory can say: that row only is rejected
+    assert [(r.location, r.level) for r in batch.rejects if r.field == "plan_type"] == [
+        ("row 4", "error"), ("1 lines", "warning")]
     bad = tmp_path / "bad.yaml"
     bad.write_text("values:\n  plan_kind: {Commercial: from_directory}\n", encoding="utf-8")
     with pytest.raises(InputError, match="'plan_kind': not a canonical field nor one"):
         load_column_map(bad)
+
+
+def test_an_unknown_value_keeps_the_row_when_the_directory_knows_the_plan(
+        tmp_path: Path) -> None:
+    """An export's word for a plan fact that the map does not translate keeps its row when the
+    payer directory supplies the fact, and rejects it only when nothing can. Each unknown word
+    is listed once for the run (not once per row) with the map entry that reads it, and with
+    that entry saved the same export reads with no warning at all."""
+    import subprocess
+    import sys
+
+    directory = tmp_path / "payers.yaml"
+    directory.write_text("- name: Tar Heel\n  address: [PO Box 1]\n"
+                         "  plan: {plan_type: medicaid_mco, plan_state: NC}\n", encoding="utf-8")
+    rows = [{"claim_id": f"U{i}", "payer_name": payer, "plan_type": word,
+             "level_of_care": care, "adjustment_codes": "CO-50"}
+            for i, (payer, word, care) in enumerate([
+                ("Tar Heel", "State Plan", "outpatient"), ("TAR HEEL", "state plan", "IOP"),
+                ("Tar Heel", "State Plan", "outpatient"), ("Nobody Health", "State Plan", "iop"),
+                ("Tar Heel", "Medicaid", "Med Check"), ("Tar Heel", "commercial", "Med Check")])]
+    path = write(tmp_path / "export.csv", rows)
+
+    def intake(*more: str) -> tuple[list[dict], list[dict]]:
+        rejects = tmp_path / "rejects.csv"
+        done = subprocess.run([sys.executable, "-m", "appeals", "intake", str(path),
+                               "--payers", str(directory), "--rejects", str(rejects), *more],
+                              capture_output=True, text=True, check=True)
+        assert "Traceback" not in done.stderr
+        with rejects.open(encoding="utf-8") as fh:
+            listed = list(csv.DictReader(fh)) if rejects.exists() else []
+        return [json.loads(line) for line in done.stdout.splitlines()], listed
+
+    records, listed = intake()
+    assert {r["claim_id"]: r["plan_type"] for r in records} == {
+        "U0": "medicaid_mco", "U1": "medicaid_mco", "U2": "medicaid_mco"}
+    errors = [(r["location"], r["field"]) for r in listed if r["level"] == "error"]
+    # U3: no directory entry for its payer; U4, U5: 'Med Check' is no level of care, and
+    # nothing else could say what it is
+    assert errors == [("row 5", "plan_type"), ("row 6", "level_of_care"),
+                      ("row 7", "level_of_care")]
+    once = {r["message"].split(" is not")[0]: r for r in listed if r["level"] == "warning"}
+    # once each, however spelt (a map matches without regard to case); the plan words of rows
+    # rejected for their level of care are not counted: nothing was read of those rows
+    assert set(once) == {"'State Plan'", "'Med Check'"}
+    state = once["'State Plan'"]
+    assert state["location"] == "4 lines" and "3 read with the payer directory's plan_type" \
+        in state["message"] and "1 rejected" in state["message"]
+    assert 'values: {plan_type: {"State Plan": from_directory}}' in state["message"]
+    assert once["'Med Check'"]["location"] == "2 lines"
+
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text('values:\n  plan_type: {"State Plan": from_directory, '
+                       "Medicaid: medicaid_mco, commercial: from_directory}\n"
+                       '  level_of_care: {"Med Check": outpatient}\n', encoding="utf-8")
+    records, listed = intake("--columns", str(mapping))
+    assert len(records) == 6 and [r["level"] for r in listed] == []  # U3: plan type unknown
+    assert {r["claim_id"]: r["plan_type"] for r in records}["U3"] == "unknown"
 
 
 def test_every_field_the_toolkit_reads_is_mappable_and_listed(tmp_path: Path) -> None:

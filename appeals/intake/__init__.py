@@ -24,7 +24,14 @@ from appeals.intake.source import detect_format, x12_kind
 from appeals.intake.tabular import read_csv
 from appeals.intake.x12 import read_835
 from appeals.intake.x837 import read_837
-from appeals.models import CANONICAL_FIELDS, PHI_FIELDS, DenialRecord, Reject
+from appeals.models import (
+    CANONICAL_FIELDS,
+    PHI_FIELDS,
+    DenialRecord,
+    PlanType,
+    Reject,
+    name_key,
+)
 
 __all__ = [
     "INPUT_SUFFIXES",
@@ -120,12 +127,20 @@ class Batch:
 
     def __init__(self, paths: Iterable[Path], columns: ColumnMap | Path | None = None,
                  on_error: Callable[[str], None] | None = None,
-                 plan_type: str | None = None, claims: bool = False) -> None:
+                 plan_type: str | None = None, claims: bool = False,
+                 enrich: Callable[[DenialRecord], DenialRecord] | None = None) -> None:
         self.paths = expand_inputs(paths)
         self.columns = columns
         self.plan_type = plan_type  # of denial letters
         self.claims = claims  # claims about to be sent (appeals scrub), not denials
         self.on_error = on_error
+        # The plan facts a record lacks, from the payer directory (Settings.enrich): given
+        # here, so a line whose export's word for its plan type the map does not translate is
+        # read when the directory knows the plan, and rejected only when nothing does.
+        self.enrich = enrich
+        # (field, export's word as a map matches it) -> [its first spelling, lines read with
+        # the directory's value, lines rejected]
+        self.unknown_values: dict[tuple[str, str], list] = {}
         self.rejects: list[Reject] = []
         self.records = 0
         self.unusable: list[str] = []
@@ -153,7 +168,11 @@ class Batch:
                 for item in read(path, self.columns, plan_type=self.plan_type,
                                  claims=self.claims):
                     if isinstance(item, Reject):
+                        self._count(item.field, item.value, rejected=True)
                         self.rejects.append(item)
+                        continue
+                    item = self._settled(item)
+                    if item is None:
                         continue
                     # A claims batch keeps its repeats: the scrub reports them as duplicates.
                     key = None if self.claims else _fingerprint(item)
@@ -176,6 +195,53 @@ class Batch:
                 continue
             if self.records == before and self.errors > errors_before:
                 self._unusable(f"{path}: no record could be read")
+        self.rejects.extend(self.value_report())
+
+    def _settled(self, record: DenialRecord) -> DenialRecord | None:
+        """The record with the directory's plan facts; None (and a reject) when a plan fact
+        the export gave in words nobody knows is one the directory cannot supply either."""
+        if self.enrich is not None:
+            record = self.enrich(record)
+        if not record.unread:
+            return record
+        missing = {name: raw for name, raw in record.unread.items()
+                   if getattr(record, name) in (None, PlanType.unknown)}
+        for name, raw in record.unread.items():
+            self._count(name, raw, rejected=name in missing)
+        if missing:
+            name, raw = next(iter(missing.items()))
+            self.rejects.append(Reject(
+                source=record.source or "", location=record.location or "", field=name,
+                message=f"{raw!r} is not a {name} the toolkit knows, and the payer directory "
+                        f"has no {name} for payer {record.payer_name or '(none)'!r}: a value "
+                        "map entry reads it (the run's list of unknown values suggests one)"))
+            return None
+        return record.model_copy(update={"unread": {}})
+
+    def _count(self, name: str, value: str | None, rejected: bool) -> None:
+        if value:
+            self.unknown_values.setdefault((name, name_key(value)), [value, 0, 0])[
+                1 + rejected] += 1
+
+    def value_report(self) -> list[Reject]:
+        """The export's words a field with a fixed list of values did not take, once each
+        with how many lines said it and the column map entry that reads it."""
+        if not self.unknown_values:
+            return []
+        from appeals.intake.propose import quoted, suggest  # rapidfuzz, only when needed
+
+        out = []
+        for (name, _key), (raw, kept, lost) in sorted(self.unknown_values.items()):
+            said = [f"{kept} read with the payer directory's {name}" if kept else "",
+                    f"{lost} rejected" if lost else ""]
+            entry = f"values: {{{name}: {{{quoted(raw)}: {suggest(name, raw)}}}}}"
+            out.append(Reject(
+                source="(all inputs)", location=f"{kept + lost} lines", field=name,
+                level="warning",
+                message=f"{raw!r} is not a {name} the toolkit knows "
+                        f"({'; '.join(s for s in said if s)}); to read it, add to the column "
+                        f"map: {entry}"))
+        return out
 
     @property
     def errors(self) -> int:

@@ -66,14 +66,14 @@ class ColumnMap(BaseModel):
             if field not in known:
                 raise ValueError(f"entry {field!r}: not a canonical field nor one the toolkit "
                                  "reads")
-            out[field] = {_key(k): v for k, v in table.items()}
+            out[field] = {_key(str(k)): v for k, v in table.items()}
         return out
 
     def value(self, field: str, raw: object) -> object:
         """The export's value as the toolkit reads it: the map's own word for it, or None for
         `from_directory`; anything the map does not list, as it is."""
         table = self.values.get(field)
-        if not table or not isinstance(raw, str) or not raw.strip():
+        if not table or not isinstance(raw, str):
             return raw
         mapped = table.get(_key(raw))
         if mapped is None:
@@ -118,8 +118,9 @@ def mappable_fields() -> dict[str, str]:
 FROM_DIRECTORY = "from_directory"
 
 
-def _key(value: object) -> str:
-    return name_key(str(value))
+@lru_cache(maxsize=4096)  # an export repeats a few words on every row
+def _key(value: str) -> str:
+    return name_key(value)
 
 
 #: `  Claim #: claim_id`: an entry whose header YAML would cut at " #" or read as a key.

@@ -21,14 +21,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rapidfuzz import fuzz, process
 
 from appeals.intake.columns import FROM_DIRECTORY, ColumnMap, mappable_fields
-from appeals.intake.tabular import read_csv, sample_csv
+from appeals.intake.tabular import VALUE_LISTS, sample_csv
 from appeals.models import DenialRecord, Reject
 from appeals.overlay import data_model
 
 #: How alike a header and a spelling must be (rapidfuzz's 0-100) to be proposed.
 CUTOFF = 86
-#: Fields whose values are a fixed list: the sample's other values get a value-map entry.
-ENUMERATED = ("plan_type", "plan_funding", "level_of_care")
 SAMPLE_ROWS = 500
 _PUNCT = re.compile(r"[^0-9a-z]+")
 
@@ -43,15 +41,15 @@ class Proposal:
     def yaml(self, name: str) -> str:
         lines = [f"# Proposed by `appeals columns` from {name}: check each line, then save it",
                  "# and give it to --columns. Headers with # or : stay in double quotes.",
-                 f"name: {_quoted(name)}", "columns:"]
-        lines += [f"  {_quoted(h)}: {f}   # {self.scores[h]:.0f}% alike"
+                 f"name: {quoted(name)}", "columns:"]
+        lines += [f"  {quoted(h)}: {f}   # {self.scores[h]:.0f}% alike"
                   for h, f in self.columns.items()]
-        lines += [f"  # not matched: {_quoted(h)}" for h in self.unmatched]
+        lines += [f"  # not matched: {quoted(h)}" for h in self.unmatched]
         if self.values:
             lines.append("values:")
             for fld, table in self.values.items():
                 lines.append(f"  {fld}:")
-                lines += [f"    {_quoted(raw)}: {to}" for raw, to in table.items()]
+                lines += [f"    {quoted(raw)}: {to}" for raw, to in table.items()]
         return "\n".join(lines) + "\n"
 
 
@@ -88,7 +86,7 @@ def _norm(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.casefold()).split())
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -107,11 +105,11 @@ def propose(path: Path) -> Proposal:
         proposal.columns[header] = target
         proposal.scores[header] = found[1]
     for header, target in proposal.columns.items():
-        if target not in ENUMERATED:
+        if target not in VALUE_LISTS:
             continue
         column = headers.index(header)
         seen = Counter(row[column].strip() for row in rows if len(row) > column)
-        table = {raw: _suggest(target, raw) for raw in sorted(seen)
+        table = {raw: suggest(target, raw) for raw in sorted(seen)
                  if raw and not _accepted(target, raw)}
         if table:
             proposal.values[target] = table
@@ -120,8 +118,12 @@ def propose(path: Path) -> Proposal:
 
 def trial(path: Path, proposal: Proposal) -> list[Reject]:
     """What reading the file with the proposed map would reject (warnings aside)."""
-    columns = ColumnMap(columns=proposal.columns, values=proposal.values)
-    return [r for r in read_csv(path, columns) if isinstance(r, Reject) and r.level != "warning"]
+    from appeals.intake import Batch  # the package reads this module: imported when used
+
+    batch = Batch([path], ColumnMap(columns=proposal.columns, values=proposal.values))
+    for _record in batch:
+        pass
+    return [r for r in batch.rejects if r.level != "warning"]
 
 
 def _accepted(fld: str, value: str) -> bool:
@@ -133,7 +135,7 @@ def _accepted(fld: str, value: str) -> bool:
     return True
 
 
-def _suggest(fld: str, raw: str) -> str:
+def suggest(fld: str, raw: str) -> str:
     """A value the toolkit knows for an export's word: the plan type from the payer directory;
     else the field's value whose known spellings (header_synonyms.yaml `values:`) are closest,
     when close enough; else `say_which`, which a run refuses by name until it is edited."""

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from appeals.intake.columns import ColumnMap
 from appeals.intake.errors import InputError, reject_from_validation
-from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
+from appeals.models import CANONICAL_FIELDS, PLAN_FIELDS, DenialRecord, Reject
 
 # A denial needs an identity and at least one statement of why it was denied.
 REQUIRED = ("claim_id",)
@@ -29,9 +29,11 @@ def check_columns(headers: list[str], where: str, require_reason: bool = True) -
 
 
 def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
-              raw: str, require_reason: bool = True) -> DenialRecord | Reject:
+              raw: str, require_reason: bool = True, renamed: bool = False
+              ) -> DenialRecord | Reject:
     """Map one row (renamed, unknown columns kept in `extra`) to a record or a reject; a claim
-    about to be sent (`require_reason=False`) needs no denial statement."""
+    about to be sent (`require_reason=False`) needs no denial statement. `renamed`: the row's
+    keys are the field names already (a CSV renames its header once, not every row)."""
     data: dict = dict(columns.defaults) if columns else {}
     extra: dict[str, str] = {}
     for key, value in row.items():
@@ -40,12 +42,12 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
                           message=f"{len(row) - 1 + len(value)} cells but {len(row) - 1} "
                                   "headers (an unquoted comma or delimiter in a value?)",
                           raw=raw)
-        name = columns.rename(key) if columns else key.strip()
+        name = key if renamed else columns.rename(key) if columns else key.strip()
         if isinstance(value, str) and "\x00" in value:  # not text: a damaged cell, its row only
             return Reject(source=source, location=location, field=name,
                           message="a NUL byte in the value (a damaged or binary cell)",
                           raw=raw.replace("\x00", "\\0"))
-        if columns is not None and columns.values:
+        if columns is not None and name in columns.values:
             value = columns.value(name, value)
             if value is None:  # from_directory: the payer directory says
                 data.pop(name, None)
@@ -67,7 +69,25 @@ def to_record(row: dict, columns: ColumnMap | None, source: str, location: str,
     try:
         return DenialRecord.model_validate(data)
     except ValidationError as exc:
-        return reject_from_validation(exc, source, location, raw)
+        failed = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]} & set(PLAN_FIELDS))
+        if failed:
+            # The export's word for a plan fact the directory may supply: read the line without
+            # it (Batch rejects the line if the directory has nothing either); what else is
+            # wrong with the row is its reject.
+            unread = {name: str(data.pop(name)) for name in failed}
+            try:
+                return DenialRecord.model_validate({**data, "unread": unread})
+            except ValidationError as again:
+                exc = again
+        reject = reject_from_validation(exc, source, location, raw)
+        if reject.field in VALUE_LISTS and isinstance(data.get(reject.field), str):
+            reject.value = data[reject.field].strip()
+        return reject
+
+
+#: Fields whose values are a fixed list: an export's other words for them are counted once a
+#: run, with the value-map entry that reads them (Batch.value_report).
+VALUE_LISTS = ("plan_type", "plan_funding", "level_of_care")
 
 
 # A row is bounded: a quoted field may span lines (a reason with line breaks), but not without
@@ -203,6 +223,7 @@ def read_csv(path: Path, columns: ColumnMap | None = None,
             raise InputError("the file is empty")
         present = headers + (list(columns.defaults) if columns else [])
         check_columns(present, "header row", require_reason)
+        once = len(set(headers)) == len(headers)
         lines = _Lines(fh, delimiter, len(fieldnames), lines_before=1)
         while True:
             reader = csv.reader(lines, delimiter=delimiter)
@@ -214,8 +235,12 @@ def read_csv(path: Path, columns: ColumnMap | None = None,
                     location = f"row {row[0][0]}" if len(row) == 1 else \
                         f"rows {row[0][0]}-{row[-1][0]}"
                     raw = "".join(text for _, text in row).rstrip("\r\n")
-                    yield to_record(dict(_pairs(fieldnames, cells)), columns, source, location,
-                                    raw, require_reason)
+                    if once:
+                        yield to_record(dict(_pairs(headers, cells)), columns, source,
+                                        location, raw, require_reason, renamed=True)
+                    else:  # two headers for one field: the row's own rule picks the value
+                        yield to_record(dict(_pairs(fieldnames, cells)), columns, source,
+                                        location, raw, require_reason)
             except (_RowOverrun, csv.Error) as exc:
                 row = lines.take_row()
                 reason = exc.reason if isinstance(exc, _RowOverrun) else f"unreadable row: {exc}"

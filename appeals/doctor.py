@@ -52,6 +52,7 @@ def _data_files(files: dict[str, Path | None]) -> Check:
         from appeals.escalate import load_regulators
         from appeals.intake.caps import caps
         from appeals.intake.columns import mappable_fields
+        from appeals.intake.fhir import pas
         from appeals.intake.letter import load_letter_spec
         from appeals.models import limits
         from appeals.scrub.rules import load_scrub_rules
@@ -61,7 +62,7 @@ def _data_files(files: dict[str, Path | None]) -> Check:
         Settings.load(**files)  # rules, registry, checklists, and the practice's own files
         for load in (load_code_table, load_measures, load_biller_fields, load_regulators,
                      load_letter_spec, load_grouping, load_priority, load_scrub_rules, limits,
-                     caps, mappable_fields):
+                     caps, mappable_fields, pas):
             load()
         given = [f"{k} {v}" for k, v in files.items() if v is not None]
         return OK, "every data file loads and validates" + (

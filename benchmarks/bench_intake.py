@@ -2,6 +2,7 @@
 
     python benchmarks/bench_intake.py [--claims 20000] [--lines 3]
     python benchmarks/bench_intake.py --csv [--rows 100000]
+    python benchmarks/bench_intake.py --fhir [--responses 5000]
 
 Generates a synthetic 835 (20,000 claims x 3 service lines by default), then reads it in a fresh
 process and reports service lines per second and peak memory (ru_maxrss). Run it at two sizes to
@@ -10,6 +11,9 @@ see that memory does not grow with the file (the reader streams).
 `--csv`: the same rows as a canonical CSV, and as a practice system's export (its own headers,
 'Commercial', 'Medicaid', 'Med Management') read through a column map with value maps, each
 through the run's Batch; the map's cost is the difference (best of three each).
+
+`--fhir`: a Bundle of PAS ClaimResponses (the bundled sample's, each its own request), read in a
+fresh process: responses per second, each validated by fhir.resources.
 """
 
 from __future__ import annotations
@@ -100,6 +104,27 @@ def bench_csv(rows: int) -> None:
         print(f"the map's cost: {slower:+.1%}")
 
 
+def bench_fhir(responses: int) -> None:
+    from appeals.intake import read
+
+    sample = Path(__file__).resolve().parents[1] / "appeals/data/samples/fhir"
+    bundle = json.loads((sample / "pas_response_bundle.json").read_text(encoding="utf-8"))
+    first = bundle["entry"][0]["resource"]
+    for i in range(responses - 1):
+        bundle["entry"].append({"resource": {**first, "id": f"r{i}",
+                                             "request": {"identifier": {"value": f"PA-{i}"}}}})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bundle.json"
+        path.write_text(json.dumps(bundle), encoding="utf-8")
+        start = time.perf_counter()
+        records = sum(1 for _ in read(path))
+        seconds = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{responses} ClaimResponses ({path.stat().st_size / 1e6:.1f} MB): {records} "
+              f"records in {seconds:.2f} s, {responses / seconds:,.0f} responses/s, "
+              f"peak {peak_mb:.0f} MB")
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(measure(sys.argv[2])))
@@ -112,7 +137,12 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--csv", action="store_true", help="CSV with and without value maps")
     parser.add_argument("--rows", type=int, default=100000)
+    parser.add_argument("--fhir", action="store_true", help="FHIR ClaimResponses per second")
+    parser.add_argument("--responses", type=int, default=5000)
     args = parser.parse_args()
+    if args.fhir:
+        bench_fhir(args.responses)
+        return
     if args.csv:
         bench_csv(args.rows)
         return

@@ -83,6 +83,10 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
             yield from read_json(path, columns, require_reason=not claims)
         elif fmt == "jsonl":
             yield from read_jsonl(path, columns, require_reason=not claims)
+        elif fmt == "fhir" and not claims:
+            from appeals.intake.fhir import read_fhir  # the FHIR models: loaded when used
+
+            yield from read_fhir(path)
         elif fmt == "pdf" and not claims:
             # Not imported at the top: the worker runs that module as its main (`-m`).
             from appeals.intake.worker import read_letter_isolated
@@ -100,7 +104,7 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
 
 #: What a folder given as input stands for: its files with these endings, sorted by name.
 INPUT_SUFFIXES = (".835", ".837", ".x12", ".edi", ".txt", ".dat", ".csv", ".json", ".jsonl",
-                  ".pdf")
+                  ".ndjson", ".pdf")
 
 
 def expand_inputs(paths: Iterable[Path | str]) -> list[Path]:

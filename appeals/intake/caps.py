@@ -41,6 +41,7 @@ class DocumentCaps(BaseModel):
     zip_members: int = Field(ge=1)
     zip_mb: int = Field(ge=1)
     worker_mb: int = Field(ge=256)
+    json_depth: int = Field(ge=10)
 
 
 @lru_cache(maxsize=1)

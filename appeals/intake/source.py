@@ -55,9 +55,12 @@ def looks_like_letter(text: str) -> bool:
     return all(words.search(text) for words in _LETTER_WORDS)
 
 
+_FHIR = re.compile(r'"resourceType"\s*:\s*"')
+
+
 def detect_format(path: Path) -> str:
-    """One of `x12`, `json`, `jsonl`, `csv`, `pdf`, `letter` (a denial letter in plain text);
-    InputError for anything else."""
+    """One of `x12`, `json`, `jsonl`, `fhir`, `csv`, `pdf`, `letter` (a denial letter in plain
+    text); InputError for anything else."""
     try:
         head = path.open("rb").read(SNIFF_BYTES)
     except OSError as exc:
@@ -72,6 +75,8 @@ def detect_format(path: Path) -> str:
     if text.startswith("["):
         return "json"
     if text.startswith("{"):
+        if _FHIR.search(text):  # a FHIR resource (a ClaimResponse, a Bundle), or NDJSON of them
+            return "fhir"
         return "jsonl" if _first_line_is_json(path) else "json"
     first = head.split(b"\n", 1)[0]
     if b"\x00" in first or head.count(b"\x00") * 100 > len(head):

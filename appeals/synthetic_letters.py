@@ -120,6 +120,34 @@ def letter_html(f: LetterFacts, layout: str = "labels") -> str:
             + top + body + "</body></html>")
 
 
+#: A fax cover sheet, the first page of a day's fax inbox: it belongs to no letter.
+COVER_SHEET = (
+    "<html><head><style>@page { size: Letter; margin: 2cm } body { font-family: "
+    "'Liberation Sans'; font-size: 14pt }</style></head><body><h1>FAX COVER SHEET</h1>"
+    "<p>To: Lakeside Recovery Center, Utilization Review</p><p>From: Payer correspondence "
+    "center</p><p>Number of pages (including cover): {pages}</p><p>Please deliver the "
+    "enclosed notices to the attending provider.</p></body></html>")
+
+
+def write_fax_batch(path: Path, letters: list[tuple[LetterFacts, str]], scanned: bool = False,
+                    cover: bool = True) -> list[tuple[int, int]]:
+    """Several letters in one PDF (a day's fax inbox), after a cover sheet: each letter's
+    (first, last) page."""
+    import weasyprint
+
+    documents = [weasyprint.HTML(string=letter_html(f, layout)).render() for f, layout in letters]
+    pages, ranges, at = [], [], 1 + cover
+    for document in documents:
+        ranges.append((at, at + len(document.pages) - 1))
+        at += len(document.pages)
+        pages += document.pages
+    if cover:
+        sheet = weasyprint.HTML(string=COVER_SHEET.replace("{pages}", str(len(pages) + 1))).render()
+        pages = sheet.pages + pages
+    _write_pdf(path, documents[0].copy(pages).write_pdf(), scanned)
+    return ranges
+
+
 def write_letter(path: Path, facts: LetterFacts | None = None, layout: str = "labels",
                  scanned: bool = False) -> Path:
     """The letter as a text-layer PDF, a scanned (image-only) PDF, or (`.txt`) plain text."""
@@ -139,9 +167,15 @@ def write_letter(path: Path, facts: LetterFacts | None = None, layout: str = "la
             pdf.unlink()
         path.write_text("\f".join("\n".join(p.lines) for p in pages) + "\n", encoding="utf-8")
         return path
+    _write_pdf(path, data, scanned)
+    return path
+
+
+def _write_pdf(path: Path, data: bytes, scanned: bool) -> None:
+    """The PDF as it is, or (`scanned`) each page as an image, what a fax machine makes."""
     if not scanned:
         path.write_bytes(data)
-        return path
+        return
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
@@ -151,4 +185,3 @@ def write_letter(path: Path, facts: LetterFacts | None = None, layout: str = "la
     stamp = datetime(2026, 1, 1, tzinfo=UTC).timetuple()
     images[0].save(path, format="PDF", resolution=200, save_all=True, append_images=images[1:],
                    creationDate=stamp, modDate=stamp)
-    return path

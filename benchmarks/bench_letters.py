@@ -2,9 +2,12 @@
 on one core (Tesseract limited to one thread, as `appeals run` workers use it).
 
     python benchmarks/bench_letters.py [--letters 300] [--scans 10]
+    python benchmarks/bench_letters.py --batch [--letters 60]
 
 Prints letters/s for text-layer PDFs and text files, OCR pages/s for scanned pages, and how many
 of the generated letters' key facts were read right (member id, dates, level, reason).
+`--batch`: a fax inbox of that many letters behind a cover sheet in one PDF (text layer, and
+scanned with a tenth of them): pages per second split and read, letters found.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from appeals.intake import read
 from appeals.models import DenialRecord
-from appeals.synthetic_letters import LAYOUTS, LetterFacts, write_letter
+from appeals.synthetic_letters import LAYOUTS, LetterFacts, write_fax_batch, write_letter
 
 
 def facts(i: int) -> LetterFacts:
@@ -45,12 +48,34 @@ def measure(paths: list[tuple[Path, LetterFacts]]) -> tuple[float, int]:
     return time.perf_counter() - start, ok
 
 
+def batch(letters: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        for scanned, count in ((False, letters), (True, max(letters // 10, 2))):
+            if scanned and shutil.which("tesseract") is None:
+                print("     scanned: skipped (tesseract is not installed)")
+                return
+            path = Path(folder) / f"inbox_{scanned}.pdf"
+            ranges = write_fax_batch(path, [(facts(i), LAYOUTS[i % 3]) for i in range(count)],
+                                     scanned=scanned)
+            pages = ranges[-1][1]
+            start = time.perf_counter()
+            found = sum(isinstance(item, DenialRecord) for item in read(path))
+            seconds = time.perf_counter() - start
+            label = "scanned batch" if scanned else "text batch"
+            print(f"{label:>15}: {pages} pages, {found}/{count} letters found in "
+                  f"{seconds:.2f} s: {pages / seconds:,.1f} pages/s on one core")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--letters", type=int, default=300)
     parser.add_argument("--scans", type=int, default=10)
+    parser.add_argument("--batch", action="store_true", help="fax batches split per second")
     args = parser.parse_args()
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if args.batch:
+        batch(args.letters)
+        return
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         for suffix, label in ((".pdf", "text-layer PDF"), (".txt", "plain text")):

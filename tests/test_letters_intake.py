@@ -382,3 +382,101 @@ def test_the_demo_scan_is_the_same_file_every_time(tmp_path: Path, monkeypatch) 
     later = time.gmtime(time.time() + 86_400 * 400)
     monkeypatch.setattr(time, "gmtime", lambda *_: later)  # a run on another day
     assert write_letter(tmp_path / "b" / "scan.pdf", scanned=True).read_bytes() == first
+
+
+# --- fax batches: several letters in one PDF ---------------------------------------------------
+
+BATCH = [
+    (LetterFacts(), "labels"),
+    (LetterFacts(payer="Tar Heel Health Plan", member="Casey Example", member_id="THP777001",
+                 reference="TH-55-1020", letter_date=date(2026, 11, 9),
+                 denied_from=date(2026, 11, 10)), "table"),
+    (LetterFacts(payer="Golden Valley Health", member="Morgan Sample", member_id="GVH302",
+                 reference="GV-2026-7", letter_date=date(2026, 11, 12),
+                 denied_from=date(2026, 11, 13)), "prose"),
+]
+
+
+def batch_records(path: Path) -> tuple[list[DenialRecord], list[Reject]]:
+    items = list(read(path, plan_type="employer_group"))
+    return ([i for i in items if isinstance(i, DenialRecord)],
+            [i for i in items if isinstance(i, Reject) and i.level != "warning"])
+
+
+@pytest.mark.parametrize("scanned", [False, True], ids=["text", "scanned"])
+def test_a_fax_batch_is_split_into_its_letters_with_their_page_ranges(tmp_path, scanned):
+    """A day's fax inbox in one PDF: a cover sheet, then three letters of three payers (the
+    first two pages long when text). Each letter is its own record with its page range; the
+    cover sheet belongs to none and is a reject naming its page."""
+    from appeals.synthetic_letters import write_fax_batch
+
+    if scanned and shutil.which("tesseract") is None:
+        needs("Tesseract OCR (Debian package tesseract-ocr)")
+    letters = list(BATCH)
+    if not scanned:  # a long letter: the split must keep its second page with it
+        letters[0] = (replace(BATCH[0][0], extra_paragraphs=(
+            "The member's records were reviewed in full. " * 40,) * 3), "labels")
+    path = tmp_path / "inbox.pdf"
+    ranges = write_fax_batch(path, letters, scanned=scanned)
+    assert ranges[0][0] == 2 and (ranges[0][1] == 3) is not scanned
+    records, rejects = batch_records(path)
+    assert [(r.claim_id, r.member_id, r.extra["letter_pages"]) for r in records] == [
+        (f.reference, f.member_id, f"{first}-{last}")
+        for (f, _), (first, last) in zip(letters, ranges, strict=True)]
+    assert [r.payer_name for r in records] == [f.payer for f, _ in letters]
+    assert [r.location.split(":")[0] for r in records] == [
+        f"page {a}" if a == b else f"pages {a}-{b}" for a, b in ranges]
+    [cover] = rejects
+    assert cover.location == "page 1" and "a fax cover sheet" in cover.message
+    assert all(r.level_of_care == "residential" for r in records)
+
+
+def page(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+def test_page_numbers_decide_where_a_letter_ends_and_stray_pages_are_named(tmp_path):
+    """The page-count rule: 'Page 1 of 2' starts a letter that runs two pages, even when its
+    second page looks like a letter's first (a date at the top, a salutation); a notice
+    without salutation starts one by its 'Page 1 of 1'. A page before the first letter is a
+    reject naming it; a letter in the batch that denies nothing is a warning, not a record."""
+    first = page("Blue Ridge Health", "November 6, 2026", "RE: Notice of Adverse Benefit "
+                 "Determination", "Member: Jordan Sample", "Member ID: BRB123456789",
+                 "Reference Number: UM-1", "Dear Jordan Sample:",
+                 "Your request for residential treatment is denied.", "You may appeal.",
+                 "Page 1 of 2")
+    second = page("November 6, 2026", "Dear Jordan Sample:", "Reason for our decision:",
+                  "Residential care is not medically necessary.", "Page 2 of 2")
+    notice = page("Tar Heel Health Plan", "November 9, 2026", "NOTICE OF DENIAL",
+                  "Member ID: THP777001", "Reference Number: TH-2",
+                  "Intensive outpatient treatment is not approved.", "Page 1 of 1")
+    approval = page("Golden Valley Health", "November 12, 2026", "Dear Provider:",
+                    "Your request is approved for 10 sessions.", "Page 1 of 1")
+    stray = page("handwritten note: call back Tuesday")
+    path = tmp_path / "inbox.txt"
+    pages = (stray, first, second, notice, approval)
+    path.write_text("\f".join(pages), encoding="utf-8")
+    items = list(read(path, plan_type="employer_group"))
+    records = [i for i in items if isinstance(i, DenialRecord)]
+    assert [(r.claim_id, r.extra["letter_pages"]) for r in records] == [("UM-1", "2-3"),
+                                                                         ("TH-2", "4-4")]
+    assert records[0].denial_reason.startswith("Residential care is not medically necessary")
+    notes = {(r.location, r.level): r.message for r in items if isinstance(r, Reject)
+             and r.field in ("pages", "letter")}
+    assert "before the first letter" in notes[("page 1", "error")]
+    assert "not a denial letter" in notes[("page 5", "warning")]
+
+
+def test_a_single_letter_with_page_numbers_is_one_letter(tmp_path):
+    """One letter, pages numbered, a cover sheet in front: read as today, one record."""
+    cover = page("FAX COVER SHEET", "Number of pages: 3")
+    first = page("Blue Ridge Health", "November 6, 2026", "Member ID: BRB123456789",
+                 "Reference Number: UM-9", "Dear Provider:", "The stay is denied.",
+                 "You may appeal.", "Page 1 of 2")
+    second = page("Reason for our decision:", "Not medically necessary.", "Page 2 of 2")
+    path = tmp_path / "one.txt"
+    pages = (cover, first, second)
+    path.write_text("\f".join(pages), encoding="utf-8")
+    [record] = [i for i in read(path, plan_type="employer_group")
+                if isinstance(i, DenialRecord)]
+    assert record.claim_id == "UM-9" and "letter_pages" not in record.extra

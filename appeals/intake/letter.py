@@ -25,7 +25,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.intake.caps import check_size
 from appeals.intake.errors import InputError
@@ -72,6 +72,22 @@ class ReviewType(_Named):
     type: str
 
 
+class Batches(BaseModel):
+    """How a PDF of several letters is split (letter_fields.yaml `batches:`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    top_lines: int = Field(ge=1)
+    salutation: str
+    page_of: str
+    cover_sheet: str
+
+    @field_validator("salutation", "page_of", "cover_sheet")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        re.compile(v)
+        return v
+
+
 class LetterSpec(BaseModel):
     """The labels, headings and word lists of appeals/data/letter_fields.yaml, compiled."""
 
@@ -86,6 +102,7 @@ class LetterSpec(BaseModel):
     levels: list[Level]
     review_types: list[ReviewType]
     urgent: str
+    batches: Batches
 
     @field_validator("reason_headings", "section_headings", "boilerplate", "denial_words")
     @classmethod
@@ -156,18 +173,82 @@ class Line:
         return f"p{self.page} l{self.number}"
 
 
-def letter_lines(path: Path) -> tuple[list[Line], int]:
-    """The letter's lines (PDF: text layer or OCR; text: form feeds part pages), and how many
-    pages were read by OCR."""
+def letter_lines(path: Path) -> tuple[list[Line], set[int]]:
+    """The letter's lines (PDF: text layer or OCR; text: form feeds part pages), and the pages
+    read by OCR."""
     if detect_format(path) == "pdf":
         pages = read_pages(path)
         lines = [Line(p.number, i, clean_text(t)) for p in pages
                  for i, t in enumerate(p.lines, start=1)]
-        return lines, sum(p.ocr for p in pages)
+        return lines, {p.number for p in pages if p.ocr}
     check_size(path)
     text = path.read_text(encoding=detect_encoding(path))
     return [Line(n, i, clean_text(t)) for n, page in enumerate(text.split("\f"), start=1)
-            for i, t in enumerate(page.splitlines(), start=1)], 0
+            for i, t in enumerate(page.splitlines(), start=1)], set()
+
+
+@dataclass
+class Piece:
+    """Pages of a batch: one letter, or pages that belong to none."""
+
+    first: int
+    last: int
+    lines: list[Line]
+    why: str = ""  # for pages of no letter
+
+    @property
+    def pages(self) -> str:
+        return f"page {self.first}" if self.first == self.last else \
+            f"pages {self.first}-{self.last}"
+
+
+def split_batch(lines: list[Line], spec: LetterSpec) -> tuple[list[Piece], list[Piece]]:
+    """The letters of a PDF that may hold several (a day's fax inbox), and the pages that belong
+    to none (a fax cover sheet, pages before the first letter). A page starts a letter when it
+    says "page 1 of N" (the letter then runs N pages), else when a date is in its first lines
+    and a salutation on it."""
+    rules = spec.batches
+    page_of = re.compile(rules.page_of, re.IGNORECASE)
+    salutation = re.compile(rules.salutation, re.IGNORECASE)
+    cover = re.compile(rules.cover_sheet, re.IGNORECASE)
+    pages: dict[int, list[Line]] = {}
+    for line in lines:
+        pages.setdefault(line.page, []).append(line)
+    letters: list[Piece] = []
+    orphans: list[Piece] = []
+    current: Piece | None = None
+    left = 0  # pages still to come of a letter that numbers its pages
+    for number, page in pages.items():
+        text = "\n".join(line.text for line in page)
+        mark = page_of.search(text)
+        first_of = mark is not None and int(mark["k"]) == 1
+        if current is not None and left > 0 and not first_of:
+            current.last, left = number, left - 1
+            current.lines += page
+            continue
+        if cover.search(text) and not spec.denial_regex.search(text):
+            orphans.append(Piece(number, number, page, "a fax cover sheet"))
+            current = None
+            continue
+        if mark is not None:
+            starts = first_of
+            left = int(mark["n"]) - 1 if first_of else 0
+        else:
+            top = "\n".join([line.text for line in page if line.text.strip()][:rules.top_lines])
+            starts = bool(dates_in(top)) and any(salutation.search(line.text) for line in page)
+        if starts:
+            current = Piece(number, number, list(page))
+            letters.append(current)
+        elif current is not None:
+            current.last = number
+            current.lines += page
+        elif orphans and orphans[-1].last == number - 1 and not orphans[-1].why:
+            orphans[-1].last = number
+        else:
+            orphans.append(Piece(number, number, page))
+    for piece in orphans:
+        piece.why = piece.why or "before the first letter, and no letter's first page"
+    return letters, orphans
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -438,7 +519,7 @@ def read_found(lines: list[Line], spec: LetterSpec) -> Found:
     body = [line for line in lines if line.text]
     # The letterhead: its first line when that is a name (no digits, not the notice's title),
     # else the first of its lines that names an organization, never a department.
-    heads = [_segments(x.text)[0] for x in body[:6] if x.page == 1]
+    heads = [_segments(x.text)[0] for x in body[:6] if body and x.page == body[0].page]
     for i, name in enumerate(heads):
         title = re.search(r"notice|determination|denial|^re\b|department|unit\b|division|"
                           r"confidential|privileged|important|urgent|attention|^fax\b|^page\b|"
@@ -654,23 +735,50 @@ def record_from(found: Found, source: str, text_digest: str,
 
 def read_letter(path: Path, plan_type: str | None = None,
                 spec: LetterSpec | None = None) -> Iterator[DenialRecord | Reject]:
-    """One denial record from a denial letter, after a warning for each thing it does not
-    state. InputError when the file is not a readable denial letter."""
+    """A denial record from each denial letter of the file (one letter, or a batch of several,
+    each with its page range), after a warning for each thing it does not state. InputError
+    when the file is not a readable denial letter."""
     spec = spec or load_letter_spec()
-    lines, ocr_pages = letter_lines(path)
+    lines, ocr = letter_lines(path)
+    source = str(path)
+    letters, orphans = split_batch(lines, spec)
+    if len(letters) < 2:  # one letter: all of its pages, whatever is on them
+        yield from _letter(lines, ocr, source, plan_type, spec)
+        return
+    for piece in orphans:
+        yield Reject(source=source, location=piece.pages, field="pages",
+                     message=f"belongs to no letter of the batch ({piece.why}): not read",
+                     raw="\n".join(line.text for line in piece.lines)[:300])
+    for piece in letters:
+        try:
+            yield from _letter(piece.lines, ocr, source, plan_type, spec, piece)
+        except InputError as exc:
+            yield Reject(source=source, location=piece.pages, field="letter",
+                         message=f"{exc}: read nothing from it", level="warning")
+
+
+def _letter(lines: list[Line], ocr: set[int], source: str, plan_type: str | None,
+            spec: LetterSpec, piece: Piece | None = None) -> Iterator[DenialRecord | Reject]:
+    """The record of one letter (`piece`: its pages in a batch)."""
     text = "\n".join(line.text for line in lines)
+    ocr_pages = len(ocr & {line.page for line in lines})
     if not spec.denial_regex.search(text):
-        pages = max((line.page for line in lines), default=0)
+        pages = len({line.page for line in lines})
         raise InputError(f"not a denial letter: no denial wording on its {pages} page(s)"
                          + (" (read by OCR)" if ocr_pages else ""))
     found = read_found(lines, spec)
     if ocr_pages:
         found.values["ocr_pages"] = str(ocr_pages)
-    source = str(path)
     data, warnings = record_from(found, source, hashlib.sha256(text.encode()).hexdigest(),
                                  plan_type)
     reason_at = found.at.get("denial_reason")
-    data["source"], data["location"] = source, reason_at.at if reason_at else "p1"
+    data["location"] = reason_at.at if reason_at else f"p{lines[0].page if lines else 1}"
+    data["source"] = source
+    if piece is not None:  # where in the batch: on the record and on each of its warnings
+        data["extra"]["letter_pages"] = f"{piece.first}-{piece.last}"
+        data["location"] = f"{piece.pages}: {data['location']}"
+        warnings = [w.model_copy(update={"location": f"{piece.pages}: {w.location}"})
+                    for w in warnings]
     yield from warnings
     for _ in range(len(data)):
         try:
@@ -683,7 +791,8 @@ def read_letter(path: Path, plan_type: str | None = None,
             if name not in data or name == "claim_id":
                 raise InputError(f"cannot build a record from the letter: "
                                  f"{validation_problem(exc)}") from None
-            where = found.at.get(name)
-            yield Reject(source=source, location=where.at if where else "letter", field=name,
-                         message=f"{validation_problem(exc)}; left empty", level="warning")
+            where = found.at[name].at if name in found.at else "letter"
+            yield Reject(source=source, location=f"{piece.pages}: {where}" if piece else where,
+                         field=name, message=f"{validation_problem(exc)}; left empty",
+                         level="warning")
             data.pop(name)

@@ -48,7 +48,7 @@ BY_TEXT = [
     ("parity_nqtl", "Eating disorder residential programs are excluded from coverage"),
     ("parity_nqtl", "Coverage requires a trial of two antidepressants before TMS is approved"),
     ("parity_nqtl", "Annual limit of 20 visits for mental health counseling has been reached"),
-    ("parity_nqtl", "Applied behavior analysis is considered experimental"),
+    ("medical_necessity", "Applied behavior analysis is considered experimental"),
     ("coding", "Modifier 95 is invalid for this place of service"),
     ("eligibility", "Coverage terminated prior to date of service"),
     ("credentialing", "Provider not contracted with the network on this date"),

@@ -900,3 +900,34 @@ def test_a_state_the_registry_does_not_know_gets_the_federal_letter_and_a_note(f
         assert len(said) == 1 and noted in said[0]
         assert noted in " ".join(docs["biller_cover"].split())
         assert "State law" not in docs[APPEAL_LETTER]
+
+
+@pytest.mark.parametrize("plan,parity", [({}, True), ({"plan_type": "medicare"}, False),
+                                          ({"plan_type": "medicare_advantage"}, False)])
+def test_an_experimental_denial_is_argued_on_its_evidence_and_asks_for_the_standard_where_parity_reaches(
+        plan: dict, parity: bool) -> None:
+    """Issue 31: 'experimental or investigational' is a medical judgment (medical necessity,
+    the payer's reason kept), not a parity limit because the word appears. The letter argues
+    the evidence for the treatment (the clinician is asked for it); where parity reaches the
+    plan its parity paragraph names the label and asks for the evidentiary standard behind it,
+    and where parity does not reach, no parity word."""
+    from appeals.classify import classify, load_rules
+
+    fields = {**plan, "adjustment_codes": "CO-55", "cpt_code": "90867",
+              "denial_reason": "Transcranial magnetic stimulation is considered investigational"}
+    if plan:
+        fields.update(plan_funding=None, employer_size=None)
+    record = DenialRecord(**{**BASE, **fields})
+    decided = classify(record, load_rules())
+    assert decided.category is Category.medical_necessity
+    law = law_for(record, as_of=AS_OF)
+    out = compose(record, decided, law, as_of=AS_OF, org=ORG, facts={
+        "evidence_base": "Two randomized trials and the practice guideline recommend it."})
+    text = {d.kind: d.text() for d in out.documents}
+    letter = text[APPEAL_LETTER]
+    assert "The plan called this treatment experimental or investigational" in letter
+    assert "Two randomized trials and the practice guideline recommend it." in letter
+    assert "Transcranial magnetic stimulation is considered investigational" in letter  # kept
+    asks = "evidentiary standard used to judge this service experimental"
+    assert (asks in letter) is parity
+    assert ("parity" in letter.lower()) is parity

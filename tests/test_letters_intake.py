@@ -480,3 +480,45 @@ def test_a_single_letter_with_page_numbers_is_one_letter(tmp_path):
     [record] = [i for i in read(path, plan_type="employer_group")
                 if isinstance(i, DenialRecord)]
     assert record.claim_id == "UM-9" and "letter_pages" not in record.extra
+
+
+# --- the payer's reason, not the letter's preamble ----------------------------------------------
+
+PREAMBLE_LETTERS = {
+    "commercial": (
+        ("Evergreen Health Plan\nNovember 3, 2026\nMember: Riley Example\nMember ID: EHP4401\n"
+        "Reference Number: EH-77\n\nDear Riley Example:\n\nEvergreen Health Plan reviews "
+        "requests for medical necessity using nationally recognized clinical criteria. A "
+        "licensed clinician reviewed the request your provider sent for partial "
+        "hospitalization.\n\nAfter that review, the request is denied because the records do "
+        "not show that you need daily structured treatment: your symptoms have improved and "
+        "you attend school.\n\nYou may appeal this decision within 180 days.\n"),
+        "After that review, the request is denied because the records do not show"),
+    "medicaid": (
+        ("Piedmont Community Care\nNovember 5, 2026\nMember ID: PCC88102\nCase Number: "
+        "PC-2026-19\n\nDear Provider:\n\nWe make decisions about whether services are "
+        "medically necessary for our members. This notice explains our decision.\n\nYour "
+        "request for intensive outpatient services was not approved. The notes sent show that "
+        "the member is stable in weekly therapy and has no recent hospital stays.\n\n"
+        "You can ask for an appeal within 60 days.\n"),
+        "Your request for intensive outpatient services was not approved. The notes sent show"),
+    "conditional preamble": (
+        ("Coastal Behavioral Health\nNovember 8, 2026\nMember ID: CBH5550\nReference: CB-4401\n\n"
+        "Dear Dana Sample:\n\nWhen a request does not meet our criteria, we send this notice "
+        "and a physician makes the final decision.\n\nThe request for residential treatment is "
+        "denied as the member has been medically stable for seven days and can be treated in "
+        "a less restrictive setting.\n\nYou have the right to appeal.\n"),
+        "The request for residential treatment is denied as the member has been medically"),
+}
+
+
+@pytest.mark.parametrize("name", PREAMBLE_LETTERS)
+def test_the_reason_is_the_passage_that_says_why_not_the_preamble(tmp_path, name):
+    """A utilization-management letter without a reason heading opens by saying how reviews
+    are made (medical necessity, criteria, a conditional 'when a request does not meet...');
+    the reason read is the passage that says why this request was denied."""
+    text, start = PREAMBLE_LETTERS[name]
+    path = tmp_path / "letter.txt"
+    path.write_text(text, encoding="utf-8")
+    record, _ = parsed(path, plan_type="employer_group")
+    assert record.denial_reason.startswith(start), record.denial_reason

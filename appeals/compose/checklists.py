@@ -45,6 +45,8 @@ class When(BaseModel):
     # authorization_status): none, undated, covers, not_started, expired, exceeded.
     authorization: list[Literal["none", "undated", "covers", "not_started", "expired",
                                 "exceeded"]] = Field(default_factory=list)
+    # The treatment limitation the denial applies (limit_types.yaml ids: experimental, ...).
+    limits: list[str] = Field(default_factory=list)
 
 
 class Item(BaseModel):
@@ -81,9 +83,11 @@ def age_on(record: DenialRecord, day: date) -> int | None:
 
 
 def matches(item: Item, record: DenialRecord, category: Category,
-            authorization: str | None = None) -> bool:
+            authorization: str | None = None, limit: str | None = None) -> bool:
     w = item.when
     if w.categories and category not in w.categories:
+        return False
+    if w.limits and limit not in w.limits:
         return False
     if w.authorization and authorization not in w.authorization:
         return False
@@ -154,10 +158,11 @@ def load_items(user_folder: Path | None = None) -> tuple[Item, ...]:
 
 
 def select(record: DenialRecord, category: Category, items: tuple[Item, ...] | None = None,
-           owner: Owner | None = Owner.clinician, authorization: str | None = None
-           ) -> list[Item]:
+           owner: Owner | None = Owner.clinician, authorization: str | None = None,
+           limit: str | None = None) -> list[Item]:
     """The items this denial needs, in file order; `owner=None` returns every owner's items.
-    `authorization` is what the authorization on file says of the date (for `when.authorization`)."""
+    `authorization` is what the authorization on file says of the date (for `when.authorization`),
+    `limit` the treatment limitation the denial applies (for `when.limits`)."""
     pool = items if items is not None else load_items()
     return [i for i in pool if (owner is None or i.owner == owner)
-            and matches(i, record, category, authorization)]
+            and matches(i, record, category, authorization, limit)]

@@ -448,15 +448,15 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
     # A credentialing denial gets no letter (enrollment is fixed upstream) but is never an empty
     # packet: the biller's cover lists the enrollment tasks.
     tasks_only = not types and category is Category.credentialing
-    needed = (select(record, category, items, owner=None, authorization=auth)
-              if types or tasks_only else [])
+    nqtl = limit_at_issue(record, classification)
+    needed = (select(record, category, items, owner=None, authorization=auth,
+                     limit=nqtl.id if nqtl else None) if types or tasks_only else [])
     clinician_items = [i for i in needed if i.owner is Owner.clinician]
     billing_items = [i for i in needed if i.owner is not Owner.clinician]
     due = checklist_due(law, as_of, org.checklist_lead_days)
     if due_by is not None:  # asked for on an earlier run: it does not move later
         due = min(due, due_by)
     filing = filing_status(law, as_of)
-    nqtl = limit_at_issue(record, classification)
     placeholders: list[str] = []
     used: set[str] = set()  # fact ids this document has woven into its sentences
     prompts = {i.id: i.prompt for i in items}

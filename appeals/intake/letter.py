@@ -102,9 +102,13 @@ class LetterSpec(BaseModel):
     levels: list[Level]
     review_types: list[ReviewType]
     urgent: str
+    reason_cues: list[str]
+    findings: list[str]
+    general: str
     batches: Batches
 
-    @field_validator("reason_headings", "section_headings", "boilerplate", "denial_words")
+    @field_validator("reason_headings", "section_headings", "boilerplate", "denial_words",
+                     "reason_cues", "findings")
     @classmethod
     def _patterns(cls, v: list[str]) -> list[str]:
         for pattern in v:
@@ -144,6 +148,18 @@ class LetterSpec(BaseModel):
     @cached_property
     def denial_regex(self) -> re.Pattern[str]:
         return re.compile("|".join(f"(?:{p})" for p in self.denial_words), re.IGNORECASE)
+
+    @cached_property
+    def cause_regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.reason_cues), re.IGNORECASE)
+
+    @cached_property
+    def general_regex(self) -> re.Pattern[str]:
+        return re.compile(self.general, re.IGNORECASE)
+
+    @cached_property
+    def finding_regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.findings), re.IGNORECASE)
 
     @cached_property
     def urgent_regex(self) -> re.Pattern[str]:
@@ -443,12 +459,23 @@ def _reason(lines: list[Line], spec: LetterSpec, labels: set[int]) -> tuple[str,
         if spec.section_regex.match(line.text) and not spec.reason_regex.match(line.text):
             break
         body.append(line)
+    # Without a heading: the paragraph that says why, not the first that mentions medical
+    # necessity. A denial joined to its cause ("denied because the records do not show")
+    # outranks a finding alone, which outranks a preamble on how reviews are made; the first
+    # of the best wins.
+    best: tuple[int, str, Line] | None = None
     for paragraph, first in _paragraphs(body):
         text = _without_boilerplate(paragraph, spec)
-        if text and re.search(r"(does|did|do) not (meet|support|show|demonstrate)|not medically "
-                              r"necessary|lower level|no longer|criteria|not (supported|needed|"
-                              r"required|covered)|exceed|stable|documentation", text, re.IGNORECASE):
-            return text, first
+        said = [s for s in sentences(text) if not spec.general_regex.match(s)]
+        if not said:
+            continue
+        finding = any(spec.finding_regex.search(s) for s in said)
+        cause = any(spec.denial_regex.search(s) and spec.cause_regex.search(s) for s in said)
+        score = 2 * cause + finding
+        if score and (best is None or score > best[0]):
+            best = (score, text, first)
+    if best is not None:
+        return best[1], best[2]
     return max(candidates, key=lambda c: len(c[0])) if candidates else ("", None)
 
 

@@ -46,6 +46,7 @@ from appeals.models import (
     Category,
     Classification,
     DenialRecord,
+    Precedent,
     payer_key,
 )
 from appeals.overlay import data_model
@@ -143,6 +144,9 @@ class Appeal:
     #: sha256 of what the claim rule compares, of its first line (`claim_group`); "" outside a
     #: Grouper. The case store finds the open appeal a later line of the same claim joins by it.
     claim_group: str = ""
+    #: What independent reviewers decided in reviews like this one (the case store's imported
+    #: decisions, appeals/precedent/): its letter cites the count where external review applies.
+    precedent: Precedent | None = None
 
     @property
     def first(self) -> Line:

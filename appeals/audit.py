@@ -71,6 +71,8 @@ def packet_key(appeal: Appeal, settings: Settings, stamp: dict[str, str]) -> str
     if appeal.checklist_due is not None and appeal.checklist_due < natural:
         # the store's earlier due date is what the checklist prints (compose takes the earlier)
         payload["checklist_due"] = appeal.checklist_due.isoformat()
+    if appeal.precedent is not None:
+        payload["precedent"] = appeal.precedent.model_dump(mode="json")
     if len(appeal.lines) > 1:
         payload["lines"] = [[ln.record.model_dump(mode="json", exclude={"source", "location"}),
                              ln.classification.model_dump(mode="json")]

@@ -55,6 +55,7 @@ def _data_files(files: dict[str, Path | None]) -> Check:
         from appeals.intake.fhir import pas
         from appeals.intake.letter import load_letter_spec
         from appeals.models import limits
+        from appeals.precedent import load_rules as load_precedent_rules
         from appeals.scrub.rules import load_scrub_rules
         from appeals.settings import Settings
         from appeals.worklist import load_priority
@@ -62,7 +63,7 @@ def _data_files(files: dict[str, Path | None]) -> Check:
         Settings.load(**files)  # rules, registry, checklists, and the practice's own files
         for load in (load_code_table, load_measures, load_biller_fields, load_regulators,
                      load_letter_spec, load_grouping, load_priority, load_scrub_rules, limits,
-                     caps, mappable_fields, pas):
+                     caps, mappable_fields, pas, load_precedent_rules):
             load()
         given = [f"{k} {v}" for k, v in files.items() if v is not None]
         return OK, "every data file loads and validates" + (

@@ -738,3 +738,26 @@ class Classification(BaseModel):
     bucket: Bucket
     #: The ids of the rules (rules.yaml) whose signals decided it, in evidence order.
     rules: list[str] = Field(default_factory=list)
+
+
+class Precedent(BaseModel):
+    """What independent reviewers decided in reviews like this case's, counted from a file the
+    user imported (appeals/precedent/): the facts of one sentence, cited to that file."""
+
+    model_config = ConfigDict(frozen=True)
+    title: str  # the publisher's dataset, as cited
+    reviews: str  # what its decisions are ("California Independent Medical Reviews")
+    treatment: str  # the label of the treatment matched
+    diagnosis: str  # the label of the diagnosis group (or family) matched
+    review_type: str  # medical_necessity | experimental
+    first_year: int
+    last_year: int
+    decided: int
+    overturned: int  # in whole or in part
+    partly: int  # of them, in part
+    imported_on: date
+
+    @property
+    def share(self) -> float:
+        return self.overturned / self.decided if self.decided else 0.0
+

@@ -137,7 +137,8 @@ def make_packet(appeal: Appeal, settings: Settings,
                        templates=settings.templates, checklists=settings.checklists,
                        registry=settings.registry, codes=settings.rules.table,
                        services=appeal.records if many else None,
-                       deadlines_differ=appeal.deadlines_differ, due_by=appeal.checklist_due)
+                       deadlines_differ=appeal.deadlines_differ, due_by=appeal.checklist_due,
+                       precedent=appeal.precedent)
     lap("compose")
     files: dict[str, bytes] = {}
     for doc in composed.documents:

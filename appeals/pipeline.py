@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from appeals import __version__
 from appeals.appeal import Appeal, Grouper, Line, assess, with_lines, with_only
 from appeals.audit import packet_key, unchanged, versions
+from appeals.compose.letters import EXTERNAL_LEVELS
 from appeals.compose.settings import load_org
 from appeals.intake import Batch, rejects_csv
 from appeals.models import DenialRecord, Reject
@@ -231,7 +233,8 @@ def _run(config: RunConfig, progress: Progress | None,
     (out / "manifest.json").unlink(missing_ok=True)
     result = RunResult(out=out)
     spool_path = out / f".jobs.tmp-{os.getpid()}"
-    week = _Week(config, settings, stamp, recorder.outcomes() if recorder is not None else None)
+    week = _Week(config, settings, stamp, recorder.outcomes() if recorder is not None else None,
+                 _precedents(recorder, config.as_of))
     clock["setup"] = time.perf_counter() - started
 
     try:
@@ -285,6 +288,10 @@ def _run(config: RunConfig, progress: Progress | None,
             for row in carried_over(recorder.engine, week.cases, config.as_of):
                 week.rows.settle(week.rows.append(row))
             history = recorder.history()
+            if week.precedents is not None:
+                from appeals.precedent.tally import triage_rows
+
+                history["precedent"] = triage_rows(recorder.engine, week.precedents)
             clock["store_finish"] = time.perf_counter() - t_store
         t_report = time.perf_counter()
         _write_outputs(config, settings, stamp, week, batch.rejects + week.failures, result,
@@ -321,8 +328,9 @@ class _Week:
     the grouping, the worklist's appeal rows, the packet folders and file hashes."""
 
     def __init__(self, config: RunConfig, settings: Settings, stamp: dict[str, str],
-                 outcomes: Outcomes | None) -> None:
+                 outcomes: Outcomes | None, precedents=None) -> None:
         self.config, self.settings, self.stamp, self.outcomes = config, settings, stamp, outcomes
+        self.precedents = precedents  # the store's imported review decisions, counted (Tally)
         self.priority = load_priority(config.priority)
         self.lines = RowStore(config.out, "lines")  # on disk once settled: memory stays flat
         self.rows = RowStore(config.out, "worklist")
@@ -391,7 +399,14 @@ class _Week:
             appeal = with_lines(appeal, [
                 assess(self.settings.enrich(DenialRecord.model_validate_json(raw)),
                        self.settings) for raw in recorded.other_lines])
-        row = appeal_row(appeal, config.as_of, self.priority, self.outcomes)
+        reviewed = None
+        if self.precedents is not None:
+            from appeals.precedent import reviewed_prior, with_precedent
+
+            appeal = with_precedent(appeal, self.precedents)
+            if recorded is not None and recorded.level_name in EXTERNAL_LEVELS:
+                reviewed = reviewed_prior(appeal, self.precedents)
+        row = appeal_row(appeal, config.as_of, self.priority, self.outcomes, reviewed)
         name = folder_name(appeal.first.record)
         if recorded is not None:
             self.cases.add(recorded.case_id)
@@ -567,6 +582,17 @@ def _packets(config: RunConfig, spool_path: Path) -> Iterator[tuple[tuple[int, i
             yield order.popleft(), outcome
     finally:  # on Ctrl-C: drop queued jobs, let running ones finish their atomic writes
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _precedents(recorder, as_of: date):
+    """The case store's imported external-review decisions, counted once for the run (None
+    without a store or without decisions)."""
+    if recorder is None:
+        return None
+    from appeals.precedent import tally
+
+    found = tally(recorder.engine, as_of)
+    return found if found.cells else None
 
 
 def _recorder(config: RunConfig, settings: Settings):

@@ -167,26 +167,34 @@ Outcomes = dict[tuple[str, str], tuple[int, int]]
 
 
 def likelihood(classification: Classification, priority: Priority,
-               learned: tuple[int, int] | None = None) -> tuple[float, str]:
+               learned: tuple[int, int] | None = None,
+               reviewed: tuple[float, str] | None = None) -> tuple[float, str]:
     """How likely the work gets paid, and on what basis: the prior share for the action (or the
     appeal's category), updated Beta-binomially by the decided cases of this payer and category
-    when the case store has them (the prior counts as `prior_cases` cases)."""
+    when the case store has them (the prior counts as `prior_cases` cases). `reviewed` (share,
+    what it is), for an appeal at external review: the overturn share of the independent reviews
+    like it the store holds (appeals/precedent/), which replaces the category's prior."""
     like = priority.likelihood
     prior = like.actions.get(classification.action)
     if prior is None:
         prior = like.appeal_categories.get(classification.category.value, like.default)
-    if learned is None:
-        return prior, ""
-    won, decided = learned
+    said = f"prior {reviewed[0]:.0%} from {reviewed[1]}" if reviewed else "prior"
+    if reviewed is not None:
+        prior = reviewed[0]
+    won, decided = learned or (0, 0)
     if not decided:
-        return prior, " (prior: no decided cases at this payer yet)"
+        if learned is None:
+            return prior, f" ({said})" if reviewed else ""
+        return prior, f" ({said}{'; ' if reviewed else ': '}no decided cases at this payer yet)"
     k = like.prior_cases
     share = (prior * k + won) / (k + decided)
-    return share, f" (prior {prior:.0%} as {k} cases + {won} won of {decided} decided here)"
+    said = said if reviewed else f"prior {prior:.0%}"
+    return share, f" ({said} as {k} cases + {won} won of {decided} decided here)"
 
 
 def score(classification: Classification, days_left: int | None, at_stake: Decimal,
-          priority: Priority, learned: tuple[int, int] | None = None) -> tuple[float, str]:
+          priority: Priority, learned: tuple[int, int] | None = None,
+          reviewed: tuple[float, str] | None = None) -> tuple[float, str]:
     """The priority score (0-100) and its parts in words."""
     if classification.action is Action.no_action:
         return 0.0, "no action needed"
@@ -202,7 +210,7 @@ def score(classification: Classification, days_left: int | None, at_stake: Decim
     cap = float(priority.amount.amount_cap)
     parts.append((w.amount * min(1.0, math.log1p(float(at_stake)) / math.log1p(cap)),
                   f"${at_stake:,.2f} at stake"))
-    share, basis = likelihood(classification, priority, learned)
+    share, basis = likelihood(classification, priority, learned, reviewed)
     what = f"{classification.action.value}/{classification.category.value}"
     parts.append((w.likelihood * share, f"{what} success {share:.0%}{basis}"))
     total = round(sum(p for p, _ in parts), 1)
@@ -230,7 +238,8 @@ def filing_words(law: LawResult, as_of: date) -> str:
 
 
 def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priority,
-         outcomes: Outcomes | None, deadline: date | None) -> Row:
+         outcomes: Outcomes | None, deadline: date | None,
+         reviewed: tuple[float, str] | None = None) -> Row:
     """The row of one line, or of an appeal (its lines summed): what the worklist and the triage
     report show. `law` is the lead line's, `deadline` the earliest of the lines'."""
     first = lines[0]
@@ -240,7 +249,7 @@ def _row(lines: tuple[Line, ...], law: LawResult, as_of: date, priority: Priorit
     stake = sum((ln.at_stake for ln in lines), Decimal(0))
     learned = None if outcomes is None else outcomes.get(
         (payer_key(record.payer_name), classification.category.value), (0, 0))
-    total, basis = score(classification, days_left, stake, priority, learned)
+    total, basis = score(classification, days_left, stake, priority, learned, reviewed)
     dates = sorted({ln.record.service_date for ln in lines if ln.record.service_date})
     first_deadline = law.filing_deadline if actionable else None
     return Row(**{
@@ -280,10 +289,13 @@ def line_row(line: Line, as_of: date, priority: Priority, outcomes: Outcomes | N
 
 
 def appeal_row(appeal: Appeal, as_of: date, priority: Priority,
-               outcomes: Outcomes | None = None) -> Row:
+               outcomes: Outcomes | None = None, reviewed: tuple[float, str] | None = None
+               ) -> Row:
     """The worklist's row of one appeal (status, packet and readiness are filled in by the run):
-    its first line's facts, the lines' amounts summed, the earliest deadline."""
-    return _row(appeal.lines, appeal.lead.law, as_of, priority, outcomes, appeal.deadline)
+    its first line's facts, the lines' amounts summed, the earliest deadline; `reviewed`: the
+    prior of an appeal at external review (`likelihood`)."""
+    return _row(appeal.lines, appeal.lead.law, as_of, priority, outcomes, appeal.deadline,
+                reviewed)
 
 
 def _line_fields(record: DenialRecord) -> dict:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from appeals.answers.importer import merge_facts
 from appeals.models import DenialRecord
 from appeals.packet import Settings, file_hashes, make_packet, state, stored, write
+from appeals.precedent import tally, with_precedent
 from appeals.store.cases import appeal_of_case, note_facts
 from appeals.store.record import packet_rebuilt
 from appeals.store.schema import cases
@@ -32,7 +33,8 @@ def save(engine: Engine, case: dict, record: DenialRecord, answers: dict[str, st
     if not case.get("packet"):
         return None
     settings = Settings.load(**settings_files, facts=facts_file, as_of=as_of)
-    appeal = appeal_of_case(engine, case["case_id"], settings)
+    appeal = with_precedent(appeal_of_case(engine, case["case_id"], settings),
+                            tally(engine, as_of))
     packet = make_packet(appeal, settings)
     folder = Path(case["packet"])
     written = write(packet, folder.parent, folder.name)

@@ -41,6 +41,7 @@ from appeals.models import (
     DenialRecord,
     LevelOfCare,
     Owner,
+    Precedent,
     review_words,
 )
 
@@ -431,12 +432,15 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
             facts: dict[str, str] | None = None, templates: Path | None = None,
             checklists: Path | None = None, registry: Registry | None = None,
             codes: dict | None = None, services: list[DenialRecord] | None = None,
-            deadlines_differ: bool = False, due_by: date | None = None) -> Composed:
+            deadlines_differ: bool = False, due_by: date | None = None,
+            precedent: Precedent | None = None) -> Composed:
     """Build the packet's documents for one appeal (no files are written here): `record` is its
     first line, `services` every line it covers (None: that line alone), `law` the law of the line
     whose window closes first (`deadlines_differ`: the others close later, which the biller is
     told), `due_by` the checklist's due date set on an earlier run (never moved later). `codes` is the run's CARC/RARC table (`Rules.table`, a user's
-    overrides included)."""
+    overrides included). `precedent`: what independent reviewers decided in reviews like this
+    one (the case store's imported decisions), printed where external review is this denial's
+    next step."""
     reg = registry or load_registry()
     org = org or Org()
     facts = facts or {}
@@ -556,6 +560,8 @@ def compose(record: DenialRecord, classification: Classification, law: LawResult
         "next_levels": _next_levels(law, reg, category.value, record.review_type),
         "patient_levels": reg.patient_levels.reach("external_review", category.value,
                                                    record.review_type),
+        "precedent": precedent if cites_precedent(precedent, law, reg, category,
+                                                  record.review_type) else None,
     }
     env = environment(templates)
     meta = {"org": org, "letter_date": as_of, "claim_id": record.claim_id,
@@ -630,6 +636,29 @@ LEVEL_WORDS = {
     "second_reconsideration": "a second-level reconsideration",
     "opm_review": "review by the Office of Personnel Management",
 }
+
+
+#: The share of overturned decisions below which a letter does not cite them: the letter is
+#: the provider's argument (the biller still sees the count in `appeals precedent show`).
+PRECEDENT_SHARE = 0.25
+EXTERNAL_LEVELS = ("external_review", "expedited_external_review")
+
+
+def precedent_words(precedent: Precedent, templates: Path | None = None) -> str:
+    """The letter's sentence on decided external reviews (parts/precedent.md.j2), as Markdown."""
+    part = environment(templates).get_template("parts/precedent.md.j2")
+    return part.render(precedent=precedent, when=when).strip()
+
+
+def cites_precedent(precedent: Precedent | None, law: LawResult, reg: Registry,
+                    category: Category, review_type: str | None) -> bool:
+    """Decided external reviews are cited only in a medical-necessity appeal whose plan gives
+    this denial an external review, and only when they favour the appeal."""
+    return (precedent is not None and category is Category.medical_necessity
+            and precedent.share >= PRECEDENT_SHARE
+            and any(d.level in EXTERNAL_LEVELS
+                    and reg.patient_levels.reach(d.level, category.value, review_type)
+                    for d in law.deadlines))
 
 
 def _next_levels(law: LawResult, reg: Registry, category: str, review_type: str | None

@@ -80,6 +80,13 @@ def _find(conn, ref: str) -> dict:
     return dict(found[0])
 
 
+def case_record(engine: Engine, ref: str) -> tuple[int, DenialRecord, str]:
+    """(case number, its first line's record, its category) of a case by number or CLAIM-LINE."""
+    with engine.connect() as conn:
+        case = _find(conn, ref)
+    return case["id"], DenialRecord.model_validate_json(case["record"]), case["category"]
+
+
 def _current_deadline(case: dict) -> date | None:
     """The date the next filing is due: the next level's after an upheld decision."""
     if case["status"] == Status.upheld:

@@ -268,3 +268,37 @@ access_log = Table(
     Index("access_log_user", "user_name"),
     Index("access_log_case", "case_id"),
 )
+
+#: Each import of a published file of external-review decisions (`appeals precedent import`):
+#: which source, which file (its sha256), when, how many rows read and rejected.
+precedent_imports = Table(
+    "precedent_imports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("file_name", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    Column("imported_on", Date, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+)
+
+#: One decided review of a published file, in the publisher's words (the match rule of
+#: precedent.yaml reads them on every run, so editing the rule needs no new import); one row per
+#: source and reference id, replaced by a later import of the same source.
+precedents = Table(
+    "precedents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(40), nullable=False),
+    Column("reference_id", String(100), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("diagnosis", String(400), nullable=False),
+    Column("treatment", String(400), nullable=False),
+    Column("review_type", String(20), nullable=False),  # medical_necessity | experimental
+    Column("outcome", String(12), nullable=False),  # overturned | partly | upheld
+    Column("age_range", String(40)),
+    Column("findings", Text),
+    Column("import_id", Integer, ForeignKey("precedent_imports.id"), nullable=False),
+    UniqueConstraint("source", "reference_id"),
+)

@@ -1,0 +1,209 @@
+"""Issue 32: decided external reviews imported from the publishers' files, matched to a case,
+counted in one sentence of its letter (never a promise), and the prior of its priority at
+external review."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+from sqlalchemy import func, select
+
+from appeals.compose.letters import APPEAL_LETTER, compose
+from appeals.law import law_for
+from appeals.models import (
+    Action,
+    Bucket,
+    Category,
+    Classification,
+    DenialRecord,
+    Owner,
+    Precedent,
+)
+from appeals.precedent import import_file, tally
+from appeals.store import open_store
+from appeals.store.schema import precedent_imports, precedents
+from appeals.synthetic_precedent import write_ca, write_hostile, write_ny
+from appeals.worklist import likelihood, load_priority
+
+AS_OF = date(2026, 12, 7)
+
+
+def appeals(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "appeals", *map(str, args)], check=False,
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_both_published_shapes_import_idempotently_by_source_and_reference(db_url, tmp_path):
+    engine = open_store(db_url)
+    ca, ny = write_ca(tmp_path / "imr.csv"), write_ny(tmp_path / "dfs.csv")
+    first = import_file(engine, ca, "ca-dmhc", as_of=AS_OF)
+    assert (first.rows, first.rejected) == (400, 0)
+    again = import_file(engine, ca, "ca-dmhc", as_of=AS_OF)
+    assert again.rows == 400 and again.sha256 == first.sha256
+    new_york = import_file(engine, ny, "ny-dfs", as_of=AS_OF)
+    assert new_york.skipped == {"Out-of-network": 12} and new_york.rows == 108
+    with engine.connect() as conn:
+        counted = dict(conn.execute(select(precedents.c.source, func.count())
+                                    .group_by(precedents.c.source)).all())
+        recorded = conn.execute(select(precedent_imports.c.source, precedent_imports.c.rows,
+                                       precedent_imports.c.sha256)).all()
+    assert counted == {"ca-dmhc": 400, "ny-dfs": 108}  # nothing counted twice
+    assert [r[:2] for r in recorded] == [("ca-dmhc", 400), ("ca-dmhc", 400), ("ny-dfs", 108)]
+    assert recorded[0][2] == first.sha256
+    found = tally(engine, AS_OF)
+    for state, title in (("CA", "California"), ("NY", "New York")):
+        record = DenialRecord(claim_id="P1", denial_reason="x", cpt_code="H0018",
+                              diagnosis_codes="F33.1", plan_state=state)
+        matched = found.precedent(record)  # the plan's state's reviews first
+        assert matched is not None and matched.treatment == "residential treatment"
+        assert matched.diagnosis == "depressive disorders" and matched.decided >= 30
+        assert matched.title.startswith(title) and 2021 <= matched.first_year
+    elsewhere = found.precedent(record.model_copy(update={"plan_state": "NC"}))
+    assert elsewhere.decided == max(found.precedent(record.model_copy(update={"plan_state": s}))
+                                    .decided for s in ("CA", "NY"))
+
+
+def test_hostile_files_are_rejected_row_by_row_or_named_never_a_traceback(tmp_path):
+    files = write_hostile(tmp_path / "hostile")
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    missing = appeals("precedent", "import", files["missing_columns"], "--source", "ca-dmhc",
+                      "--db", db)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "no column 'Report Year' for year" in missing.stderr
+    binary = appeals("precedent", "import", files["binary"], "--source", "ca-dmhc", "--db", db)
+    assert binary.returncode == 2 and "Traceback" not in binary.stderr
+    rejects = tmp_path / "rejects.csv"
+    bad = appeals("precedent", "import", files["bad_rows"], "--source", "ca-dmhc", "--db", db,
+                  "--rejects", rejects, "--as-of", "2026-12-07")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    with rejects.open(encoding="utf-8") as fh:
+        listed = {(r["location"], r["field"]): r for r in csv.DictReader(fh)}
+    assert set(listed) == {("row 3", "year"), ("row 4", "year"), ("row 5", "reference_id"),
+                           ("row 6", "determination")}
+    assert "'Withdrawn' is none of the source's determinations" in \
+        listed[("row 6", "determination")]["message"]
+    engine = open_store(db)
+    with engine.connect() as conn:
+        kept = dict(conn.execute(select(precedents.c.reference_id, precedents.c.diagnosis)).all())
+        finding = conn.execute(select(func.length(precedents.c.findings)).where(
+            precedents.c.reference_id == "MN7")).scalar_one()
+    # formula cells are kept as the text they are, never run; a 2 MB finding is cut, not lost
+    assert kept['=HYPERLINK("http://x","MN6")'].startswith("=1+1")
+    assert set(kept) == {"MN1", '=HYPERLINK("http://x","MN6")', "MN7"} and finding < 20_100
+    big = appeals("precedent", "import", files["big"], "--source", "ca-dmhc", "--db", db,
+                  "--as-of", "2026-12-07")
+    assert big.returncode == 0, big.stderr
+    assert files["big"].stat().st_size >= 50_000_000 and " decisions kept " in big.stderr
+
+
+def mn(record: DenialRecord) -> Classification:
+    return Classification(claim_id=record.claim_id, line_number=1,
+                          category=Category.medical_necessity, confidence=0.9, evidence=["t"],
+                          action=Action.appeal, owner=Owner.utilization_review, appealable=True,
+                          bucket=Bucket(fix_now="x", fix_cause="y"))
+
+
+REVIEWED = Precedent(title="California DMHC Independent Medical Review determinations",
+                     reviews="California Independent Medical Reviews",
+                     treatment="residential treatment", diagnosis="depressive disorders",
+                     review_type="medical_necessity", first_year=2019, last_year=2024,
+                     decided=142, overturned=81, partly=0, imported_on=date(2026, 12, 7))
+SENTENCE = ("Of 142 California Independent Medical Reviews of residential treatment for "
+            "depressive disorders decided in 2019-2024, reviewers overturned the plan's decision "
+            "in 81 (57%) (California DMHC Independent Medical Review determinations, imported "
+            "December 7, 2026).")
+BASE = {"claim_id": "R1", "payer_name": "Blue Ridge", "patient_name": "Sample Client",
+        "member_id": "M1", "service_date": "2026-05-04", "cpt_code": "H0018",
+        "level_of_care": "residential", "diagnosis_codes": "F33.1", "billed_amount": "900",
+        "paid_amount": "0", "denial_date": "2026-06-10", "adjustment_codes": "CO-50",
+        "plan_type": "employer_group", "plan_funding": "fully_insured", "employer_size": 300,
+        "plan_state": "NC"}
+
+
+def letter(precedent: Precedent | None, category: Category = Category.medical_necessity,
+           **fields) -> str:
+    record = DenialRecord(**{**BASE, **fields})
+    decided = mn(record).model_copy(update={"category": category})
+    out = compose(record, decided, law_for(record, as_of=date(2026, 7, 1)),
+                  as_of=date(2026, 7, 1), precedent=precedent)
+    return {d.kind: d.text() for d in out.documents}.get(APPEAL_LETTER, "")
+
+
+@pytest.mark.parametrize("plan", [{}, {"plan_type": "individual", "plan_funding": None,
+                                       "employer_size": None}])
+def test_the_letter_counts_the_reviews_where_external_review_is_next(plan):
+    assert SENTENCE in letter(REVIEWED, **plan)
+
+
+@pytest.mark.parametrize("why,precedent,category,fields", [
+    ("no reviews imported", None, Category.medical_necessity, {}),
+    ("Medicare has no external review", REVIEWED, Category.medical_necessity,
+     {"plan_type": "medicare", "plan_funding": None, "employer_size": None}),
+    ("nor Medicare Advantage", REVIEWED, Category.medical_necessity,
+     {"plan_type": "medicare_advantage", "plan_funding": None, "employer_size": None}),
+    ("a missing authorization is not a medical judgment", REVIEWED, Category.authorization,
+     {"adjustment_codes": "CO-197"}),
+    ("a share that argues against the appeal", REVIEWED.model_copy(
+        update={"overturned": 20}), Category.medical_necessity, {}),
+])
+def test_no_sentence_where_it_does_not_apply(why, precedent, category, fields):
+    text = letter(precedent, category, **fields)
+    assert text and "Independent Medical Reviews" not in text, why
+
+
+def test_the_numbers_come_from_the_imported_file_and_the_minimum_holds(tmp_path):
+    """End to end: a store with the California file, a run of the sample denials; the letters
+    of matching medical-necessity appeals print the store's counts, and none prints below the
+    minimum (a copy of precedent.yaml is not needed: the minimum of 30 is checked by
+    importing fewer rows)."""
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    few = write_ca(tmp_path / "few.csv", rows=60)  # under 30 per treatment: no sentence
+    assert appeals("precedent", "import", few, "--source", "ca-dmhc", "--db", db,
+                   "--as-of", "2026-12-07").returncode == 0
+    args = ("run", SAMPLES / "denials.csv", "--workers", "1", "--db", db, "--as-of",
+            "2026-07-01", "--payers", SAMPLES / "payers.yaml")
+    done = appeals(*args, "--out", tmp_path / "few")
+    assert done.returncode in (0, 1), done.stderr
+    texts = _letters(tmp_path / "few")
+    assert texts and not any("Independent Medical Reviews" in t for t in texts.values())
+    full = write_ca(tmp_path / "imr.csv", rows=400)
+    assert appeals("precedent", "import", full, "--source", "ca-dmhc", "--db", db,
+                   "--as-of", "2026-12-07").returncode == 0
+    done = appeals(*args, "--out", tmp_path / "full")
+    texts = _letters(tmp_path / "full")
+    shown = appeals("precedent", "show", "D004-1", "--db", db, "--as-of", "2026-12-07").stdout
+    said = shown.splitlines()[-1].removeprefix("letter: ")
+    assert said.startswith("Of ") and said in texts["D004-1"]
+    assert "of residential treatment for substance use disorders" in said
+    cited = [k for k, t in texts.items() if "Independent Medical Reviews" in t]
+    assert "D004-1" in cited and all(k in _medical_necessity(tmp_path / "full") for k in cited)
+
+
+def _letters(out: Path) -> dict[str, str]:
+    import docx
+
+    return {p.parent.name: "\n".join(x.text for x in docx.Document(p).paragraphs)
+            for p in sorted((out / "packets").glob("*/appeal_letter.docx"))}
+
+
+def _medical_necessity(out: Path) -> set[str]:
+    with (out / "worklist.csv").open(encoding="utf-8") as fh:
+        return {r["packet"].rsplit("/", 1)[-1] for r in csv.DictReader(fh)
+                if r["category"] == "medical_necessity" and r["packet"]}
+
+
+def test_the_reviews_are_the_prior_at_external_review():
+    decided = mn(DenialRecord(**BASE))
+    priority = load_priority()
+    plain, _ = likelihood(decided, priority, (0, 0))
+    share, basis = likelihood(decided, priority, (0, 0), (0.57, "81 of 142 California IMRs"))
+    assert share == 0.57 != plain and "prior 57% from 81 of 142 California IMRs" in basis
+    learned, basis = likelihood(decided, priority, (3, 4), (0.57, "81 of 142 California IMRs"))
+    k = priority.likelihood.prior_cases
+    assert learned == pytest.approx((0.57 * k + 3) / (k + 4)) and "3 won of 4" in basis

@@ -756,6 +756,8 @@ class Precedent(BaseModel):
     overturned: int  # in whole or in part
     partly: int  # of them, in part
     imported_on: date
+    #: (reference id, finding) of overturning reviewers, quoted as an exhibit (off by default)
+    quotes: tuple[tuple[str, str], ...] = ()
 
     @property
     def share(self) -> float:

@@ -170,6 +170,9 @@ def make_packet(appeal: Appeal, settings: Settings,
         "versions": {"appeals": __version__, "registry": reg.version},
         "files": [{"name": name, "sha256": sha256(data)} for name, data in sorted(files.items())],
     }
+    if appeal.precedent is not None:  # the decided reviews the letter was given (appeals/precedent)
+        summary["precedent"] = {**appeal.precedent.model_dump(mode="json", exclude={"quotes"}),
+                                "quotes": [ref for ref, _ in appeal.precedent.quotes]}
     if many:  # a single line's packet.json has no appeal keys: its documents are as they were
         summary["appeal"] = appeal.key
         summary["lines"] = [{"claim_id": ln.record.claim_id, "line_number": ln.record.line_number,

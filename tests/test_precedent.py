@@ -207,3 +207,64 @@ def test_the_reviews_are_the_prior_at_external_review():
     learned, basis = likelihood(decided, priority, (3, 4), (0.57, "81 of 142 California IMRs"))
     k = priority.likelihood.prior_cases
     assert learned == pytest.approx((0.57 * k + 3) / (k + 4)) and "3 won of 4" in basis
+
+
+def test_the_external_review_request_cites_the_reviews_too(tmp_path):
+    """After the plan upholds an individual-market denial of residential treatment, the request
+    for external review (`appeals escalate --kind next_level`) carries the same count."""
+    from pypdf import PdfReader
+
+    from appeals.pipeline import RunConfig, run
+    from appeals.store import case_history, mark
+
+    header = ["claim_id", "line_number", "payer_name", "plan_type", "plan_state", "member_id",
+              "patient_name", "service_date", "cpt_code", "level_of_care", "diagnosis_codes",
+              "billed_amount", "paid_amount", "denial_date", "adjustment_codes"]
+    row = ["X1", 1, "Golden Bear Health", "individual", "CA", "M9", "Quinn Sample",
+           "2026-05-01", "H0018", "residential", "F33.1", "900.00", "0.00", "2026-06-10",
+           "CO-50"]
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    engine = open_store(db)
+    import_file(engine, write_ca(tmp_path / "imr.csv"), "ca-dmhc", as_of=AS_OF)
+
+    def week(name: str, denied_on: str, as_of: date) -> None:
+        path = tmp_path / name
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(header)
+            out.writerow([*row[:13], denied_on, "CO-50"])
+        run(RunConfig(inputs=[path], out=tmp_path / "o", workers=1, as_of=as_of, db=db))
+
+    week("w1.csv", "2026-06-10", date(2026, 7, 1))
+    mark(engine, "X1-1", "sent", on=date(2026, 7, 2), method="fax", who="biller",
+         override="test")
+    week("w2.csv", "2026-08-05", date(2026, 8, 7))
+    assert case_history(engine, "X1-1", as_of=date(2026, 8, 7))["next_level"] == \
+        "external_review"
+    done = appeals("escalate", "X1-1", "--kind", "next_level", "--on", "2026-08-08", "--db", db,
+                   "--by", "biller")
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / "o" / "packets" / "X1-1" / "level-1" / "next_level.pdf"
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+    assert "California Independent Medical Reviews of residential treatment for depressive " \
+           "disorders" in text and "imported December 7, 2026" in text
+    engine.dispose()
+
+
+def test_quotes_of_overturning_findings_are_off_by_default_and_escaped_when_on(tmp_path):
+    from appeals.precedent import load_rules
+
+    engine = open_store(f"sqlite:///{tmp_path / 'q.db'}")
+    import_file(engine, write_ca(tmp_path / "imr.csv"), "ca-dmhc", as_of=AS_OF)
+    record = DenialRecord(claim_id="Q1", denial_reason="x", cpt_code="H0018",
+                          diagnosis_codes="F33.1")
+    assert tally(engine, AS_OF).precedent(record).quotes == ()  # off unless asked for
+    on = load_rules().model_copy(update={"quotes": 2})
+    quoted = tally(engine, AS_OF, on).precedent(record).quotes
+    assert len(quoted) == 2 and all(ref.startswith("MN") for ref, _ in quoted)
+    assert all("should be overturned" in text for _, text in quoted)  # overturning ones only
+    hostile = REVIEWED.model_copy(update={"quotes": (
+        ("MN00001", "{{ org.name }} <script>alert(1)</script> & more"),)})
+    text = letter(hostile)
+    assert '{{ org.name }} <script>alert(1)</script> & more' in text and SENTENCE in text
+    engine.dispose()

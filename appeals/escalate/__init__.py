@@ -24,7 +24,9 @@ from sqlalchemy import Engine
 from appeals.answers.rebuild import stored_record
 from appeals.compose.document import from_markdown
 from appeals.compose.letters import (
+    EXTERNAL_LEVELS,
     LEVEL_WORDS,
+    PRECEDENT_SHARE,
     biller_blank,
     biller_value,
     citation_gate,
@@ -36,6 +38,7 @@ from appeals.compose.letters import (
 from appeals.compose.markup import Md, environment, md_escape
 from appeals.compose.settings import load_biller_fields
 from appeals.law import LawResult, decision_due, law_for, next_levels
+from appeals.models import Category, Precedent
 from appeals.overlay import data_model
 from appeals.packet import write_atomic
 from appeals.render.docx import to_docx
@@ -108,7 +111,8 @@ def escalate(engine: Engine, ref: str, kind: str, *, on: date, settings: Setting
         filing, due, clock = _after_upheld(case, record, kind, on)
     else:
         filing, due, clock = _while_waiting(case, record, law, kind, on, settings)
-    document = _compose(case, filing, record, law, kind, on, due, clock, settings)
+    document = _compose(case, filing, record, law, kind, on, due, clock, settings,
+                        _reviewed(engine, case, record, kind, on, settings))
     templates = settings.templates
     files = {f"{kind}.docx": to_docx(document, templates),
              f"{kind}.pdf": to_pdf(document, templates)}
@@ -187,8 +191,23 @@ def _after_upheld(case: dict, record, kind: str, on: date):
     return filing, None, None
 
 
+def _reviewed(engine: Engine, case: dict, record, kind: str, on: date, settings: Settings
+              ) -> Precedent | None:
+    """The decided external reviews a request for external review of a medical-necessity denial
+    cites (appeals/precedent/, the share favouring the appeal); None for any other document."""
+    if kind != "next_level" or case["next_level"] not in EXTERNAL_LEVELS \
+            or case["category"] != Category.medical_necessity.value:
+        return None
+    from appeals.classify import classify
+    from appeals.precedent import review_type_for, tally
+
+    found = tally(engine, on)
+    matched = found.precedent(record, review_type_for(record, classify(record, settings.rules)))
+    return matched if matched is not None and matched.share >= PRECEDENT_SHARE else None
+
+
 def _compose(case: dict, filing: dict, record, law: LawResult, kind: str, on: date, due,
-             clock, settings: Settings):
+             clock, settings: Settings, precedent: Precedent | None = None):
     reg = settings.registry
     gate = citation_gate(record, law, reg, on)
     calls = [(when(date.fromisoformat(e["on"])), e["note"]) for e in case["events"]
@@ -225,7 +244,7 @@ def _compose(case: dict, filing: dict, record, law: LawResult, kind: str, on: da
         "regulator": _regulator(record, law) if kind == "regulator_complaint" else None,
         "next_words": NEXT_WORDS.get(case["next_level"] or "", ""),
         "as_of": on, "letter_date": when(on), "when": when, "money": money, "blank": biller_blank,
-        "biller": biller, "stated": stated,
+        "biller": biller, "stated": stated, "precedent": precedent,
         "cite": gate.cite, "cite_for": gate.cite_for, "says": gate.says, "cited": cited,
     }
     source = environment(settings.templates).get_template(

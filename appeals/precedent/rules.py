@@ -103,6 +103,8 @@ class Rules(BaseModel):
     minimum: int = Field(ge=1)
     prior_minimum: int = Field(ge=1)
     years: int = Field(ge=1)
+    quotes: int = Field(default=0, ge=0, le=10)
+    quote_chars: int = Field(default=600, ge=100, le=5000)
     sources: dict[str, Source]
     treatments: dict[str, _Kind]
     diagnoses: dict[str, _Kind]

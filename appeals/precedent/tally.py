@@ -42,6 +42,7 @@ class Tally:
 
     rules: Rules
     as_of: date
+    engine: Engine | None = None  # for the quotes of findings (precedent.yaml `quotes`)
     cells: dict[tuple[str, str, str, str], Cell] = field(default_factory=dict)
     sources: dict[str, tuple[str, str, date]] = field(default_factory=dict)  # title, reviews, on
 
@@ -70,8 +71,25 @@ class Tally:
                                  diagnosis=label, review_type=review_type,
                                  first_year=cell.first_year, last_year=cell.last_year,
                                  decided=cell.decided, overturned=cell.overturned,
-                                 partly=cell.partly, imported_on=on)
+                                 partly=cell.partly, imported_on=on,
+                                 quotes=self._quotes(source, treatment, kind, review_type))
         return None
+
+    def _quotes(self, source: str, treatment: str, key: str, review_type: str
+                ) -> tuple[tuple[str, str], ...]:
+        """Findings of overturning reviewers (newest first), cut to `quote_chars`."""
+        if not self.rules.quotes or self.engine is None:
+            return ()
+        out = []
+        most = self.rules.quote_chars
+        for ref in _examples(self.engine, source, self.rules, treatment, key, review_type,
+                             self.as_of, self.rules.quotes, overturned=True):
+            if ref.findings:
+                text = ref.findings[:most]
+                end = text.rfind(". ")
+                text = text[:end + 1] if len(ref.findings) > most and end > most // 2 else text
+                out.append((ref.reference_id, text + ("" if text == ref.findings else " [...]")))
+        return tuple(out)
 
     def _state_of(self, source: str) -> str | None:
         known = self.rules.sources.get(source)
@@ -96,7 +114,7 @@ class Tally:
 def tally(engine: Engine, as_of: date, rules: Rules | None = None) -> Tally:
     """Count the store's decisions of the last `years` report years to `as_of`."""
     rules = rules or load_rules()
-    found = Tally(rules=rules, as_of=as_of)
+    found = Tally(rules=rules, as_of=as_of, engine=engine)
     with engine.connect() as conn:
         for source, title, on in conn.execute(
                 select(precedent_imports.c.source, precedent_imports.c.title,
@@ -155,7 +173,8 @@ def show(engine: Engine, ref: str, as_of: date, sample: int = 5) -> dict:
             "overturned": cell.overturned, "in_part": cell.partly,
             "years": f"{cell.first_year}-{cell.last_year}",
             "share": round(cell.overturned / cell.decided, 3) if cell.decided else None,
-            "examples": _examples(engine, source, rules, treatment, key, kind, as_of, sample)})
+            "examples": [f"{r.reference_id} ({r.outcome}, {r.year})" for r in _examples(
+                engine, source, rules, treatment, key, kind, as_of, sample)]})
     letter = found.precedent(record, kind)
     if letter is None:
         out["letter"] = f"no sentence: fewer than {rules.minimum} matching decisions"
@@ -171,21 +190,23 @@ def show(engine: Engine, ref: str, as_of: date, sample: int = 5) -> dict:
 
 
 def _examples(engine: Engine, source: str, rules: Rules, treatment: str, key: str, kind: str,
-              as_of: date, most: int) -> list[str]:
-    """Reference ids of matching decisions, overturned first, newest first."""
+              as_of: date, most: int, overturned: bool = False) -> list:
+    """Matching decisions (reference id, outcome, year, findings), overturned first, newest
+    first; only overturned ones with `overturned`."""
     p = precedents.c
-    out: list[str] = []
+    out: list = []
+    where = (p.source == source) & (p.review_type == kind) & (p.year > as_of.year - rules.years)
+    if overturned:
+        where &= p.outcome != "upheld"
     with engine.connect() as conn:
         rows = conn.execute(
-            select(p.reference_id, p.diagnosis, p.treatment, p.outcome, p.year)
-            .where((p.source == source) & (p.review_type == kind)
-                   & (p.year > as_of.year - rules.years))
-            .order_by((p.outcome == "upheld"), p.year.desc(), p.reference_id))
-        for ref, diagnosis, words, outcome, year in rows:
-            group = rules.group_of(diagnosis)
-            if rules.treatment_of(words) == treatment and key in (
-                    group, rules.family_of(diagnosis, group)):
-                out.append(f"{ref} ({outcome}, {year})")
+            select(p.reference_id, p.diagnosis, p.treatment, p.outcome, p.year, p.findings)
+            .where(where).order_by((p.outcome == "upheld"), p.year.desc(), p.reference_id))
+        for row in rows:
+            group = rules.group_of(row.diagnosis)
+            if rules.treatment_of(row.treatment) == treatment and key in (
+                    group, rules.family_of(row.diagnosis, group)):
+                out.append(row)
                 if len(out) == most:
                     break
     return out

@@ -209,3 +209,24 @@ def test_funding_unknown_leaves_out_insurer_only_citations() -> None:
 def test_parity_citations_respect_the_service_date() -> None:
     before_subpart_k = parity_for(PlanFacts(plan="medicaid_mco", service_date=date(2016, 5, 1)))
     assert before_subpart_k.applies is True and before_subpart_k.citations == []
+
+
+def test_plan_facts_given_by_hand_resolve_as_a_records_would() -> None:
+    """`appeals law --plan-type ...` builds its facts in the library (appeals.law), not in the
+    command: a schema plan type resolves with its funding and size, a registry one is taken as
+    it is, and a value that is none names its option."""
+    from appeals.law import OptionError, given_plan_facts, load_registry, plan_facts
+
+    reg = load_registry()
+    facts = given_plan_facts(reg, "employer_group", funding="self_funded", employer_size=40,
+                             state="nc")
+    record = DenialRecord(claim_id="G1", denial_reason="x", plan_type="employer_group",
+                          plan_funding="self_funded", employer_size=40, plan_state="NC")
+    assert (facts.plan, facts.state) == (plan_facts(record).plan, "NC")
+    assert given_plan_facts(reg, "erisa_group").plan == "erisa_group"
+    for option, fields in (("--funding", {"funding": "bogus"}),
+                           ("--level-of-care", {"level_of_care": "spa"}),
+                           ("--plan-type", {})):
+        with pytest.raises(OptionError, match=option):
+            given_plan_facts(reg, "nonsense" if option == "--plan-type" else "employer_group",
+                             **fields)

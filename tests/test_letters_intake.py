@@ -522,3 +522,15 @@ def test_the_reason_is_the_passage_that_says_why_not_the_preamble(tmp_path, name
     path.write_text(text, encoding="utf-8")
     record, _ = parsed(path, plan_type="employer_group")
     assert record.denial_reason.startswith(start), record.denial_reason
+
+
+def test_every_generated_demo_input_is_byte_stable(tmp_path: Path) -> None:
+    """Two demos give the same manifest: each input the demo writes (its 835, its letters, the
+    scan among them) is the same bytes whatever the folder and the day."""
+    from appeals.demo import demo_inputs
+
+    first = demo_inputs(tmp_path / "a")
+    second = demo_inputs(tmp_path / "b")
+    made = [(a, b) for a, b in zip(first, second, strict=True) if a != b]  # the written ones
+    assert len(made) == 3  # the 835 and the two letters
+    assert all(a.read_bytes() == b.read_bytes() for a, b in made)

@@ -314,3 +314,26 @@ def test_repeated_denials_become_proposals_never_rules(tmp_path):
     assert [(s.payer, s.code, s.category, s.denials, s.setting) for s in found] == [
         ("Acme", "S9480", "authorization", 3, "authorization_required")]
     assert load_scrub_rules().authorization_required.count("S9480") == 1  # nothing changed
+
+
+def test_the_watch_gathers_its_sources_in_the_library(tmp_path):
+    """`appeals watch` is a thin wrapper: `scrub.watch.watch` reads the files, adds the store's
+    items and orders them, and the command prints exactly that."""
+    import json
+
+    from appeals.scrub.watch import watch
+    from appeals.store import open_store
+
+    day = date(2026, 6, 1)
+    engine = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    items, bad = watch(day, 60, auths=SAMPLES / "auths.csv", roster=SAMPLES / "roster.csv",
+                       engine=engine)
+    assert items and not bad and items == sorted(items, key=lambda i: (i.due, i.kind, i.key))
+    done = appeals("watch", "--auths", SAMPLES / "auths.csv", "--roster", SAMPLES / "roster.csv",
+                   "--db", f"sqlite:///{tmp_path / 'w.db'}", "--as-of", "2026-06-01",
+                   "--days", "60", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [i.row() for i in items]
+    with pytest.raises(InputError):
+        watch(day, 14, auths=tmp_path / "missing.csv")
+    engine.dispose()

@@ -85,13 +85,14 @@ def test_migrations_run_up_from_empty_and_match_the_schema(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from appeals.store.engine import head_revision
+    from appeals.store.engine import head_revision, revisions
     from appeals.store.schema import metadata
 
     engine = open_store(db_url)
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert revisions()[-1] == head_revision()  # what open_store checks without alembic
     assert diff == []  # the migrations build exactly the tables the code uses
     engine.dispose()
     open_store(db_url).dispose()  # opening again migrates nothing and fails nothing

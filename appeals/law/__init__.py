@@ -22,8 +22,10 @@ from appeals.law.deadlines import (
 )
 from appeals.law.plans import (
     CitationRef,
+    OptionError,
     ParityDecision,
     PlanFacts,
+    given_plan_facts,
     parity_for,
     plan_facts,
     resolve_plan,
@@ -32,11 +34,27 @@ from appeals.law.registry import Citation, Registry, RegistryError, load_registr
 from appeals.models import DenialRecord
 
 __all__ = [
-    "Citation", "CitationRef", "Deadline", "DecisionDue", "LawResult", "ParityDecision", "PlanFacts", "Registry",
-    "RegistryError", "add_months", "deadline_for", "deadlines_for", "decision_due", "law_for",
+    "Citation",
+    "CitationRef",
+    "Deadline",
+    "DecisionDue",
+    "LawResult",
+    "OptionError",
+    "ParityDecision",
+    "PlanFacts",
+    "Registry",
+    "RegistryError",
+    "add_months",
+    "deadline_for",
+    "deadlines_for",
+    "decision_due",
+    "given_plan_facts",
+    "law_for",
     "load_registry",
     "next_levels",
-    "parity_for", "plan_facts", "resolve_plan",
+    "parity_for",
+    "plan_facts",
+    "resolve_plan",
 ]
 
 # Levels that are not "the" appeal to file: side windows and urgent variants.

@@ -134,6 +134,47 @@ def plan_facts(record: DenialRecord) -> PlanFacts:
                      review_type=review, unknowns=unknowns, said_urgent=_flag(extra, "urgent"))
 
 
+class OptionError(ValueError):
+    """A plan fact given by hand (`appeals law --plan-type ...`) that is not one: names the
+    option."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+
+def given_plan_facts(registry: Registry, plan_type: str, *, funding: str | None = None,
+                     employer_size: int | None = None, state: str | None = None,
+                     denial_date: date | None = None, service_date: date | None = None,
+                     level_of_care: str | None = None, review_type: str | None = None,
+                     grandfathered: bool = False, retiree_only: bool = False) -> PlanFacts:
+    """The facts of a plan given by hand: a registry plan type as it is (erisa_group...), or a
+    plan type of the input schema (employer_group...) resolved with its funding and size, as a
+    record's would be. OptionError names the option that is not a value."""
+    from appeals.models import level_of_care_value, plan_funding_value, plan_type_value
+
+    def parsed(option: str, parse, value, hint: str = ""):
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise OptionError(option, f"{exc}{hint}") from None
+
+    fund = parsed("--funding", plan_funding_value, funding)
+    care = parsed("--level-of-care", level_of_care_value, level_of_care)
+    key = plan_type.strip().lower().replace("-", "_")
+    if key in registry.plan_types:
+        plan, unknowns = key, ()
+    else:
+        kind = parsed("--plan-type", plan_type_value, plan_type,
+                      "; known registry plan types: " + ", ".join(registry.plan_types))
+        plan, unknowns = resolve_plan(kind, funding=fund, employer_size=employer_size,
+                                      grandfathered=grandfathered, retiree_only=retiree_only)
+    return PlanFacts(plan=plan, funding=fund, state=state.upper() if state else None,
+                     employer_size=employer_size, denial_date=denial_date,
+                     service_date=service_date, level_of_care=care, review_type=review_type,
+                     unknowns=unknowns)
+
+
 class CitationRef(BaseModel):
     """A citation as a letter or a reviewer sees it."""
 

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -167,6 +168,21 @@ def _decisions(engine: Engine, as_of: date, days: int) -> list:
 
 def ordered(items: list[WatchItem]) -> list[WatchItem]:
     return sorted(items, key=lambda i: (i.due, i.kind, i.key))
+
+
+def watch(as_of: date, days: int, *, auths: Path | None = None, roster: Path | None = None,
+          engine: Engine | None = None) -> tuple[list[WatchItem], list]:
+    """What comes due in `days` from `as_of`, from every source given (the authorizations and
+    roster files, the case store), in order; and the files' rejected rows. InputError for a
+    file that cannot be read at all."""
+    from appeals.scrub.files import read_auths, read_roster
+
+    auth_rows, bad = read_auths(auths) if auths else ([], [])
+    roster_rows, bad_roster = read_roster(roster) if roster else ([], [])
+    items = from_files(auth_rows, roster_rows, as_of, days)
+    if engine is not None:
+        items += from_store(engine, as_of, days)
+    return ordered(items), [*bad, *bad_roster]
 
 
 def to_ics(items: list[WatchItem], as_of: date) -> bytes:

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, and_, func, null, or_, select, update
 from sqlalchemy import case as sql_case
 
-from appeals.appeal import Appeal, assess
+if TYPE_CHECKING:
+    from appeals.appeal import Appeal
+    from appeals.worklist import Row
 from appeals.law import DecisionDue, Registry, decision_due, law_for, next_levels
 from appeals.models import DenialRecord, payer_key
 from appeals.store.engine import write_lock
@@ -39,7 +42,6 @@ from appeals.store.lifecycle import (
     packet_digest,
 )
 from appeals.store.schema import appeal_lines, cases, events, filings, lines
-from appeals.worklist import Row
 
 METHODS = ("fax", "mail", "portal", "email", "phone")
 PHI = ("patient_name", "member_id")
@@ -519,6 +521,8 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
 def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[Row]:
     """The open appeals a run's input did not touch, as worklist rows: the list a biller works
     from is the open work, not only this week's lines. Their score is the last run's."""
+    from appeals.worklist import Row  # the run's rows: only for a run
+
     open_statuses = [s.value for s in (*BEFORE_SENDING, Status.sent, Status.upheld)]
     with engine.connect() as conn:
         counts, due = _line_counts(conn), _decisions_due(conn)
@@ -568,6 +572,8 @@ def _shown_level(case: dict) -> str:
 def appeal_of_case(engine: Engine, case_id: int, settings) -> Appeal:
     """The case's appeal as the stages see it: each of its lines' latest denial assessed again
     with today's settings (the review desk rebuilds its packet from it)."""
+    from appeals.appeal import Appeal, assess  # the stages: only when a packet is rebuilt
+
     with engine.connect() as conn:
         records = [DenialRecord.model_validate_json(r) for (r,) in conn.execute(
             select(appeal_lines.c.record).where(appeal_lines.c.case_id == case_id).order_by(

@@ -252,8 +252,9 @@ def test_an_unchanged_reexport_is_not_a_new_denial_this_week(tmp_path: Path) -> 
     run(RunConfig(inputs=[second], out=tmp_path / "o2", workers=1, as_of=date(2026, 7, 8),
                   db=db))
     engine = open_store(db)
-    history = engine.connect().execute(sa.text(
-        "SELECT COUNT(*) FROM lines WHERE seen_before = 1")).scalar_one()
+    with engine.connect() as conn:  # closed: an open SQLite transaction holds the write lock
+        history = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM lines WHERE seen_before = 1")).scalar_one()
     assert history == 4
     assert case_history(engine, "IOP1-1")["repeat_count"] == 0
     from appeals.store.history import history as weekly

@@ -60,7 +60,7 @@ def naive_counts(path: Path, skip_reversals: bool = False) -> tuple[int, int, in
 def test_every_public_835_sample_loads_without_errors(path: Path) -> None:
     records, rejects = split(list(read(path)))
     assert records, "no records"
-    assert all(r.level == "warning" for r in rejects), [str(r) for r in rejects]
+    assert not [str(r) for r in rejects if r.level != "warning"]  # warnings at most
 
 
 # Hand counts (each file opened and its CLP, SVC and CAS reason codes counted by eye; the naive
@@ -82,7 +82,7 @@ def test_counts_match_hand_counts(name: str) -> None:
     assert naive_counts(path) == (claims, lines, cas)
     records, rejects = split(list(read(path)))
     reversals = [r for r in rejects if r.field == "CLP02"]
-    assert all(r.level == "warning" and "reverses" in r.message for r in reversals)
+    assert not [r for r in reversals if r.level != "warning" or "reverses" not in r.message]
     claims, lines, cas = naive_counts(path, skip_reversals=True)
     assert len(records) == n_records - len(reversals)
     assert len({(r.extra.get("transaction"), r.claim_id) for r in records}) == claims
@@ -144,7 +144,7 @@ def test_remark_codes_from_lq_and_moa() -> None:
 def test_bad_header_date_falls_back_to_production_date() -> None:
     records, _ = split(list(read(X12 / "835_5010_lfh_managed_care.835")))
     assert records and all(r.denial_date.isoformat() == "2002-03-14" for r in records)
-    assert all(any("BPR16" in w for w in r.warnings) for r in records)
+    assert records and all(any("BPR16" in w for w in r.warnings) for r in records)
 
 
 def test_837_is_refused_with_a_reason() -> None:

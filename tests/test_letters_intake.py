@@ -92,7 +92,7 @@ def test_a_prose_letter_yields_what_it_states_and_names_what_it_does_not(tmp_pat
     assert "patient_name" in said and "plan_type" in said and "--plan-type" in said["plan_type"]
     # No "type of review" line: the dates decide (the days denied follow the letter's date).
     assert rec.extra["review_type"] == "concurrent" and "from its dates" in said["review_type"]
-    assert all(w.level == "warning" and w.source.endswith(".pdf") for w in warnings)
+    assert warnings and all(w.level == "warning" and w.source.endswith(".pdf") for w in warnings)
 
 
 def test_a_scanned_letter_is_read_through_ocr(tmp_path):
@@ -291,7 +291,7 @@ def test_urgent_rows_lead_the_worklist_and_the_triage_report(tmp_path):
     rows = list(csv.DictReader((out / "worklist.csv").open()))
     assert rows[0]["claim_id"] == "UM-2026-118842" and rows[0]["urgent"] == "yes"
     assert float(rows[0]["score"]) < max(float(r["score"]) for r in rows)  # first all the same
-    assert all(r["urgent"] == "" for r in rows[1:])
+    assert rows[1:] and all(r["urgent"] == "" for r in rows[1:])
     html = (out / "triage.html").read_text()
     assert "Urgent: expedited appeals to file now" in html
     assert html.index("UM-2026-118842") < html.index("Appeal deadlines in the next 14 days")
@@ -428,7 +428,7 @@ def test_a_fax_batch_is_split_into_its_letters_with_their_page_ranges(tmp_path, 
         f"page {a}" if a == b else f"pages {a}-{b}" for a, b in ranges]
     [cover] = rejects
     assert cover.location == "page 1" and "a fax cover sheet" in cover.message
-    assert all(r.level_of_care == "residential" for r in records)
+    assert records and all(r.level_of_care == "residential" for r in records)
 
 
 def page(*lines: str) -> str:
@@ -533,4 +533,4 @@ def test_every_generated_demo_input_is_byte_stable(tmp_path: Path) -> None:
     second = demo_inputs(tmp_path / "b")
     made = [(a, b) for a, b in zip(first, second, strict=True) if a != b]  # the written ones
     assert len(made) == 3  # the 835 and the two letters
-    assert all(a.read_bytes() == b.read_bytes() for a, b in made)
+    assert made and all(a.read_bytes() == b.read_bytes() for a, b in made)

@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
 from sqlalchemy import func, select
 
 from appeals.compose.letters import APPEAL_LETTER, compose
@@ -157,32 +156,54 @@ def test_no_sentence_where_it_does_not_apply(why, precedent, category, fields):
     assert text and "Independent Medical Reviews" not in text, why
 
 
+WEEK = [  # medical necessity where external review is next, and where it is not
+    ["R1", "Blue Ridge Health", "employer_group", "fully_insured", "300", "NC", "H0018",
+     "residential", "F10.20", "CO-50"],
+    ["R2", "Blue Ridge Health", "employer_group", "fully_insured", "300", "NC", "H0035", "php",
+     "F32.2", "CO-50"],
+    ["R3", "Golden Years", "medicare", "", "", "NC", "H0018", "residential", "F10.20", "CO-50"],
+    ["R4", "Blue Ridge Health", "employer_group", "fully_insured", "300", "NC", "H0018",
+     "residential", "F10.20", "CO-197"],
+]
+
+
 def test_the_numbers_come_from_the_imported_file_and_the_minimum_holds(tmp_path):
-    """End to end: a store with the California file, a run of the sample denials; the letters
-    of matching medical-necessity appeals print the store's counts, and none prints below the
-    minimum (a copy of precedent.yaml is not needed: the minimum of 30 is checked by
-    importing fewer rows)."""
+    """End to end: a week's run with the store's imported decisions. The letters of matching
+    medical-necessity appeals whose plan gives an external review print the store's counts (as
+    `appeals precedent show` says them); Medicare's and the authorization denial's do not; and
+    none prints below the minimum of 30 matching decisions."""
+    week = tmp_path / "week.csv"
+    with week.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["claim_id", "payer_name", "plan_type", "plan_funding", "employer_size",
+                      "plan_state", "cpt_code", "level_of_care", "diagnosis_codes",
+                      "adjustment_codes", "service_date", "denial_date", "billed_amount",
+                      "paid_amount", "patient_name", "member_id"])
+        for row in WEEK:
+            out.writerow([*row, "2026-05-04", "2026-06-10", "900.00", "0.00", "Sample Client",
+                          f"M{row[0]}"])
     db = f"sqlite:///{tmp_path / 'p.db'}"
     few = write_ca(tmp_path / "few.csv", rows=60)  # under 30 per treatment: no sentence
     assert appeals("precedent", "import", few, "--source", "ca-dmhc", "--db", db,
                    "--as-of", "2026-12-07").returncode == 0
-    args = ("run", SAMPLES / "denials.csv", "--workers", "1", "--db", db, "--as-of",
-            "2026-07-01", "--payers", SAMPLES / "payers.yaml")
-    done = appeals(*args, "--out", tmp_path / "few")
-    assert done.returncode in (0, 1), done.stderr
+    args = ("run", week, "--workers", "1", "--db", db, "--as-of", "2026-07-01")
+    assert appeals(*args, "--out", tmp_path / "few").returncode in (0, 1)
     texts = _letters(tmp_path / "few")
-    assert texts and not any("Independent Medical Reviews" in t for t in texts.values())
-    full = write_ca(tmp_path / "imr.csv", rows=400)
-    assert appeals("precedent", "import", full, "--source", "ca-dmhc", "--db", db,
-                   "--as-of", "2026-12-07").returncode == 0
-    done = appeals(*args, "--out", tmp_path / "full")
+    assert set(texts) == {"R1-1", "R2-1", "R3-1", "R4-1"}
+    assert not any("Independent Medical Reviews" in t for t in texts.values())
+    assert appeals("precedent", "import", write_ca(tmp_path / "imr.csv", rows=400),
+                   "--source", "ca-dmhc", "--db", db, "--as-of", "2026-12-07").returncode == 0
+    assert appeals(*args, "--out", tmp_path / "full").returncode in (0, 1)
     texts = _letters(tmp_path / "full")
-    shown = appeals("precedent", "show", "D004-1", "--db", db, "--as-of", "2026-12-07").stdout
-    said = shown.splitlines()[-1].removeprefix("letter: ")
-    assert said.startswith("Of ") and said in texts["D004-1"]
-    assert "of residential treatment for substance use disorders" in said
-    cited = [k for k, t in texts.items() if "Independent Medical Reviews" in t]
-    assert "D004-1" in cited and all(k in _medical_necessity(tmp_path / "full") for k in cited)
+    cited = {k for k, t in texts.items() if "Independent Medical Reviews" in t}
+    assert cited == {"R1-1", "R2-1"}
+    for case, words in (("R1-1", "of residential treatment for substance use disorders"),
+                        ("R2-1", "of partial hospitalization for mental health conditions")):
+        shown = appeals("precedent", "show", case, "--db", db, "--as-of", "2026-12-07").stdout
+        said = shown.splitlines()[-1].removeprefix("letter: ")
+        assert said.startswith("Of ") and words in said and said in texts[case]
+    assert "not printed" in appeals("precedent", "show", "R3-1", "--db", db, "--as-of",
+                                    "2026-12-07").stdout
 
 
 def _letters(out: Path) -> dict[str, str]:
@@ -190,12 +211,6 @@ def _letters(out: Path) -> dict[str, str]:
 
     return {p.parent.name: "\n".join(x.text for x in docx.Document(p).paragraphs)
             for p in sorted((out / "packets").glob("*/appeal_letter.docx"))}
-
-
-def _medical_necessity(out: Path) -> set[str]:
-    with (out / "worklist.csv").open(encoding="utf-8") as fh:
-        return {r["packet"].rsplit("/", 1)[-1] for r in csv.DictReader(fh)
-                if r["category"] == "medical_necessity" and r["packet"]}
 
 
 def test_the_reviews_are_the_prior_at_external_review():
@@ -262,7 +277,7 @@ def test_quotes_of_overturning_findings_are_off_by_default_and_escaped_when_on(t
     on = load_rules().model_copy(update={"quotes": 2})
     quoted = tally(engine, AS_OF, on).precedent(record).quotes
     assert len(quoted) == 2 and all(ref.startswith("MN") for ref, _ in quoted)
-    assert all("should be overturned" in text for _, text in quoted)  # overturning ones only
+    assert quoted and all("should be overturned" in text for _, text in quoted)  # overturning ones only
     hostile = REVIEWED.model_copy(update={"quotes": (
         ("MN00001", "{{ org.name }} <script>alert(1)</script> & more"),)})
     text = letter(hostile)

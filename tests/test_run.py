@@ -72,7 +72,7 @@ def test_dev_set_run_writes_packets_worklist_report_rejects_and_manifest(dev_run
     assert [int(r["priority"]) for r in rows] == list(range(1, len(rows) + 1))
     with_packet = [r for r in rows if r["packet"]]
     assert len(with_packet) == result.packets_written == 55
-    assert all((out / r["packet"] / "packet.json").is_file() for r in with_packet)
+    assert with_packet and all((out / r["packet"] / "packet.json").is_file() for r in with_packet)
     assert {r["status"] for r in rows} == {"packet written"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"][0]["sha256"] == _sha(DATA / "denials.csv")
@@ -443,12 +443,12 @@ def test_everything_a_run_writes_is_the_owners_alone(tmp_path: Path) -> None:
 
     old = os.umask(0o022)
     try:
-        run(RunConfig(inputs=[SAMPLES / "denials.csv"], out=tmp_path / "o", workers=2,
+        run(RunConfig(inputs=[SAMPLES / "multi_line.csv"], out=tmp_path / "o", workers=2,
                       as_of=date(2026, 7, 1)))
         org = tmp_path / "org.yaml"
         org.write_text("name: Lakeside\naddress: [1 Main St]\nphone: '1'\n"
                        "group_readable: true\n", encoding="utf-8")
-        run(RunConfig(inputs=[SAMPLES / "denials.csv"], out=tmp_path / "g", workers=1,
+        run(RunConfig(inputs=[SAMPLES / "multi_line.csv"], out=tmp_path / "g", workers=1,
                       as_of=date(2026, 7, 1), org=org))
     finally:
         os.umask(old)

@@ -156,7 +156,7 @@ def test_the_worklist_filters_by_owner_and_orders_by_what_is_at_stake(client):
     owners = {c["owner"] for c in client.get("/api/cases").json()["cases"]}
     owner = min(owners)
     page = client.get("/", params={"owner": owner}).text
-    assert all(f"<td>{o.replace('_', ' ')}</td>" not in page for o in owners - {owner})
+    assert (owners - {owner}) and all(f"<td>{o.replace('_', ' ')}</td>" not in page for o in owners - {owner})
     assert f"<td>{owner.replace('_', ' ')}</td>" in page
     ordered = client.get("/", params={"sort": "at_stake"})
     assert ordered.status_code == 200 and 'value="at_stake" selected' in ordered.text
@@ -260,7 +260,7 @@ def test_a_parity_packet_is_ready_to_send_only_once_approved(client):
 def test_the_worklist_is_in_the_run_s_priority_order_by_default(client):
     login(client, "biller")
     scores = [c["score"] for c in client.get("/api/cases").json()["cases"]]
-    assert all(isinstance(s, float) for s in scores)
+    assert scores and all(isinstance(s, float) for s in scores)
     page = client.get("/").text
     shown = [float(x) for x in re.findall(r"<td>(\d+\.\d+)</td></tr>", page)]
     assert shown == sorted(shown, reverse=True) and len(shown) == 3
@@ -314,7 +314,7 @@ def test_the_clinician_answers_in_a_form_and_the_letter_is_built_again(client, t
     form = client.get(f"/cases/{cid}/checklist").text
     ids = re.findall(r'<textarea id="([a-z0-9_]+)"', form)
     assert "clinician_credentials" in ids and len(ids) >= 3
-    assert all(f'<label for="{i}">' in form for i in ids)
+    assert ids and all(f'<label for="{i}">' in form for i in ids)
     answers = {i: f"Answer for {i} <b>&</b>" for i in ids}
     answers["clinician_credentials"] = "Dr Lee, LCSW, license NC-12345"
     bad = client.post(f"/cases/{cid}/checklist", data={**answers, "csrf": token,
@@ -637,7 +637,7 @@ def test_every_kind_of_access_is_one_row_in_the_access_log(client, built):
         assert expected in kinds, expected
     rows = access_rows(engine, case_id=case)
     assert {r["action"] for r in rows} >= {"case_view", "file_download", "api_call"}
-    assert all(r["address"] for r in rows)
+    assert rows and all(r["address"] for r in rows)
     text = json.dumps(access_rows(engine))
     with engine.connect() as conn:
         private = {v for (record,) in conn.exec_driver_sql("SELECT record FROM cases")
@@ -1005,9 +1005,9 @@ def test_a_team_desk_with_several_workers_on_postgresql_shares_sessions(postgres
         assert post("/login", {"username": "team", "password": PASSWORD,
                                "csrf": csrf_of(text)}) == 303
         pages = [get("/") for _ in range(12)]  # spread over both workers
-        assert all(code == 200 for code, _ in pages), [c for c, _ in pages]
+        assert pages and all(code == 200 for code, _ in pages), [c for c, _ in pages]
         assert post("/logout", {"csrf": csrf_of(pages[-1][1])}) == 303
-        assert all(get("/")[1] == "/login" for _ in range(6))
+        assert range(6) and all(get("/")[1] == "/login" for _ in range(6))
     finally:
         server.terminate()
         server.communicate(timeout=30)

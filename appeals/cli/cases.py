@@ -30,6 +30,9 @@ from appeals.cli.common import (
     err,
 )
 
+#: How many cases the table shows unless asked (a store of 10,000 printed whole took 10 s).
+TABLE_ROWS = 50
+
 
 @app.command("cases")
 def cases_cmd(
@@ -43,17 +46,25 @@ def cases_cmd(
     as_of: AsOfOpt = None, fmt: FormatOpt = "table", db: DbOpt = None,
     redact: Annotated[bool, typer.Option("--redact", help="Leave out patient names and member "
                                          "ids.")] = False,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="Show this many (the table's default: 50, nearest deadline "
+        "first; JSON: all).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every matching case.")] = False,
 ) -> None:
-    """The cases in the store, nearest deadline first."""
-    from appeals.store import Status, list_cases
+    """The cases in the store, nearest deadline first (the table shows the first 50: --limit N,
+    --all)."""
+    from appeals.store import Status
+    from appeals.store.cases import WorklistQuery, worklist_page
 
     if status is not None and status not in {s.value for s in Status}:
         err(f"error: --status: {status!r} is not one of {', '.join(s.value for s in Status)}")
         raise typer.Exit(2)
     engine = _store(db)
-    rows = list_cases(engine, status=status, payer=payer, category=category,
-                      due_within=due_within, as_of=as_of.date() if as_of else None,
-                      redact=redact)
+    shown = None if every or (fmt == "json" and limit is None) else (limit or TABLE_ROWS)
+    total, rows = worklist_page(engine, WorklistQuery(
+        as_of=as_of.date() if as_of else date.today(),
+        statuses=(status,) if status else tuple(s.value for s in Status), category=category,
+        payer=payer, due_within=due_within, order="deadline", limit=shown, redact=redact))
     _logged(engine, "export", f"appeals cases --format {fmt}: {len(rows)} cases"
             + (", redacted" if redact else ""))
     if fmt == "json":
@@ -62,7 +73,9 @@ def cases_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} cases", title_justify="left")
+    more = f" of {total} (nearest deadline first; --all for every one)" if total > len(rows) \
+        else ""
+    table = Table(title=f"{len(rows)} cases{more}", title_justify="left")
     for name in ("case", "claim-line", "lines", "payer", "category", "status", "level",
                  "deadline", "days", "decision due", "at stake", "recovered", "repeats"):
         table.add_column(name, justify="right" if name in (

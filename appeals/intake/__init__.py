@@ -18,12 +18,7 @@ from pathlib import Path
 
 from appeals.intake.columns import ColumnMap, load_column_map
 from appeals.intake.errors import InputError
-from appeals.intake.jsonfile import read_json, read_jsonl
-from appeals.intake.letter import read_letter
 from appeals.intake.source import detect_format, x12_kind
-from appeals.intake.tabular import read_csv
-from appeals.intake.x12 import read_835
-from appeals.intake.x837 import read_837
 from appeals.models import (
     CANONICAL_FIELDS,
     PHI_FIELDS,
@@ -58,6 +53,14 @@ def read(path: Path | str, columns: ColumnMap | Path | str | None = None,
     type of a denial letter (its words never decide it); tables and 835s carry their own.
     `claims`: the file holds claims about to be sent (an 837P, or a table without denial
     columns), for `appeals scrub`."""
+    # The readers load when a file is read: a command that only names an InputError (the store's,
+    # the watch's) does not pay for them.
+    from appeals.intake.jsonfile import read_json, read_jsonl
+    from appeals.intake.letter import read_letter
+    from appeals.intake.tabular import read_csv
+    from appeals.intake.x12 import read_835
+    from appeals.intake.x837 import read_837
+
     path = Path(path)
     if columns is not None and not isinstance(columns, ColumnMap):
         columns = load_column_map(Path(columns))

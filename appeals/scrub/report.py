@@ -17,7 +17,7 @@ from appeals.scrub.checks import FINDING_COLUMNS, Finding
 from appeals.scrub.rules import ScrubRules
 
 if TYPE_CHECKING:
-    from appeals.scrub import ScrubResult
+    from appeals.scrub.batch import ScrubResult
 
 
 class FindingsFile:

@@ -23,8 +23,8 @@ from sqlalchemy import case as sql_case
 
 if TYPE_CHECKING:
     from appeals.appeal import Appeal
+    from appeals.law import DecisionDue, Registry
     from appeals.worklist import Row
-from appeals.law import DecisionDue, Registry, decision_due, law_for, next_levels
 from appeals.models import DenialRecord, payer_key
 from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
@@ -425,6 +425,8 @@ def _level_filed(case: dict, on: date, method: str | None) -> tuple[str, Decisio
     """The registry's name of the level being filed (the first, the plan's appeal, or the next
     one an upheld decision opened) and the payer's decision clock for it (None: no verified
     clock), from the case's record read once."""
+    from appeals.law import decision_due, law_for  # the law stage: only when a level is filed
+
     try:
         record = DenialRecord.model_validate_json(case["record"])
     except ValueError:
@@ -490,6 +492,8 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
                    who: str | None = None, registry: Registry | None = None) -> dict:
     """The payer's decision by letter. Upheld: the next level's window, from the law stage with
     the decision's date, is put on the case (or none, when the registry knows no later level)."""
+    from appeals.law import next_levels  # the law stage: only when a decision is recorded
+
     status = Status(decision)
     if status not in (Status.overturned, Status.partially_overturned, Status.upheld):
         raise CaseError(f"outcome: {decision!r} is not overturned, partially_overturned or upheld")

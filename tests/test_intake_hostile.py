@@ -598,6 +598,14 @@ def test_no_837_line_is_read_under_another_patient_or_lost(tmp_path: Path, claim
         "LX*2~\nSV1*HC:90785*150.00*UN*1***1~\nDTP*472*D8*20260601~",
         "LX*2~\nCLM*K002*150.00***11:B:1*Y*A*Y*Y~\nSV1*HC:90785*150.00*UN*1***1~\n"
         "DTP*472*D8*20260601~"), "K002"),
+    # K001's CLM moved after K003's first line, whose LX is lost: K001 would take K003's lines
+    # and patient (found by the fuzz property under xdist, 2026-12-08)
+    (lambda t: t.replace("CLM*K001*300.00***11:B:1*Y*A*Y*Y~\n", "").replace(
+        "CLM*K003*300.00***11:B:1*Y*A*Y*Y~\nHI*ABK:F331~\nNM1*82*1*LEE*SAM****XX*1245319599~\n"
+        "LX*1~\nSV1*HC:90837*150.00*UN*1***1~\n",
+        "CLM*K003*300.00***11:B:1*Y*A*Y*Y~\nSV1*HC:90837*150.00*UN*1***1~\n"
+        "CLM*K001*300.00***11:B:1*Y*A*Y*Y~\nHI*ABK:F331~\nNM1*82*1*LEE*SAM****XX*1245319599~\n"
+        "LX*1~\nSV1*HC:90837*150.00*UN*1***1~\n"), "K001"),
 ])
 def test_an_837_claim_whose_patient_the_damage_hides_is_named_not_guessed(
         tmp_path: Path, claims837: str, damage, named: str) -> None:

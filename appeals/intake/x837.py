@@ -226,6 +226,9 @@ class Reader837:
         if claim.broken:
             yield self._reject(claim.seg, "LX", f"claim {claim_id!r}: {claim.broken} Not read "
                                                 f"({_lines(len(claim.lines))})")
+            # Its lines belonged to another claim: a CLM after it in this loop may be the one
+            # moved here, with this claim's lines (a subscriber's second claim looks the same).
+            self.adrift = f"claim {claim_id!r}, whose lines are not its own ({where(claim.seg)})"
             return
         if self.adrift:
             yield self._reject(claim.seg, "HL", f"claim {claim_id!r} follows {self.adrift} with "

@@ -1,6 +1,6 @@
 """Write the scrub's bundled sample: claims.837 (one claim for each edit, and clean ones),
 roster.csv and auths.csv in appeals/data/samples/. Run it again after changing the scenarios;
-tests/test_scrub.py holds the findings they must give (as of 2026-07-01).
+tests/scrub/test_scrub.py holds the findings they must give (as of 2026-07-01).
 
     python scripts/make_scrub_samples.py
 """

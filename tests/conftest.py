@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from pgserver import create_database, pg_bin, temporary_cluster
 
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent  # the repository: tests sit in a folder per room
+DATA = ROOT / "tests" / "data"
 X12 = DATA / "x12"
-SAMPLES = Path(__file__).parent.parent / "appeals" / "data" / "samples"
+SAMPLES = ROOT / "appeals" / "data" / "samples"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import needs
+from conftest import ROOT, needs
 from sqlalchemy import create_engine, func, select, text
 
 from appeals.cli import app
@@ -751,7 +751,7 @@ def test_the_cases_table_shows_the_nearest_50_and_says_how_many_more(tmp_path: P
 
     from appeals.cli import app
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_web import AS_OF, fill
 
     url = f"sqlite:///{tmp_path / 'many.db'}"

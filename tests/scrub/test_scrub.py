@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import DATA, SAMPLES
 
 from appeals.compose.settings import Payer
 from appeals.intake import InputError, read
@@ -23,7 +24,6 @@ from appeals.scrub.rules import RULE_IDS, ScrubRulesError, load_scrub_rules
 from appeals.scrub.watch import from_files, to_ics
 from appeals.synthetic_claims import Claim, Line, write_837
 
-SAMPLES = Path(__file__).resolve().parent.parent / "appeals" / "data" / "samples"
 AS_OF = date(2026, 7, 1)
 RULES = load_scrub_rules()
 
@@ -186,7 +186,7 @@ def test_a_rules_file_lays_over_the_built_in_one_and_a_broken_one_is_refused(tmp
 # --- the 837P reader ----------------------------------------------------------------------------
 
 def test_the_837_reader_keeps_the_claim_s_own_subscriber_and_each_line_s_position():
-    records = [r for r in read(Path(__file__).parent / "data" / "x12" /
+    records = [r for r in read(DATA / "x12" /
                                "837p_5010_lfh_cob_example3a.837", claims=True)]
     assert all(isinstance(r, DenialRecord) for r in records) and len(records) == 3
     first = records[0]
@@ -213,10 +213,10 @@ def test_a_damaged_837_rejects_the_claim_and_reads_the_rest(tmp_path):
 
 
 def test_the_wrong_kind_of_x12_is_one_clear_line(tmp_path):
-    remit = Path(__file__).parent / "data" / "x12" / "835_5010_lfh_managed_care.835"
+    remit = DATA / "x12" / "835_5010_lfh_managed_care.835"
     with pytest.raises(InputError, match="not an 837 claim file"):
         list(read(remit, claims=True))
-    claims = Path(__file__).parent / "data" / "x12" / "837p_5010_lfh_example1_commercial.837"
+    claims = DATA / "x12" / "837p_5010_lfh_example1_commercial.837"
     with pytest.raises(InputError, match="appeals scrub"):
         list(read(claims))
     done = appeals("scrub", remit, "--out", tmp_path / "o")

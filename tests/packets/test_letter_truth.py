@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 
 from appeals.compose.letters import (
     APPEAL_LETTER,
@@ -27,7 +28,7 @@ AS_OF = date(2026, 7, 1)
 REG = load_registry()
 ORG = Org(name="Lakeside Counseling Group", address=["12 Main St", "Asheville, NC 28801"],
           phone="828-555-0100", signer_name="Pat Biller", signer_title="Billing Manager")
-MATRIX = Path(__file__).parent / "data" / "letter_matrix.csv"
+MATRIX = DATA / "letter_matrix.csv"
 ACTIONS = {Category.medical_necessity: Action.appeal, Category.authorization: Action.appeal,
            Category.parity_nqtl: Action.appeal, Category.timely_filing: Action.appeal,
            Category.coding: Action.correct_and_resubmit,

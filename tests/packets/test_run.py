@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SAMPLES
+from conftest import DATA, ROOT, SAMPLES
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -174,7 +174,7 @@ def test_packets_no_longer_produced_are_removed(tmp_path: Path) -> None:
 def _failing_templates(tmp_path: Path, claim: str) -> Path:
     folder = tmp_path / "templates"
     (folder / "parts").mkdir(parents=True)
-    builtin = Path(__file__).parent.parent / "letter_templates" / "parts" / "signature.md.j2"
+    builtin = ROOT / "letter_templates" / "parts" / "signature.md.j2"
     (folder / "parts" / "signature.md.j2").write_text(
         f'{{% if claim.claim_id == "{claim}" %}}{{{{ no_such_value }}}}{{% endif %}}'
         + builtin.read_text(encoding="utf-8"), encoding="utf-8")
@@ -347,7 +347,7 @@ def test_priority_score_weighs_deadline_amount_and_likelihood() -> None:
 
 def test_malformed_priority_file_names_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "priority.yaml"
-    bad.write_text((Path(__file__).parent.parent / "appeals" / "data" / "priority.yaml")
+    bad.write_text((ROOT / "appeals" / "data" / "priority.yaml")
                    .read_text().replace("horizon_days: 60", "horizon_days: -1"))
     with pytest.raises(PriorityError, match=r"priority.yaml: field 'deadline.horizon_days'"):
         load_priority(bad)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import X12
+from conftest import DATA, ROOT, X12
 
 from appeals.classify import RulesError, classify, load_rules
 from appeals.intake import read
@@ -197,7 +197,7 @@ def test_835_denied_lines_hand_labeled() -> None:
 
 
 def test_dev_set_meets_the_acceptance_bar() -> None:
-    sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
+    sys.path.insert(0, str(ROOT / "scripts"))
     from evaluate_dev_set import HERE, evaluate
 
     out = evaluate(HERE / "denials.csv", HERE / "labels.csv")
@@ -239,7 +239,7 @@ def test_remembered_decisions_equal_fresh_ones_and_keep_their_own_ids(dev_csv: P
     assert classify(on_file, shared).action.value == "correct_and_resubmit"
 
 
-OTHER_WORDING = json.loads((Path(__file__).parent / "data" / "other_wording.json").read_text())
+OTHER_WORDING = json.loads((DATA / "other_wording.json").read_text())
 WORDING_CASES = [(c, t) for c, texts in OTHER_WORDING.items() if not c.startswith("_")
                  for t in texts]
 
@@ -270,7 +270,7 @@ def test_cost_sharing_words_never_hide_a_stated_denial(text: str) -> None:
     assert alone.category == "not_a_denial" and alone.action == "no_action"
 
 
-SHORTHAND = json.loads((Path(__file__).parent / "data" / "shorthand_wording.json").read_text())
+SHORTHAND = json.loads((DATA / "shorthand_wording.json").read_text())
 
 
 @pytest.mark.parametrize(("category", "text"), [(c, t) for c, texts in SHORTHAND.items()
@@ -333,7 +333,7 @@ def test_a_practice_rule_reads_the_payer_text_as_written_unless_it_says_not(
         == "other"
 
 
-CODED_WORDING = list(csv.DictReader((Path(__file__).parent / "data" / "coded_wording.csv").open()))
+CODED_WORDING = list(csv.DictReader((DATA / "coded_wording.csv").open()))
 
 
 @pytest.mark.parametrize("row", CODED_WORDING, ids=[r["denial_reason"][:30] for r in CODED_WORDING])

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import needs
+from conftest import DATA, needs
 from pypdf import PdfReader, PdfWriter
 
 from appeals.intake import Batch, InputError, detect_format, read
@@ -335,7 +335,7 @@ def test_a_batch_reads_letters_beside_tables_with_their_plan_type(tmp_path):
     assert batch.rejects == [] and not batch.failed
 
 
-FORMS = Path(__file__).parent / "data" / "letters"
+FORMS = DATA / "letters"
 
 
 def test_the_federal_model_notice_filled_in_by_a_plan_is_read(tmp_path):

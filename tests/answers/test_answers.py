@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SAMPLES
 from lxml import etree
 from pypdf import PdfReader, PdfWriter
 from typer.testing import CliRunner
@@ -28,7 +29,6 @@ from appeals.packet import Settings, build, write
 from appeals.pipeline import RunConfig, run
 from appeals.store import approve, case_history, open_store
 
-SAMPLES = Path(__file__).parent.parent / "appeals" / "data" / "samples"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
 AS_OF = date(2026, 7, 1)

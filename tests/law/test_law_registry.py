@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from appeals.cli import app
@@ -30,7 +31,7 @@ def test_shipped_registry_loads_and_every_rule_and_reason_names_known_ids() -> N
 
 
 def test_ids_named_in_code_and_templates_exist() -> None:
-    root = Path(__file__).parent.parent
+    root = ROOT
     named: set[str] = set()
     for folder in ("appeals", "letter_templates", "checklists"):
         for path in (root / folder).rglob("*"):

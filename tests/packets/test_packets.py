@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import ROOT
 from docx import Document as read_docx
 from pydantic import ValidationError
 from pypdf import PdfReader
@@ -323,7 +324,7 @@ def test_org_logo_is_drawn_in_both_formats() -> None:
     from appeals.render.docx import to_docx
     from appeals.render.pdf import to_pdf
 
-    org = load_org(Path(__file__).parent.parent / "appeals" / "data" / "samples" / "org.yaml")
+    org = load_org(ROOT / "appeals" / "data" / "samples" / "org.yaml")
     assert org.logo is not None
     rec = record("employer_group", Category.medical_necessity)
     doc = compose(rec, classification(rec, Category.medical_necessity), law_for(rec, as_of=AS_OF),
@@ -340,7 +341,7 @@ def test_pdf_bytes_do_not_depend_on_where_the_logo_is_kept(tmp_path: Path) -> No
     from appeals.compose.settings import load_org
     from appeals.render.pdf import to_pdf
 
-    sample = load_org(Path(__file__).parent.parent / "appeals" / "data" / "samples" / "org.yaml")
+    sample = load_org(ROOT / "appeals" / "data" / "samples" / "org.yaml")
     rec = record("employer_group", Category.medical_necessity)
     pdfs = []
     for folder in ("a", "b/c"):

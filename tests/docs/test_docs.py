@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import needs
+from conftest import ROOT, needs
 
 from appeals.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
 # docs/index.md is the README, written by scripts/docs_index.py for the site
 PAGES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md")
                                      if p.name != "index.md")]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
+from conftest import ROOT, SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from appeals.intake import Batch, InputError, load_column_map, read, write_rejects
 from appeals.models import CANONICAL_FIELDS, DenialRecord, Reject
 
-MAPS = Path(__file__).parent.parent / "appeals" / "data" / "column_maps"
+MAPS = ROOT / "appeals" / "data" / "column_maps"
 
 
 def split(items):
@@ -492,6 +492,6 @@ def test_intake_with_the_payer_directory_prints_what_a_run_reads(tmp_path: Path)
         return json.loads(done.stdout.splitlines()[0])
 
     assert intake()["plan_type"] == "unknown"
-    found = intake("--payers", str(Path(__file__).parent.parent / "appeals" / "data" /
+    found = intake("--payers", str(ROOT / "appeals" / "data" /
                                    "samples" / "payers.yaml"))
     assert found["plan_type"] == "medicaid_mco" and found["plan_state"] == "NC"

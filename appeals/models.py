@@ -25,6 +25,17 @@ from pydantic import (
     model_validator,
 )
 
+# The record's field names, limits and name keys live in appeals/fields.py (the store reads them
+# without loading this module); they are this module's too.
+from appeals.fields import (  # noqa: F401
+    CANONICAL_FIELDS,
+    RECORD_FIELDS,
+    limits,
+    limits_file,
+    name_key,
+    payer_key,
+)
+
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -126,13 +137,6 @@ LEVEL_OF_CARE_ALIASES = {
     "obot": "mat",
 }
 
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "claim_id", "line_number", "payer_name", "plan_type", "plan_funding", "employer_size",
-    "plan_state", "member_id", "patient_name", "patient_dob", "provider_name", "provider_npi",
-    "service_date", "cpt_code", "modifiers", "units", "place_of_service", "diagnosis_codes",
-    "level_of_care", "billed_amount", "paid_amount", "denial_date", "adjustment_codes",
-    "remark_codes", "denial_reason", "auth_number", "auth_start", "auth_end", "auth_units",
-)
 # Fields that identify a person; reports can leave them out (--redact) and logs never print them.
 PHI_FIELDS = ("member_id", "patient_name", "patient_dob")
 
@@ -460,39 +464,6 @@ DATE_WINDOW = (date(1990, 1, 1), date(2050, 12, 31))
 DOB_EARLIEST = date(1900, 1, 1)
 
 
-@lru_cache(maxsize=1)
-def limits_file() -> dict:
-    """appeals/data/limits.yaml as written: its field lengths (limits()) and its document caps
-    (appeals.intake.caps) are each validated where they are used."""
-    from importlib import resources
-
-    import yaml
-
-    return yaml.safe_load(resources.files("appeals.data").joinpath("limits.yaml")
-                          .read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def limits() -> dict[str, int]:
-    """appeals/data/limits.yaml: the longest value accepted per field (and `raw`, the most of a
-    rejected row a reject file quotes). Read here, at the bottom of the pipeline, so intake, the
-    store's column sizes and the reject files share one table."""
-    import yaml
-
-    name = "appeals/data/limits.yaml"
-    try:
-        doc = limits_file()
-        table = {**doc["fields"], "raw": doc["raw"]}
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ValueError(f"{name}: not a limits table ({exc})") from None
-    for field, most in table.items():
-        if field not in (*DenialRecord.model_fields, "raw") or not (
-                isinstance(most, int) and 1 <= most <= 1_000_000):
-            raise ValueError(f"{name}: {field}: a known field with a whole number of "
-                             "characters from 1 to 1,000,000")
-    return table
-
-
 class DenialRecord(BaseModel):
     """One adjudicated service line with the facts an appeal needs."""
 
@@ -629,16 +600,9 @@ class DenialRecord(BaseModel):
         return row
 
 
-def name_key(text: str | None) -> str:
-    """A name as a key, spacing and case aside: "BLUE RIDGE HEALTH" in the 835 and "Blue Ridge
-    Health" in the export are one payer, "SAMPLE,  AVERY" and "Sample, Avery" one patient."""
-    return " ".join((text or "").split()).casefold()
 
-
-@lru_cache(maxsize=4096)  # a batch names the same few payers on every line
-def payer_key(name: str | None) -> str:
-    return name_key(name)
-
+if tuple(DenialRecord.model_fields) != RECORD_FIELDS:  # the store sizes its columns from them
+    raise RuntimeError("appeals/fields.py RECORD_FIELDS is not DenialRecord's fields, in order")
 
 class Reject(BaseModel):
     """A record that could not be read, kept with the reason so nothing is silently lost."""

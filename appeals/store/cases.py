@@ -24,8 +24,9 @@ from sqlalchemy import case as sql_case
 if TYPE_CHECKING:
     from appeals.appeal import Appeal
     from appeals.law import DecisionDue, Registry
+    from appeals.models import DenialRecord
     from appeals.worklist import Row
-from appeals.models import DenialRecord, payer_key
+from appeals.fields import payer_key
 from appeals.store.engine import write_lock
 from appeals.store.lifecycle import (
     BEFORE_SENDING,
@@ -84,6 +85,8 @@ def _find(conn, ref: str) -> dict:
 
 def case_record(engine: Engine, ref: str) -> tuple[int, DenialRecord, str]:
     """(case number, its first line's record, its category) of a case by number or CLAIM-LINE."""
+    from appeals.models import DenialRecord  # the record models: when a record is read
+
     with engine.connect() as conn:
         case = _find(conn, ref)
     return case["id"], DenialRecord.model_validate_json(case["record"]), case["category"]
@@ -426,6 +429,7 @@ def _level_filed(case: dict, on: date, method: str | None) -> tuple[str, Decisio
     one an upheld decision opened) and the payer's decision clock for it (None: no verified
     clock), from the case's record read once."""
     from appeals.law import decision_due, law_for  # the law stage: only when a level is filed
+    from appeals.models import DenialRecord  # the record models: when a record is read
 
     try:
         record = DenialRecord.model_validate_json(case["record"])
@@ -493,6 +497,7 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
     """The payer's decision by letter. Upheld: the next level's window, from the law stage with
     the decision's date, is put on the case (or none, when the registry knows no later level)."""
     from appeals.law import next_levels  # the law stage: only when a decision is recorded
+    from appeals.models import DenialRecord
 
     status = Status(decision)
     if status not in (Status.overturned, Status.partially_overturned, Status.upheld):
@@ -577,6 +582,7 @@ def appeal_of_case(engine: Engine, case_id: int, settings) -> Appeal:
     """The case's appeal as the stages see it: each of its lines' latest denial assessed again
     with today's settings (the review desk rebuilds its packet from it)."""
     from appeals.appeal import Appeal, assess  # the stages: only when a packet is rebuilt
+    from appeals.models import DenialRecord
 
     with engine.connect() as conn:
         records = [DenialRecord.model_validate_json(r) for (r,) in conn.execute(

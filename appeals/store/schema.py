@@ -36,7 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from appeals.models import limits
+from appeals.fields import limits
 
 #: The longest values intake accepts (appeals/data/limits.yaml): the columns are sized from them,
 #: so a value PostgreSQL would refuse never gets past intake (migrations record today's sizes).

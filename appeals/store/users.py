@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from appeals.models import name_key
+from appeals.fields import name_key
 from appeals.store.cases import CaseError
 from appeals.store.lifecycle import now
 from appeals.store.schema import api_tokens, sessions, users

@@ -26,10 +26,10 @@ from appeals.compose.document import from_markdown
 from appeals.compose.letters import (
     EXTERNAL_LEVELS,
     LEVEL_WORDS,
-    PRECEDENT_SHARE,
     biller_blank,
     biller_value,
     citation_gate,
+    cites_precedent,
     money,
     service_context,
     shown_record,
@@ -112,7 +112,7 @@ def escalate(engine: Engine, ref: str, kind: str, *, on: date, settings: Setting
     else:
         filing, due, clock = _while_waiting(case, record, law, kind, on, settings)
     document = _compose(case, filing, record, law, kind, on, due, clock, settings,
-                        _reviewed(engine, case, record, kind, on, settings))
+                        _reviewed(engine, case, record, law, kind, on, settings))
     templates = settings.templates
     files = {f"{kind}.docx": to_docx(document, templates),
              f"{kind}.pdf": to_pdf(document, templates)}
@@ -191,19 +191,20 @@ def _after_upheld(case: dict, record, kind: str, on: date):
     return filing, None, None
 
 
-def _reviewed(engine: Engine, case: dict, record, kind: str, on: date, settings: Settings
-              ) -> Precedent | None:
-    """The decided external reviews a request for external review of a medical-necessity denial
-    cites (appeals/precedent/, the share favouring the appeal); None for any other document."""
-    if kind != "next_level" or case["next_level"] not in EXTERNAL_LEVELS \
-            or case["category"] != Category.medical_necessity.value:
+def _reviewed(engine: Engine, case: dict, record, law: LawResult, kind: str, on: date,
+              settings: Settings) -> Precedent | None:
+    """The decided external reviews a request for external review cites, by the letters' own
+    rule (`cites_precedent`); None for any other document."""
+    if kind != "next_level" or case["next_level"] not in EXTERNAL_LEVELS:
         return None
     from appeals.classify import classify
     from appeals.precedent import review_type_for, tally
 
-    found = tally(engine, on)
-    matched = found.precedent(record, review_type_for(record, classify(record, settings.rules)))
-    return matched if matched is not None and matched.share >= PRECEDENT_SHARE else None
+    matched = tally(engine, on).precedent(
+        record, review_type_for(record, classify(record, settings.rules)))
+    cited = cites_precedent(matched, law, settings.registry, Category(case["category"]),
+                            record.review_type)
+    return matched if cited else None
 
 
 def _compose(case: dict, filing: dict, record, law: LawResult, kind: str, on: date, due,

@@ -12,7 +12,8 @@ the response's contained resources by reference, never guessed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -141,7 +142,9 @@ def _bundle(bundle: dict, source: str, where: str) -> Iterator[DenialRecord | Re
         if isinstance(resource, dict) and resource.get("resourceType") == "ClaimResponse":
             responses += 1
             location = f"{where + ' ' if where else ''}Bundle entry {i}"
-            yield from _response(resource, {**index, **_contained(resource)}, source, location)
+            # its own contained resources first, then the Bundle's: read, never copied
+            yield from _response(resource, ChainMap(_contained(resource), index), source,
+                                 location)
     if not responses:
         yield Reject(source=source, location=where or "Bundle", field="entry",
                      message="a Bundle with no ClaimResponse", raw=json.dumps(bundle)[:300])
@@ -161,7 +164,7 @@ def _contained(resource: dict) -> dict[str, dict]:
             if isinstance(item, dict) and isinstance(item.get("id"), str)}
 
 
-def _response(raw: dict, index: dict[str, dict], source: str, location: str
+def _response(raw: dict, index: Mapping[str, dict], source: str, location: str
               ) -> Iterator[DenialRecord | Reject]:
     """One ClaimResponse: validated, then a record per denied item."""
     from fhir.resources.R4B.claimresponse import ClaimResponse  # 0.2 s: imported when used
@@ -254,7 +257,7 @@ def _ref(reference: Any) -> str | None:
     return getattr(reference, "reference", None)
 
 
-def _facts(response: Any, index: dict[str, dict]) -> dict:
+def _facts(response: Any, index: Mapping[str, dict]) -> dict:
     """What every record of this response shares: who, which payer, which request, when."""
     patient = index.get(_ref(response.patient)) or {}
     insurer = index.get(_ref(response.insurer)) or {}

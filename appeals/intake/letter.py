@@ -87,6 +87,18 @@ class Batches(BaseModel):
         re.compile(v)
         return v
 
+    @cached_property
+    def page_of_regex(self) -> re.Pattern[str]:
+        return re.compile(self.page_of, re.IGNORECASE)
+
+    @cached_property
+    def salutation_regex(self) -> re.Pattern[str]:
+        return re.compile(self.salutation, re.IGNORECASE)
+
+    @cached_property
+    def cover_regex(self) -> re.Pattern[str]:
+        return re.compile(self.cover_sheet, re.IGNORECASE)
+
 
 class LetterSpec(BaseModel):
     """The labels, headings and word lists of appeals/data/letter_fields.yaml, compiled."""
@@ -224,9 +236,7 @@ def split_batch(lines: list[Line], spec: LetterSpec) -> tuple[list[Piece], list[
     says "page 1 of N" (the letter then runs N pages), else when a date is in its first lines
     and a salutation on it."""
     rules = spec.batches
-    page_of = re.compile(rules.page_of, re.IGNORECASE)
-    salutation = re.compile(rules.salutation, re.IGNORECASE)
-    cover = re.compile(rules.cover_sheet, re.IGNORECASE)
+    page_of, salutation, cover = rules.page_of_regex, rules.salutation_regex, rules.cover_regex
     pages: dict[int, list[Line]] = {}
     for line in lines:
         pages.setdefault(line.page, []).append(line)

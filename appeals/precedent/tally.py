@@ -4,7 +4,6 @@ publishers' words with today's precedent.yaml, once a run: a week's cases look i
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from appeals.appeal import Appeal
+from appeals.compose.document import from_markdown
 from appeals.compose.letters import PRECEDENT_SHARE, cites_precedent, precedent_words
 from appeals.compose.limits import limit_at_issue
 from appeals.law import law_for, load_registry
@@ -35,6 +35,13 @@ class Cell:
         self.partly += n * (outcome == "partly")
         self.first_year, self.last_year = min(self.first_year, year), max(self.last_year, year)
 
+    def merge(self, other: Cell) -> None:
+        self.decided += other.decided
+        self.overturned += other.overturned
+        self.partly += other.partly
+        self.first_year = min(self.first_year, other.first_year)
+        self.last_year = max(self.last_year, other.last_year)
+
 
 @dataclass
 class Tally:
@@ -49,7 +56,8 @@ class Tally:
     def precedent(self, record: DenialRecord, review_type: str = "medical_necessity",
                   minimum: int | None = None) -> Precedent | None:
         """The reviews matching this case, when at least `minimum` (precedent.yaml's) were
-        decided: by its diagnosis group, else its family; from the source with the most."""
+        decided: by its diagnosis group, else its family; from the source of the plan's state,
+        else the one with the most."""
         most = self.rules.minimum if minimum is None else minimum
         treatment = self.rules.case_treatment(record)
         group, family = self.rules.case_group(record)
@@ -102,12 +110,7 @@ class Tally:
             if kind not in self.rules.families:  # each review once: at its family
                 continue
             label = self.rules.treatments[treatment].label
-            into = out[self.sources[source][0]].setdefault(label, Cell())
-            into.decided += cell.decided
-            into.overturned += cell.overturned
-            into.partly += cell.partly
-            into.first_year = min(into.first_year, cell.first_year)
-            into.last_year = max(into.last_year, cell.last_year)
+            out[self.sources[source][0]].setdefault(label, Cell()).merge(cell)
         return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
@@ -185,7 +188,7 @@ def show(engine: Engine, ref: str, as_of: date, sample: int = 5) -> dict:
                          "next step is external review, and only at a share of at least "
                          f"{PRECEDENT_SHARE:.0%}")
     else:
-        out["letter"] = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", precedent_words(letter))
+        out["letter"] = from_markdown(precedent_words(letter), "precedent", "precedent").text()
     return out
 
 
@@ -210,8 +213,6 @@ def _examples(engine: Engine, source: str, rules: Rules, treatment: str, key: st
                 if len(out) == most:
                     break
     return out
-
-
 
 
 def with_precedent(appeal: Appeal, found: Tally | None) -> Appeal:
@@ -246,6 +247,7 @@ def triage_rows(engine: Engine, found: Tally) -> list[dict]:
     from appeals.store.schema import cases
 
     ours: dict[str, list[int]] = {}
+    won = {s.value for s in WON}
     with engine.connect() as conn:
         for raw, status in conn.execute(
                 select(cases.c.record, cases.c.status).where(
@@ -255,14 +257,14 @@ def triage_rows(engine: Engine, found: Tally) -> list[dict]:
             if kind is not None:
                 label = found.rules.treatments[kind].label
                 counts = ours.setdefault(label, [0, 0])
-                counts[0] += status in {s.value for s in WON}
+                counts[0] += status in won
                 counts[1] += 1
     rows = []
     for title, treatments in found.by_treatment().items():
         for label, cell in treatments.items():
-            won, decided = ours.get(label, (0, 0))
+            ours_won, ours_decided = ours.get(label, (0, 0))
             rows.append({"treatment": label, "source": title, "decided": cell.decided,
                          "overturned": cell.overturned, "share": cell.overturned / cell.decided,
                          "years": f"{cell.first_year}-{cell.last_year}",
-                         "ours_decided": decided, "ours_won": won})
+                         "ours_decided": ours_decided, "ours_won": ours_won})
     return sorted(rows, key=lambda r: (r["treatment"], -r["decided"]))

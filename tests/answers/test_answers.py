@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import SAMPLES
+from helpers import fill_pdf
 from lxml import etree
 from pypdf import PdfReader, PdfWriter
 from typer.testing import CliRunner
@@ -42,15 +43,6 @@ def checklist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     record = next(r for r in read(SAMPLES / "denials.csv") if getattr(r, "claim_id", "") == "D007")
     settings = Settings.load(as_of=AS_OF)
     return write(build(record, settings), out)
-
-
-def fill_pdf(src: Path, dst: Path, values: dict[str, str], ticks: list[str]) -> Path:
-    writer = PdfWriter(clone_from=PdfReader(src))
-    fields = {f"{k}_where": v for k, v in values.items()} | {k: "/on" for k in ticks}
-    for page in writer.pages:
-        writer.update_page_form_field_values(page, fields, auto_regenerate=False)
-    writer.write(dst)
-    return dst
 
 
 def fill_docx(src: Path, dst: Path, values: dict[str, str], ticks: list[str]) -> Path:

@@ -11,17 +11,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers import cls
 from sqlalchemy import func, select
 
 from appeals.compose.letters import APPEAL_LETTER, compose
 from appeals.law import law_for
 from appeals.models import (
-    Action,
-    Bucket,
     Category,
-    Classification,
     DenialRecord,
-    Owner,
     Precedent,
 )
 from appeals.precedent import import_file, tally
@@ -101,13 +98,6 @@ def test_hostile_files_are_rejected_row_by_row_or_named_never_a_traceback(tmp_pa
     assert files["big"].stat().st_size >= 50_000_000 and " decisions kept " in big.stderr
 
 
-def mn(record: DenialRecord) -> Classification:
-    return Classification(claim_id=record.claim_id, line_number=1,
-                          category=Category.medical_necessity, confidence=0.9, evidence=["t"],
-                          action=Action.appeal, owner=Owner.utilization_review, appealable=True,
-                          bucket=Bucket(fix_now="x", fix_cause="y"))
-
-
 REVIEWED = Precedent(title="California DMHC Independent Medical Review determinations",
                      reviews="California Independent Medical Reviews",
                      treatment="residential treatment", diagnosis="depressive disorders",
@@ -128,7 +118,7 @@ BASE = {"claim_id": "R1", "payer_name": "Blue Ridge", "patient_name": "Sample Cl
 def letter(precedent: Precedent | None, category: Category = Category.medical_necessity,
            **fields) -> str:
     record = DenialRecord(**{**BASE, **fields})
-    decided = mn(record).model_copy(update={"category": category})
+    decided = cls(record, category)
     out = compose(record, decided, law_for(record, as_of=date(2026, 7, 1)),
                   as_of=date(2026, 7, 1), precedent=precedent)
     return {d.kind: d.text() for d in out.documents}.get(APPEAL_LETTER, "")
@@ -214,7 +204,7 @@ def _letters(out: Path) -> dict[str, str]:
 
 
 def test_the_reviews_are_the_prior_at_external_review():
-    decided = mn(DenialRecord(**BASE))
+    decided = cls(DenialRecord(**BASE), Category.medical_necessity)
     priority = load_priority()
     plain, _ = likelihood(decided, priority, (0, 0))
     share, basis = likelihood(decided, priority, (0, 0), (0.57, "81 of 142 California IMRs"))

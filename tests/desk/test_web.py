@@ -911,7 +911,7 @@ def test_a_billers_week_from_the_desk_upload_run_and_checklists(client, tmp_path
     and not kept), run in the background with its log on the Week page, a second upload
     refused while it runs, its new case on the worklist; then a clinician's returned checklist
     uploaded, its answers imported and the packet built again."""
-    from test_answers import fill_pdf
+    from helpers import fill_pdf
 
     desk = client.app.state.desk
     desk.root = tmp_path / "practice"

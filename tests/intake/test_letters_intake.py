@@ -132,7 +132,7 @@ def test_an_urgent_concurrent_denial_is_an_expedited_appeal_with_a_peer_to_peer(
                                                                                plan_type):
     """Medicaid managed care and CHIP had no expedited level: a residential stay cut short got
     a 60-day standard letter."""
-    from test_letter_truth import ORG, cls
+    from helpers import ORG, cls
 
     from appeals.compose.letters import APPEAL_LETTER, compose
     from appeals.models import Category
@@ -151,7 +151,7 @@ def test_an_urgent_concurrent_denial_is_an_expedited_appeal_with_a_peer_to_peer(
 
 
 def test_the_letter_s_own_appeal_window_is_set_against_the_law_s(tmp_path):
-    from test_letter_truth import ORG, cls
+    from helpers import ORG, cls
 
     from appeals.compose.letters import compose
     from appeals.models import Category

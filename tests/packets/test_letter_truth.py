@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA
+from helpers import ORG, cls
 
 from appeals.compose.letters import (
     APPEAL_LETTER,
@@ -18,21 +19,14 @@ from appeals.compose.letters import (
     checklist_due,
     compose,
 )
-from appeals.compose.settings import Org
 from appeals.intake import read
 from appeals.law import law_for, load_registry
-from appeals.models import Action, Bucket, Category, Classification, DenialRecord, Owner
+from appeals.models import Category, DenialRecord
 from appeals.worklist import filing_words
 
 AS_OF = date(2026, 7, 1)
 REG = load_registry()
-ORG = Org(name="Lakeside Counseling Group", address=["12 Main St", "Asheville, NC 28801"],
-          phone="828-555-0100", signer_name="Pat Biller", signer_title="Billing Manager")
 MATRIX = DATA / "letter_matrix.csv"
-ACTIONS = {Category.medical_necessity: Action.appeal, Category.authorization: Action.appeal,
-           Category.parity_nqtl: Action.appeal, Category.timely_filing: Action.appeal,
-           Category.coding: Action.correct_and_resubmit,
-           Category.credentialing: Action.verify_and_resubmit}
 BASE = {"claim_id": "T1", "payer_name": "Blue Ridge", "patient_name": "Sample Client",
         "member_id": "M1", "patient_dob": "1980-01-02", "provider_name": "Dr Lee",
         "service_date": "2026-05-04", "cpt_code": "90837", "level_of_care": "outpatient",
@@ -40,14 +34,6 @@ BASE = {"claim_id": "T1", "payer_name": "Blue Ridge", "patient_name": "Sample Cl
         "denial_date": "2026-06-10", "adjustment_codes": "CO-50",
         "plan_type": "employer_group", "plan_funding": "fully_insured", "employer_size": 300,
         "plan_state": "NC"}
-
-
-def cls(rec: DenialRecord, category: Category, evidence: list[str] | None = None):
-    action = ACTIONS[category]
-    return Classification(claim_id=rec.claim_id, line_number=rec.line_number, category=category,
-                          confidence=0.9, evidence=evidence or ["test"], action=action,
-                          owner=Owner.billing, appealable=True,
-                          bucket=Bucket(fix_now="x", fix_cause="y"))
 
 
 def letters(category: Category = Category.medical_necessity, as_of: date = AS_OF,

@@ -59,7 +59,9 @@ NEXT_WORDS = {"second_internal_appeal": "a second-level internal appeal",
               "state_fair_hearing": "a State fair hearing",
               "qic_reconsideration": "reconsideration by the Qualified Independent Contractor",
               "second_reconsideration": "a second-level reconsideration",
-              "opm_review": "review by the Office of Personnel Management"}
+              "opm_review": "review by the Office of Personnel Management",
+              "ire_review": "review by the independent review entity, to which the plan sends "
+                            "the case"}
 
 
 class EscalationError(ValueError):
@@ -146,8 +148,10 @@ def _while_waiting(case: dict, record, law: LawResult, kind: str, on: date,
                        method=filing["method"] or None, registry=reg)
     clock = next((c for c in reg.clocks if due is not None and c.id == due.clock), None)
     if due is None or clock is None:
-        raise EscalationError(f"{name}: the registry has no verified decision clock for this "
-                              "plan and level, so no escalation states one")
+        raise EscalationError(f"{name}: " + (
+            f"{filing['decision_rule']} No escalation is built for it" if filing["decision_rule"]
+            else "the registry has no verified decision clock for this plan and level, so no "
+                 "escalation states one"))
     if kind not in clock.escalations:
         raise EscalationError(f"--kind {kind}: no such route for this plan's "
                               f"{filing['name'].replace('_', ' ')} (offered: "

@@ -12,7 +12,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from appeals.law.clocks import DecisionDue, decision_due
+from appeals.law.clocks import DecisionDue, Forwarded, decision_due, upheld_goes_to
 from appeals.law.deadlines import (
     EVENT_WORDS,
     Deadline,
@@ -38,6 +38,7 @@ __all__ = [
     "CitationRef",
     "Deadline",
     "DecisionDue",
+    "Forwarded",
     "LawResult",
     "OptionError",
     "ParityDecision",
@@ -55,6 +56,7 @@ __all__ = [
     "parity_for",
     "plan_facts",
     "resolve_plan",
+    "upheld_goes_to",
 ]
 
 # Levels that are not "the" appeal to file: side windows and urgent variants.

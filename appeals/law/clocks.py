@@ -83,6 +83,25 @@ def decision_due(subject: DenialRecord | PlanFacts, level: str, *, filed_on: dat
                        clock=clock.id, receipt_words=how)
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    level: str  # the registry's level the payer sends the case on to
+    words: str  # who decides it, in what time, and under which rule
+
+
+def upheld_goes_to(subject: DenialRecord | PlanFacts, level: str, *,
+                   registry: Registry | None = None) -> Forwarded | None:
+    """Where the payer itself sends `level` when it upholds it (Medicare Advantage: the
+    independent review entity), so that no one files the next level; None otherwise."""
+    reg = registry or load_registry()
+    facts = subject if isinstance(subject, PlanFacts) else plan_facts(subject)
+    to = next((c.upheld_to for c in reg.clocks if facts.plan in c.plan_types
+               and c.level == level and c.upheld_to is not None), None)
+    if to is None:
+        return None
+    return Forwarded(to.level, f"{to.decided} ({'; '.join(reg.get(c).cite for c in to.citation_ids)})")
+
+
 def _days(period) -> int:
     """Whole days: hours are rounded up to the day (the day the payer's time runs out)."""
     return period.amount if period.unit == "calendar_days" else -(-period.amount // 24)

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.models import Category, validation_problem
+from appeals.yamltext import parse_yaml
 
 Verification = Literal["verified", "partial", "unverified", "derived"]
 Funding = Literal["insured", "self_funded"]
@@ -163,6 +164,16 @@ class ClockPeriod(_Strict):
         return f"{self.amount} {'hours' if self.unit == 'hours' else 'calendar days'}"
 
 
+class ForwardedLevel(_Strict):
+    """The level a payer sends an upheld decision on to itself (Medicare Advantage: the
+    independent review entity): nobody files it, so no window opens, and its decision time is
+    what the citations say (none printed where they set no number of days)."""
+
+    level: str
+    decided: str = Field(min_length=1)  # who decides it, and in what time, in words
+    citation_ids: tuple[str, ...] = Field(min_length=1)
+
+
 class DecisionClock(_Strict):
     """How long the payer has to decide a filed level, from its receipt of the filing."""
 
@@ -181,6 +192,8 @@ class DecisionClock(_Strict):
                                "regulator_complaint"], ...] = ("status_inquiry",)
     #: The registry claim whose sentence says what a missed clock means for this program.
     late_claim: str | None = None
+    #: Where the payer itself sends the level when it upholds it (no letter from anyone).
+    upheld_to: ForwardedLevel | None = None
 
 
 class PatientLevels(_Strict):
@@ -333,6 +346,10 @@ def _check_links(reg: Registry) -> None:
                     raise RegistryError(f"{where}: {kind} {r.id!r}: field 'citation_ids': "
                                         f"unknown citation {cid!r}")
     for c in reg.clocks:
+        for cid in c.upheld_to.citation_ids if c.upheld_to else ():
+            if cid not in reg.entries:
+                raise RegistryError(f"{where}: decision clock {c.id!r}: field 'upheld_to': "
+                                    f"unknown citation {cid!r}")
         if c.late_claim is not None and c.late_claim not in reg.claims:
             raise RegistryError(f"{where}: decision clock {c.id!r}: field 'late_claim': unknown "
                                 f"claim {c.late_claim!r} (claims are listed under 'claims')")
@@ -345,7 +362,7 @@ def default_path() -> Path:
 @lru_cache(maxsize=8)
 def _load(path: str) -> Registry:
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = parse_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read the registry: {exc.strerror}") from None
     except yaml.YAMLError as exc:

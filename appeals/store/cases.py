@@ -336,9 +336,9 @@ def note_event(engine: Engine, ref: str, kind: str, *, on: date, who: str, note:
 def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
           kind: str, note: str | None = None, method: str | None = None,
           amount: Decimal | None = None, changes=None, override: str | None = None,
-          separate: bool = False) -> dict:
+          separate: bool = False, then=None) -> dict:
     """Check the move against the lifecycle (and a send against the send gate), then write the
-    change and its event together."""
+    change and its event together (and `then(conn, case)`'s, in the same transaction)."""
     with engine.begin() as conn:
         write_lock(conn)
         case = _find(conn, ref)
@@ -370,6 +370,8 @@ def _move(engine: Engine, ref: str, to: Status, on: date, who: str | None, *,
                                    before=case["status"], after=to.value, amount=amount,
                                    method=method, note=note)])
         case.update(values)
+        if then is not None:
+            then(conn, case)
     return case
 
 
@@ -495,8 +497,10 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
                    amount: Decimal | None = None, note: str | None = None,
                    who: str | None = None, registry: Registry | None = None) -> dict:
     """The payer's decision by letter. Upheld: the next level's window, from the law stage with
-    the decision's date, is put on the case (or none, when the registry knows no later level)."""
-    from appeals.law import next_levels  # the law stage: only when a decision is recorded
+    the decision's date, is put on the case (or none, when the registry knows no later level);
+    where the payer sends the upheld level on itself (Medicare Advantage: to the independent
+    review entity), the case is filed at that level on the decision's date, by the plan."""
+    from appeals.law import next_levels, upheld_goes_to  # the law stage: only for a decision
     from appeals.models import DenialRecord
 
     status = Status(decision)
@@ -522,9 +526,26 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
             values["recovered"] = case["recovered"] + got
         return values
 
-    moved = _move(engine, ref, status, on, who, kind="outcome", note=note,
-                  amount=amount if status is not Status.upheld else None, changes=changes)
-    return moved
+    def forwarded(conn, case: dict) -> None:
+        decided = conn.execute(select(filings.c.name).where(
+            filings.c.case_id == case["id"], filings.c.decided_on == on).order_by(
+            filings.c.level.desc())).scalar()
+        record = DenialRecord.model_validate_json(case["record"])
+        to = upheld_goes_to(record, decided, registry=registry) if decided else None
+        if to is None or case["next_level"]:
+            return
+        conn.execute(update(cases).where(cases.c.id == case["id"]).values(
+            status=Status.sent.value, next_level=to.level))
+        level = file_level(conn, case, on, "the plan", to.level, None, rule=to.words)
+        insert_events(conn, [event(case["id"], "forwarded", on, who or who_am_i(),
+                                   before=Status.upheld.value, after=Status.sent.value,
+                                   note=f"level {level}: sent on by the plan itself, no letter. "
+                                        f"{to.words}")])
+        case.update(status=Status.sent.value, next_level=to.level)
+
+    return _move(engine, ref, status, on, who, kind="outcome", note=note,
+                 amount=amount if status is not Status.upheld else None, changes=changes,
+                 then=forwarded if status is Status.upheld else None)
 
 
 def carried_over(engine: Engine, seen: set[int], as_of: date) -> list[Row]:

@@ -115,10 +115,10 @@ def approved(conn, case_id: int, digest: str | None) -> bool:
 
 
 def file_level(conn, case: dict, on: date, method: str | None, name: str,
-               letter_sha256: str | None, due=None) -> int:
+               letter_sha256: str | None, due=None, rule: str | None = None) -> int:
     """A level filed (the case marked sent): its number, from 1, with the payer's decision clock
-    (`due`: appeals.law.DecisionDue, or None). A level still open (sent again before any
-    decision, a resend) is that same level."""
+    (`due`: appeals.law.DecisionDue, or None; `rule`: what is said instead when no date is set).
+    A level still open (sent again before any decision, a resend) is that same level."""
     open_level = conn.execute(select(filings.c.level).where(
         filings.c.case_id == case["id"], filings.c.decision.is_(None))).scalar()
     if open_level is not None:
@@ -131,7 +131,7 @@ def file_level(conn, case: dict, on: date, method: str | None, name: str,
                                     "filed_on": on, "method": method,
                                     "letter_sha256": letter_sha256,
                                     "decision_due": due.due if due else None,
-                                    "decision_rule": due.words if due else None,
+                                    "decision_rule": due.words if due else rule,
                                     "decision_clock": due.clock if due else None})
     return level
 

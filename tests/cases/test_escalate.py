@@ -180,7 +180,11 @@ def test_two_weeks_the_payers_answer_gives_the_next_level_and_silence_the_escala
         "status_inquiry.pdf"]
 
 
-def test_a_medicare_advantage_upheld_reconsideration_gets_no_letter(tmp_path: Path) -> None:
+def test_a_medicare_advantage_upheld_reconsideration_goes_to_the_ire(tmp_path: Path) -> None:
+    """The plan sends its upheld reconsideration to the independent review entity itself
+    (42 CFR 422.592(a)): the case is filed there on the decision's date, by the plan, with no
+    letter; the IRE's time is its CMS contract's (422.592(b)), so no date is printed; its
+    decision is recorded like any other level's."""
     from appeals.store import record_outcome
 
     path = tmp_path / "ma.csv"
@@ -194,10 +198,39 @@ def test_a_medicare_advantage_upheld_reconsideration_gets_no_letter(tmp_path: Pa
     run(RunConfig(inputs=[path], out=tmp_path / "o", workers=1, as_of=date(2026, 7, 1), db=db))
     engine = open_store(db)
     mark(engine, "A1-1", "sent", on=FILED, method="fax", who="biller", override="test")
-    record_outcome(engine, "A1-1", "upheld", on=date(2026, 8, 20), who="biller")
-    done = escalate(db, "A1-1", "next_level", "2026-08-21")
-    assert done.exit_code == 2 and "independent review entity itself" in done.output
+    case = record_outcome(engine, "A1-1", "upheld", on=date(2026, 8, 20), who="biller")
+    assert (case["status"], case["next_level"]) == ("sent", "ire_review")
+    history = case_history(engine, "A1-1", as_of=date(2026, 8, 21))
+    second = history["filings"][-1]
+    assert (second["level"], second["name"], second["filed_on"], second["method"]) == (
+        2, "ire_review", "2026-08-20", "the plan")
+    assert not second["decision_due"] and "contract with CMS" in second["decision_rule"]
+    assert "422.592(b)" in second["decision_rule"]
+    assert [e["kind"] for e in history["events"]][-2:] == ["outcome", "forwarded"]
+    for kind in ("next_level", "status_inquiry"):
+        done = escalate(db, "A1-1", kind, "2026-08-21")
+        assert done.exit_code == 2 and "no number of days" in done.output, done.output
+    shown = CliRunner().invoke(app, ["case", "A1-1", "--db", db])
+    assert "ire_review" in shown.output and "contract with CMS" in shown.output
+    assert record_outcome(engine, "A1-1", "overturned", on=date(2026, 9, 30),
+                          who="biller")["status"] == "overturned"
+    assert case_history(engine, "A1-1", as_of=date(2026, 10, 1))["filings"][-1][
+        "decision"] == "overturned"
     engine.dispose()
+
+
+def test_an_upheld_level_that_no_payer_sends_on_opens_no_level(tmp_path: Path) -> None:
+    """Only the registry's `upheld_to` moves a case on by itself: an ERISA plan's upheld appeal
+    waits for the practice's next filing."""
+    from appeals.law import upheld_goes_to
+    from appeals.models import DenialRecord
+
+    erisa = DenialRecord(claim_id="E", plan_type="employer_group", plan_funding="self_funded",
+                         employer_size=300)
+    ma = DenialRecord(claim_id="A", plan_type="medicare_advantage")
+    assert upheld_goes_to(erisa, "internal_appeal") is None
+    assert upheld_goes_to(ma, "external_review") is None
+    assert upheld_goes_to(ma, "internal_appeal").level == "ire_review"
 
 
 def test_a_complaint_goes_to_the_regulator_of_the_plan_after_its_time(store) -> None:

@@ -36,10 +36,10 @@ def limits_file() -> dict:
     (appeals.intake.caps) are each validated where they are used."""
     from importlib import resources
 
-    import yaml
+    from appeals.yamltext import parse_yaml
 
-    return yaml.safe_load(resources.files("appeals.data").joinpath("limits.yaml")
-                          .read_text(encoding="utf-8"))
+    return parse_yaml(resources.files("appeals.data").joinpath("limits.yaml")
+                      .read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

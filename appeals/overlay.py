@@ -11,18 +11,19 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from appeals.models import validation_problem
+from appeals.yamltext import parse_yaml
 
 
 def builtin(name: str) -> dict:
     """appeals/data/<name>, parsed."""
-    return yaml.safe_load(resources.files("appeals.data").joinpath(name)
+    return parse_yaml(resources.files("appeals.data").joinpath(name)
                           .read_text(encoding="utf-8")) or {}
 
 
 def user_file(path: Path, error: type[Exception], shape: str) -> dict:
     """A reviewer's YAML mapping; `error` names the file and what is wrong with it."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig")) or {}
+        data = parse_yaml(Path(path).read_text(encoding="utf-8-sig")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise error(f"{path}: cannot read: {exc}") from None
     if not isinstance(data, dict):
@@ -51,7 +52,7 @@ def data_model(model: type[M], name: str, error: type[Exception], path: Path | N
     source = path or resources.files("appeals.data").joinpath(name)
     shown = str(path or f"appeals/data/{name}")
     try:
-        return model.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
+        return model.model_validate(parse_yaml(source.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:
         raise error(f"{shown}: {exc}") from None
     except ValidationError as exc:

@@ -18,6 +18,7 @@ import yaml
 from appeals.answers.checks import problems
 from appeals.answers.read import AnswersError, read_returned
 from appeals.compose.checklists import ATTESTATION
+from appeals.yamltext import parse_yaml
 
 SUFFIXES = (".pdf", ".docx")
 
@@ -85,7 +86,7 @@ def merge_facts(path: Path, facts: dict[str, dict[str, str]]) -> None:
     item by item, and write it back atomically, readable by its owner only (it holds PHI)."""
     current: dict = {}
     if path.exists():
-        current = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        current = parse_yaml(path.read_text(encoding="utf-8")) or {}
         if not isinstance(current, dict):
             raise AnswersError(f"{path}: not a facts file (expected claims mapped to answers)")
     for case, answers in facts.items():

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from appeals.compose.markup import builtin_templates
 from appeals.models import Category, DenialRecord, LevelOfCare, Owner, PlanType
+from appeals.yamltext import parse_yaml
 
 #: The checklist item in which the treating clinician signs (name, credentials, license): who
 #: answered, and without which no letter is ready.
@@ -130,7 +131,7 @@ def _load(folders: tuple[str, ...]) -> tuple[Item, ...]:
     for name in sorted(files):
         path = files[name]
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = parse_yaml(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ChecklistError(f"{path}: not valid YAML: {exc}") from None
         for i, raw in enumerate(doc.get("items") or []):

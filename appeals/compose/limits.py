@@ -13,10 +13,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from appeals.models import Category, Classification, DenialRecord, LevelOfCare, validation_problem
+from appeals.yamltext import parse_yaml
 
 
 class LimitTypesError(ValueError):
@@ -68,7 +68,7 @@ class LimitTypes(BaseModel):
 @lru_cache(maxsize=1)
 def limit_types() -> LimitTypes:
     name = "appeals/data/limit_types.yaml"
-    data = yaml.safe_load(resources.files("appeals.data").joinpath("limit_types.yaml")
+    data = parse_yaml(resources.files("appeals.data").joinpath("limit_types.yaml")
                           .read_text(encoding="utf-8"))
     try:
         return LimitTypes.model_validate(data)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appeals.models import validation_problem
+from appeals.yamltext import parse_yaml
 
 
 class MeasuresError(ValueError):
@@ -51,7 +52,7 @@ def load_measures(path: Path | None = None) -> tuple[tuple[Measure, ...], tuple[
     appeals/data/measures.yaml."""
     source = path or resources.files("appeals.data").joinpath("measures.yaml")
     try:
-        raw = _Measures.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
+        raw = _Measures.model_validate(parse_yaml(source.read_text(encoding="utf-8")))
         return tuple(raw.measures), tuple(raw.levels) + tuple(raw.categories)
     except (OSError, yaml.YAMLError) as exc:
         raise MeasuresError(f"{path or 'appeals/data/measures.yaml'}: {exc}") from None

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from appeals.intake.errors import InputError
 from appeals.models import CANONICAL_FIELDS, name_key, validation_problem
 from appeals.overlay import data_model
+from appeals.yamltext import parse_yaml
 
 
 class ColumnMap(BaseModel):
@@ -150,7 +151,7 @@ def load_column_map(path: Path) -> ColumnMap:
                          f"YAML reads as a comment or a key: write it in double quotes, "
                          f"\"{header}\": {field}")
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

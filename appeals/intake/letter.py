@@ -24,7 +24,6 @@ from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from appeals.intake.caps import check_size
@@ -32,6 +31,7 @@ from appeals.intake.errors import InputError
 from appeals.intake.pdf import read_pages
 from appeals.intake.source import detect_encoding, detect_format
 from appeals.models import DenialRecord, LevelOfCare, Reject, clean_text, validation_problem
+from appeals.yamltext import parse_yaml
 
 
 class LetterSpecError(ValueError):
@@ -184,7 +184,7 @@ def load_letter_spec(path: Path | None = None) -> LetterSpec:
     text = path.read_text(encoding="utf-8") if path else resources.files("appeals.data").joinpath(
         "letter_fields.yaml").read_text(encoding="utf-8")
     try:
-        return LetterSpec.model_validate(yaml.safe_load(text) or {})
+        return LetterSpec.model_validate(parse_yaml(text) or {})
     except (ValidationError, re.error) as exc:
         problem = validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
         raise LetterSpecError(f"{name}: {problem}") from None

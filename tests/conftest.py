@@ -14,6 +14,19 @@ X12 = DATA / "x12"
 SAMPLES = ROOT / "appeals" / "data" / "samples"
 
 
+#: Fixtures built once for a module or the session that take seconds (a run of the development
+#: set, the desk's store): `make test` runs with `--dist loadgroup`, so the tests that use one
+#: stay on one xdist worker and it is built once; every other test is dealt out on its own.
+SHARED_FIXTURES = ("dev_run", "built", "checklist", "hostile_packet")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Marked as collected: xdist reads the groups in its collection_modifyitems hook."""
+    shared = [f for f in SHARED_FIXTURES if f in getattr(item, "fixturenames", ())]
+    if shared:
+        item.add_marker(pytest.mark.xdist_group(f"{item.path.name}:{shared[0]}"))
+
+
 @pytest.fixture
 def dev_csv() -> Path:
     return DATA / "denials.csv"

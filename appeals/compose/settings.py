@@ -16,10 +16,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from appeals.models import PLAN_FIELDS, DenialRecord, PlanDetails, PlanType, validation_problem
 from appeals.overlay import data_model
+from appeals.yamltext import parse_yaml
 
 
 class SettingsError(ValueError):
     """A settings file is unusable; the message names the file and the field."""
+
+
+class SignInThrottle(BaseModel):
+    """How the review desk slows repeated wrong passwords from one address: after `free` refused
+    sign-ins within `window_minutes`, each next try waits `first_seconds`, doubling up to
+    `longest_seconds` (a wait for that request, not a block: other requests go on)."""
+
+    model_config = ConfigDict(extra="forbid")
+    free: int = Field(2, ge=0, le=20)
+    first_seconds: float = Field(1, ge=0, le=60)
+    longest_seconds: float = Field(30, ge=0, le=600)
+    window_minutes: int = Field(15, ge=1, le=1440)
+
+    def wait(self, refused: int) -> float:
+        """Seconds the next sign-in waits after `refused` refused ones in the window."""
+        if refused < self.free:
+            return 0.0
+        return min(self.first_seconds * 2 ** (refused - self.free), self.longest_seconds)
 
 
 class Org(BaseModel):
@@ -44,6 +63,7 @@ class Org(BaseModel):
     # What a run writes holds names and member ids: owner-only (folders 0700, files 0600) unless
     # the practice shares it with a group (folders 0750, files 0640).
     group_readable: bool = False
+    sign_in_throttle: SignInThrottle = SignInThrottle()
 
 
 class Payer(BaseModel):
@@ -89,7 +109,7 @@ def _read(path: Path) -> object:
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else parse_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SettingsError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
                             f"{exc}") from None

@@ -76,9 +76,6 @@ MAX_BODY = 1 << 20
 UPLOAD_FILES = 4  # an upload's body: at most this many files of the largest size
 PAGE = 200  # worklist rows a page
 API_PAGE, API_PAGE_MAX = 100, 500  # /api/cases: cases a page by default, at most
-#: Refused sign-ins from one address in this many minutes slow the next ones down: from the
-#: third, 1, 2, 4... seconds, at most 30 (a wait, not a block: other requests go on).
-THROTTLE_MINUTES = 15
 SOON = 14  # days left at or under which a deadline is highlighted
 
 
@@ -201,11 +198,15 @@ class Desk:
         self.root = Path.cwd()  # inbox/ and out/ of the week's runs, as `appeals run` here
         self.jobs: list[Job] = []  # runs started from the desk since it started
 
-    def _separate(self) -> bool:
-        """The practice separates approving a letter from sending it (org.yaml)."""
+    def _org(self):
+        """The practice settings (org.yaml), read again each time: an edit applies at once."""
         from appeals.compose.settings import load_org
 
-        return load_org(self.settings.get("org")).approver_not_sender
+        return load_org(self.settings.get("org"))
+
+    def _separate(self) -> bool:
+        """The practice separates approving a letter from sending it (org.yaml)."""
+        return self._org().approver_not_sender
 
     @property
     def today(self) -> date:
@@ -268,9 +269,10 @@ class Desk:
         if not _csrf_ok(request, form.get("csrf")):
             return self.page(request, "login.html.j2", 403, error="The form expired: try again.")
         name, address = str(form.get("username", ""))[:100], _address(request)
-        refused = refused_sign_ins(self.engine, address, THROTTLE_MINUTES)
-        if refused >= 2:  # a guesser waits; the server does not
-            await asyncio.sleep(min(2 ** (refused - 2), 30))
+        throttle = self._org().sign_in_throttle  # refused sign-ins slow the next ones
+        wait = throttle.wait(refused_sign_ins(self.engine, address, throttle.window_minutes))
+        if wait:  # a guesser waits; the server does not
+            await asyncio.sleep(wait)
         # argon2 takes a tenth of a second of CPU on purpose: not on the event loop
         done = await run_in_threadpool(sign_in, self.engine, name,
                                        str(form.get("password", "")), address)

@@ -14,7 +14,7 @@ SAMPLES = Path(str(resources.files("appeals.data").joinpath("samples")))
 def demo_inputs(out: Path, scanned: bool = True) -> list[Path]:
     """Write the generated inputs under `out` and list every input the demo reads, in order.
     `scanned`: include the scanned letter (it needs Tesseract to be read)."""
-    from appeals.synthetic import write_835
+    from appeals.synthetic.remits import write_835
 
     out.mkdir(parents=True, exist_ok=True)
     synthetic = out / "synthetic_bh.835"
@@ -28,7 +28,7 @@ def demo_letters(folder: Path, scanned: bool = True) -> list[Path]:
     """Two utilization-review denials of care under way: a Medicaid plan's residential stay (a
     text-layer PDF) and an employer plan's intensive outpatient program (a scanned page, read by
     OCR; left out without `scanned`)."""
-    from appeals.synthetic_letters import LetterFacts, write_letter
+    from appeals.synthetic.letters import LetterFacts, write_letter
 
     folder.mkdir(parents=True, exist_ok=True)
     medicaid = LetterFacts(payer="Tar Heel Medicaid Plan", member="Avery Sample",

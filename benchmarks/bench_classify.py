@@ -18,7 +18,7 @@ from pathlib import Path
 from appeals.classify import classify, load_rules
 from appeals.intake import read
 from appeals.models import DenialRecord
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 DEV = Path(__file__).resolve().parent.parent / "tests" / "data" / "denials.csv"
 

@@ -23,7 +23,7 @@ from appeals.appeal import Appeal, Grouper, assess
 from appeals.intake import read
 from appeals.models import DenialRecord
 from appeals.settings import Settings
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 
 def rss_mb() -> float:

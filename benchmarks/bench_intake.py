@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 
 def measure(path: str) -> dict:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from appeals.intake import read
 from appeals.models import DenialRecord
-from appeals.synthetic_letters import LAYOUTS, LetterFacts, write_fax_batch, write_letter
+from appeals.synthetic.letters import LAYOUTS, LetterFacts, write_fax_batch, write_letter
 
 
 def facts(i: int) -> LetterFacts:

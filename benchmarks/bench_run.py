@@ -21,7 +21,7 @@ from appeals.classify import classify, load_rules
 from appeals.intake import read
 from appeals.packet import needs_packet
 from appeals.pipeline import RunConfig, run
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 
 def generate(folder: Path, packets: int) -> Path:

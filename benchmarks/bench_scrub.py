@@ -2,7 +2,7 @@
 
     python benchmarks/bench_scrub.py [--lines 100000]
 
-The file is generated (appeals.synthetic_claims) with an authorizations file covering it, then
+The file is generated (appeals.synthetic.claims) with an authorizations file covering it, then
 `appeals.scrub.scrub` reads it with the sample payer directory and roster and writes scrub.csv
 and scrub.html. Peak RSS
 is printed for a tenth of the file and for all of it: the reader streams, and what the checks
@@ -43,7 +43,7 @@ def run(path: Path, out: Path) -> tuple[int, float, int, int]:
 
 
 def main() -> None:
-    from appeals.synthetic_claims import auths_for, generated, write_837
+    from appeals.synthetic.claims import auths_for, generated, write_837
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=100_000)

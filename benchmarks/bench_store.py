@@ -37,7 +37,7 @@ from appeals.store import Recorder, Status, open_store
 from appeals.store.history import history
 from appeals.store.record import CHUNK
 from appeals.store.schema import cases, lines, runs
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 AS_OF = date(2026, 7, 1)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from appeals.intake import InputError, read
 from appeals.models import DenialRecord, Reject
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # the readers drop control characters from text
 SAMPLES = Path(__file__).resolve().parent.parent / "appeals" / "data" / "samples"

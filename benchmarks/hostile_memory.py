@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from appeals.synthetic_hostile import hostile_files
+from appeals.synthetic.hostile import hostile_files
 
 GOOD = ROOT / "appeals" / "data" / "samples" / "denials.csv"
 AS_OF = "2026-07-01"

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from appeals.pipeline import RunConfig, run
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from appeals.synthetic_claims import Claim, Line, write_837
+from appeals.synthetic.claims import Claim, Line, write_837
 
 SAMPLES = Path(__file__).resolve().parent.parent / "appeals" / "data" / "samples"
 BR, TH, RL = "Blue Ridge Health", "Tar Heel Medicaid Plan", "Rushmore Life"

@@ -156,10 +156,13 @@ def mark_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
     """Mark a case sent (how) or closed (why); the change is kept in its history. Sent only
     when its packet is ready (nothing left to fill in, the clinician's attestation, a parity
     letter approved as it is), or with --override REASON."""
-    from appeals.compose.settings import SettingsError, load_org
     from appeals.store import mark
 
-    separate = _or_exit(lambda: load_org(org), SettingsError).approver_not_sender
+    separate = False  # the default practice settings' (no --org: nothing to read)
+    if org is not None:
+        from appeals.compose.settings import SettingsError, load_org
+
+        separate = _or_exit(lambda: load_org(org), SettingsError).approver_not_sender
     engine = _store(db)
     case = _case_call(lambda: mark(engine, ref, to, on=on.date(), method=method, note=note,
                                    reason=reason, who=by, override=override, separate=separate))
@@ -208,19 +211,26 @@ def outcome_cmd(ref: Annotated[str, typer.Argument(metavar="CASE_ID")],
                 note: NoteOpt = None, by: ByOpt = None, db: DbOpt = None,
                 registry: RegistryOpt = None) -> None:
     """Record the payer's decision; after upheld, the next level's deadline is put on the case."""
-    from appeals.models import parse_money
     from appeals.store import record_outcome
 
-    try:
-        money = parse_money(amount)  # the readers' own amount rules ($, thousands commas)
-    except ValueError as exc:
-        err(f"error: --amount: {exc}")
-        raise typer.Exit(2) from None
-    reg, engine = _registry(registry), _store(db)
+    money = None
+    if amount is not None:  # the readers' own amount rules ($, thousands commas)
+        from appeals.models import parse_money
+
+        try:
+            money = parse_money(amount)
+        except ValueError as exc:
+            err(f"error: --amount: {exc}")
+            raise typer.Exit(2) from None
+    # The registry (and the law stage) only for an upheld decision: it opens the next level.
+    reg = _registry(registry) if decision == "upheld" else None
+    engine = _store(db)
     case = _case_call(lambda: record_outcome(engine, ref, decision, on=on.date(), amount=money,
                                              note=note, who=by, registry=reg))
     line = f"case {case['id']} ({case['claim_id']}-{case['line_number']}): {case['status']}"
-    if case["status"] == "upheld":
+    if decision == "upheld" and case["status"] == "sent":
+        line += f"; the plan sends it on itself, no letter: {case['next_level']}"
+    elif case["status"] == "upheld":
         line += (f"; next: {case['next_level']} by {case['next_deadline'] or 'a date the plan sets'}"
                  if case.get("next_level") else "; no later level in the registry for this plan: "
                  "read the decision notice")

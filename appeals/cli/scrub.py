@@ -122,13 +122,18 @@ def watch_cmd(
 ) -> None:
     """What comes due: authorizations ending or running out of units, concurrent reviews,
     enrolments and licences ending, open appeal deadlines and clinician checklists."""
-    from appeals.intake import InputError
     from appeals.scrub.watch import to_ics, watch
 
     day = as_of.date() if as_of else date.today()
     _must_exist([p for p in (auths, roster) if p is not None])
+    if auths or roster:  # the readers' errors (and their models): only when a file is read
+        from appeals.intake import InputError
+
+        errors: tuple[type[Exception], ...] = (InputError,)
+    else:
+        errors = ()
     items, bad = _or_exit(lambda: watch(day, days, auths=auths, roster=roster,
-                                        engine=None if no_db else _store(db)), InputError)
+                                        engine=None if no_db else _store(db)), *errors)
     for r in bad:
         err(safe_reject_line(r))
     if output == "json":

@@ -78,6 +78,28 @@ def read_pages(path: Path, password: str | None = None) -> list[Page]:
         doc.close()
 
 
+def page_texts(data: bytes) -> list[str]:
+    """Each page's text layer of a PDF the toolkit wrote itself (`appeals lint` reads a packet's
+    PDFs): PDFium, as for a denial letter, in its own reading order (a packet has no columns to
+    keep apart), without a letter's caps or OCR."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(data)
+    try:
+        texts = []
+        for index in range(len(doc)):
+            page = doc[index]
+            textpage = page.get_textpage()
+            try:
+                texts.append(textpage.get_text_range().replace("\r\n", "\n"))
+            finally:
+                textpage.close()
+                page.close()
+        return texts
+    finally:
+        doc.close()
+
+
 def _why_unreadable(path: Path, exc: Exception) -> str:
     """Why PDFium refused the file, in words. PDFium's own error code can be left over from the
     previous document, so pypdf (also a dependency) looks at the file itself."""
@@ -108,13 +130,7 @@ def _text_lines(page) -> tuple[str, ...]:
     a paragraph break."""
     textpage = page.get_textpage()
     try:
-        runs = []
-        for i in range(textpage.count_rects()):
-            left, bottom, right, top = textpage.get_rect(i)
-            text = textpage.get_text_bounded(left, bottom, right, top)
-            text = text.replace("\r\n", " ").replace("\n", " ")
-            if text.strip():
-                runs.append(_Run(top, bottom, left, right, text))
+        runs = _runs(textpage)
     finally:
         textpage.close()
     rows: list[list[_Run]] = []
@@ -153,6 +169,32 @@ class _Run:
     left: float
     right: float
     text: str
+
+
+def _runs(textpage) -> list[_Run]:
+    """PDFium's text rectangles, each character in exactly one of them (the one holding its
+    centre). PDFium's own text of a rectangle takes every character touching it, so a letter an
+    italic word overhangs came twice ("Example: M" then " Mother")."""
+    rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
+    count = textpage.count_chars()
+    whole = textpage.get_text_range(0, count) if count else ""
+    chars = whole if len(whole) == count else [textpage.get_text_range(i, 1)
+                                                for i in range(count)]
+    texts: list[list[str]] = [[] for _ in rects]
+    at = 0  # characters come in the rectangles' order: look from the current one on
+    for i, char in enumerate(chars):
+        left, bottom, right, top = textpage.get_charbox(i)
+        if right > left or top > bottom:
+            x, y = (left + right) / 2, (bottom + top) / 2
+            found = next((k for k in (*range(at, len(rects)), *range(at)) if
+                          rects[k][0] <= x <= rects[k][2] and rects[k][1] <= y <= rects[k][3]),
+                         None)
+            at = at if found is None else found
+        if rects:  # a generated space or line break (no box) stays with the run it follows
+            texts[at].append(" " if char in "\r\n" else char)
+    return [_Run(top, bottom, left, right, "".join(text))
+            for (left, bottom, right, top), text in zip(rects, texts, strict=True)
+            if "".join(text).strip()]
 
 
 def _ocr_lines(page, number: int) -> tuple[str, ...]:

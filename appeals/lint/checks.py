@@ -25,6 +25,7 @@ from docx import Document
 
 from appeals.compose.checklists import ATTESTATION
 from appeals.compose.letters import CHECKLIST, when
+from appeals.intake.pdf import page_texts
 from appeals.render.html import CASE_MARK
 
 PLACEHOLDER = re.compile(r"\[(CLINICIAN|BILLER):[^\]]*\]")
@@ -66,12 +67,6 @@ def docx_patient(doc) -> str | None:
             if len(cells) >= 2 and cells[0].text.strip() == "Patient":
                 return " ".join(cells[1].text.split())
     return None
-
-
-def pdf_pages(data: bytes) -> list[str]:
-    from pypdf import PdfReader
-
-    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
 
 
 def _words(text: str) -> set[str]:
@@ -141,7 +136,7 @@ def lint_packet(folder: Path, *, as_of: date, other_claims: frozenset[str] = fro
         try:
             doc = Document(io.BytesIO(docx_path.read_bytes()))  # parsed once, read twice
             words_docx, patient = docx_text(doc), docx_patient(doc)
-            pages = pdf_pages(pdf_path.read_bytes())
+            pages = page_texts(pdf_path.read_bytes())
         except Exception as exc:  # noqa: BLE001 (a damaged file is a problem to report)
             problems.append(f"{folder / kind}: cannot be read ({type(exc).__name__})")
             continue

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from appeals.scrub.files import Authorization, Enrollment
+if TYPE_CHECKING:  # the files' readers (pydantic models): only when a file is given
+    from appeals.scrub.files import Authorization, Enrollment
 
 #: Units left at or under this share of the authorized units is "running out".
 LOW_SHARE = Decimal("0.2")
@@ -175,10 +177,12 @@ def watch(as_of: date, days: int, *, auths: Path | None = None, roster: Path | N
     """What comes due in `days` from `as_of`, from every source given (the authorizations and
     roster files, the case store), in order; and the files' rejected rows. InputError for a
     file that cannot be read at all."""
-    from appeals.scrub.files import read_auths, read_roster
+    auth_rows, roster_rows, bad, bad_roster = [], [], [], []
+    if auths or roster:
+        from appeals.scrub.files import read_auths, read_roster
 
-    auth_rows, bad = read_auths(auths) if auths else ([], [])
-    roster_rows, bad_roster = read_roster(roster) if roster else ([], [])
+        auth_rows, bad = read_auths(auths) if auths else ([], [])
+        roster_rows, bad_roster = read_roster(roster) if roster else ([], [])
     items = from_files(auth_rows, roster_rows, as_of, days)
     if engine is not None:
         items += from_store(engine, as_of, days)

@@ -500,9 +500,6 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
     the decision's date, is put on the case (or none, when the registry knows no later level);
     where the payer sends the upheld level on itself (Medicare Advantage: to the independent
     review entity), the case is filed at that level on the decision's date, by the plan."""
-    from appeals.law import next_levels, upheld_goes_to  # the law stage: only for a decision
-    from appeals.models import DenialRecord
-
     status = Status(decision)
     if status not in (Status.overturned, Status.partially_overturned, Status.upheld):
         raise CaseError(f"outcome: {decision!r} is not overturned, partially_overturned or upheld")
@@ -513,7 +510,10 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
 
     def changes(case: dict) -> dict:
         values: dict = {"decided_on": on}
-        if status is Status.upheld:
+        if status is Status.upheld:  # the law stage and the record models: only then
+            from appeals.law import next_levels
+            from appeals.models import DenialRecord
+
             record = DenialRecord.model_validate_json(case["record"])
             levels = next_levels(record, registry, decided_on=on, as_of=on,
                                  category=case["category"], review_type=record.review_type)
@@ -527,6 +527,9 @@ def record_outcome(engine: Engine, ref: str, decision: str, *, on: date,
         return values
 
     def forwarded(conn, case: dict) -> None:
+        from appeals.law import upheld_goes_to
+        from appeals.models import DenialRecord
+
         decided = conn.execute(select(filings.c.name).where(
             filings.c.case_id == case["id"], filings.c.decided_on == on).order_by(
             filings.c.level.desc())).scalar()

@@ -181,7 +181,7 @@ def test_checklists_that_inflate_past_their_caps_are_refused_before_parsing(
         tmp_path: Path) -> None:
     """Issue 29: a 1.5 MB DOCX zip bomb cost 3 GB in `facts import` before its error; a checklist
     PDF is a stream bomb as easily. Both are now refused from their sizes alone."""
-    from appeals.synthetic_hostile import docx_bomb, stream_bomb_pdf
+    from appeals.synthetic.hostile import docx_bomb, stream_bomb_pdf
 
     bomb = docx_bomb(tmp_path / "answers.docx", 300)
     with pytest.raises(AnswersError, match=r"answers.docx: a DOCX whose parts unpack to 300 MB"):

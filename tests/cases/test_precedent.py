@@ -24,7 +24,7 @@ from appeals.models import (
 from appeals.precedent import import_file, tally
 from appeals.store import open_store
 from appeals.store.schema import precedent_imports, precedents
-from appeals.synthetic_precedent import write_ca, write_hostile, write_ny
+from appeals.synthetic.precedent import write_ca, write_hostile, write_ny
 from appeals.worklist import likelihood, load_priority
 
 AS_OF = date(2026, 12, 7)

@@ -702,7 +702,7 @@ def test_every_hostile_file_gives_the_same_records_and_rejects_on_both_backends(
         postgres_url: str, tmp_path: Path) -> None:
     """Issue 29's acceptance: the hostile files of the review, run on SQLite and on PostgreSQL,
     give the same worklist and the same rejects (paths aside); the good line is in both."""
-    from appeals.synthetic_hostile import hostile_files
+    from appeals.synthetic.hostile import hostile_files
 
     files = [p for p in hostile_files(tmp_path / "in").values() if p.suffix != ".docx"]
     good = week(tmp_path / "in" / "good.csv", [line("OK1")])

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from appeals.intake import InputError, read
 from appeals.models import DenialRecord, Reject
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 HEADER = ["claim_id", "member_id", "patient_name", "adjustment_codes", "denial_reason",
           "billed_amount"]
@@ -540,7 +540,7 @@ def test_a_lost_clp_names_where_the_other_claim_begins_and_counts_its_lines(
 def claims837() -> str:
     from datetime import date
 
-    from appeals.synthetic_claims import Claim, Line, write_837
+    from appeals.synthetic.claims import Claim, Line, write_837
 
     buf = io.StringIO()
     write_837(buf, [Claim(f"K{n:03d}", "Blue Ridge Health", f"M{n:04d}", date(2026, 6, n),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from appeals.intake import InputError, read, x12
 from appeals.models import DenialRecord, Reject
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 REMITS = sorted(p for p in X12.iterdir() if p.suffix != ".837" and "837" not in p.name)
 

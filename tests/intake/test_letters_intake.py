@@ -20,8 +20,8 @@ from appeals.intake import Batch, InputError, detect_format, read
 from appeals.intake.letter import dates_in
 from appeals.law import law_for
 from appeals.models import DenialRecord, Reject
-from appeals.synthetic_hostile import stream_bomb_pdf
-from appeals.synthetic_letters import LetterFacts, write_letter
+from appeals.synthetic.hostile import stream_bomb_pdf
+from appeals.synthetic.letters import LetterFacts, write_letter
 
 
 def letter(tmp_path: Path, layout: str = "labels", suffix: str = ".pdf", scanned: bool = False,
@@ -279,7 +279,7 @@ def test_a_run_over_good_and_unusable_letters_writes_the_good_and_names_the_rest
 
 
 def test_urgent_rows_lead_the_worklist_and_the_triage_report(tmp_path):
-    from appeals.synthetic import write_835
+    from appeals.synthetic.remits import write_835
 
     remit = tmp_path / "remit.835"
     write_835(remit, claims=30, lines_per_claim=2, seed=3)
@@ -408,7 +408,7 @@ def test_a_fax_batch_is_split_into_its_letters_with_their_page_ranges(tmp_path, 
     """A day's fax inbox in one PDF: a cover sheet, then three letters of three payers (the
     first two pages long when text). Each letter is its own record with its page range; the
     cover sheet belongs to none and is a reject naming its page."""
-    from appeals.synthetic_letters import write_fax_batch
+    from appeals.synthetic.letters import write_fax_batch
 
     if scanned and shutil.which("tesseract") is None:
         needs("Tesseract OCR (Debian package tesseract-ocr)")
@@ -534,3 +534,22 @@ def test_every_generated_demo_input_is_byte_stable(tmp_path: Path) -> None:
     made = [(a, b) for a, b in zip(first, second, strict=True) if a != b]  # the written ones
     assert len(made) == 3  # the 835 and the two letters
     assert made and all(a.read_bytes() == b.read_bytes() for a, b in made)
+
+
+def test_a_letter_overhanging_an_italic_word_is_read_once(tmp_path: Path) -> None:
+    """An italic letter overhangs the run beside it: PDFium's text of each run took that letter
+    twice ("Example: M" then " Mother", "not " then "t covered"); each character is now read in
+    one run only, and `appeals lint` reads our PDFs with the same library."""
+    from appeals.intake.pdf import page_texts, read_pages
+    from appeals.render.pdf import html_to_pdf
+
+    html = ("<p>Example: <em>Mother and patient present.</em></p>"
+            "<p>Reason: <em>Admitted on a Saturday evening.</em></p>"
+            "<p><b>Decision:</b> denied &amp; <i>not</i> covered.</p>")
+    path = tmp_path / "italic.pdf"
+    path.write_bytes(html_to_pdf(f'<html lang="en"><body>{html}</body></html>'))
+    lines = [line for page in read_pages(path) for line in page.lines if line]
+    assert lines[:3] == ["Example: Mother and patient present.",
+                     "Reason: Admitted on a Saturday evening.",
+                     "Decision: denied & not covered."]
+    assert "Example: Mother" in page_texts(path.read_bytes())[0]

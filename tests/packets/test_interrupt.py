@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc for the workers (Linux only)")

@@ -20,7 +20,7 @@ from appeals.intake import rejects_csv
 from appeals.models import Action, Bucket, Category, Classification, Reject
 from appeals.pipeline import PACKETS, RunConfig, run
 from appeals.report import render_html, triage
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 from appeals.worklist import PriorityError, Row, load_priority, score
 
 AS_OF = date(2026, 7, 1)

@@ -22,7 +22,7 @@ from appeals.scrub.checks import Scrubber
 from appeals.scrub.files import Authorization, Auths, Enrollment, Roster, read_auths, read_roster
 from appeals.scrub.rules import RULE_IDS, ScrubRulesError, load_scrub_rules
 from appeals.scrub.watch import from_files, to_ics
-from appeals.synthetic_claims import Claim, Line, write_837
+from appeals.synthetic.claims import Claim, Line, write_837
 
 AS_OF = date(2026, 7, 1)
 RULES = load_scrub_rules()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pypdf import PdfWriter
 
-from appeals.synthetic import write_835
+from appeals.synthetic.remits import write_835
 
 _MB = 1024 * 1024
 

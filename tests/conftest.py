@@ -27,6 +27,30 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group(f"{item.path.name}:{shared[0]}"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pdf_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each distinct PDF is laid out once a session (appeals.render.pdf's cache, shared by the
+    xdist workers and the processes tests start): the same HTML gives the same bytes, which the
+    tests using `fresh_pdfs` check with the cache off. A third of the suite's time was the same
+    letters rendered again."""
+    from appeals.render.pdf import CACHE_ENV
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ[CACHE_ENV] = str(shared / "pdf-cache")
+    yield
+    os.environ.pop(CACHE_ENV, None)
+
+
+@pytest.fixture
+def fresh_pdfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every PDF of this test laid out by WeasyPrint (no cache): tests of the bytes themselves,
+    and runs interrupted while they render."""
+    from appeals.render.pdf import CACHE_ENV
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+
+
 @pytest.fixture
 def dev_csv() -> Path:
     return DATA / "denials.csv"

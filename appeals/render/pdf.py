@@ -8,11 +8,18 @@ so the same input gives the same bytes.
 Where libharfbuzz-subset is missing, WeasyPrint subsets fonts with fontTools, which stamps each
 font's `head.modified` with the clock unless SOURCE_DATE_EPOCH is set (the reproducible-builds
 convention); we set it, keeping a caller's own value, so those PDFs are byte-stable too.
+
+Because the same HTML and stylesheet give the same bytes, a folder named by APPEALS_PDF_CACHE
+keeps each PDF by a digest of what went in (the HTML, the stylesheet's text, the form flag, this
+code's and WeasyPrint's versions) and a document met again is not laid out again. Off unless
+set: the test suite sets it for a session (its determinism tests turn it off). The folder holds
+the letters' words: it is written owner-only, like a run's output.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -53,11 +60,55 @@ def html_to_pdf(html: str, css_name: str = "style.css", templates: Path | None =
     from weasyprint import HTML
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    fonts, css = _setup(str(template_file(css_name, templates)))
+    css_path = str(template_file(css_name, templates))
+    cached = _cached(html, css_path, forms)
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    fonts, css = _setup(css_path)
     page = HTML(string=html, base_url=str(FONTS) + "/")
-    return page.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
+    data = page.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
                           finisher=_fix_form_appearance if forms else None,
                           pdf_variant="pdf/ua-1")
+    if cached is not None:
+        _keep(cached, data)
+    return data
+
+
+CACHE_ENV = "APPEALS_PDF_CACHE"
+
+
+def _cached(html: str, css_path: str, forms: bool) -> Path | None:
+    """Where the PDF of this input is kept, when a cache folder is set."""
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return None
+    digest = hashlib.sha256(_code_version().encode())
+    for part in (Path(css_path).read_bytes(), b"forms" if forms else b"", html.encode()):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    key = digest.hexdigest()
+    return Path(folder) / key[:2] / f"{key}.pdf"
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """What else decides the bytes: WeasyPrint's version, the toolkit's, this module's code."""
+    import weasyprint
+
+    from appeals import __version__
+
+    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return f"weasyprint {weasyprint.__version__}; appeals {__version__}; {own}"
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Written whole or not at all (another process may be reading the same key), owner-only."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    spare = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(spare, path)
 
 
 def to_pdf(doc: Document, templates: Path | None = None, forms: bool = False) -> bytes:

@@ -200,7 +200,11 @@ def test_facts_import_command_and_the_case_moves_to_ready(checklist: Path, tmp_p
     """The loop: run -> waiting_on_clinician; the filled checklist imported; the next run
     rebuilds the packet with the answers and the case is ready to send."""
     db = f"sqlite:///{tmp_path / 'c.db'}"
-    inputs = [SAMPLES / "denials.csv"]
+    sample = (SAMPLES / "denials.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    inputs = [tmp_path / "denials.csv"]  # the sample's two clinician cases: D007 answered, D002 not
+    inputs[0].write_text("".join([sample[0], *(r for r in sample[1:]
+                                               if r.startswith(("D002,", "D007,")))]),
+                         encoding="utf-8")
     practice = {"org": SAMPLES / "org.yaml", "payers": SAMPLES / "payers.yaml"}  # the biller's
     run(RunConfig(inputs=inputs, out=tmp_path / "w1", workers=1, as_of=AS_OF, db=db, **practice))
     engine = open_store(db)

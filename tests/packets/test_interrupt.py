@@ -17,8 +17,9 @@ import pytest
 
 from appeals.synthetic.remits import write_835
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="reads /proc for the workers (Linux only)")
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                 reason="reads /proc for the workers (Linux only)"),
+              pytest.mark.usefixtures("fresh_pdfs")]  # interrupted while it renders
 
 
 def children(pid: int) -> set[int]:

@@ -337,7 +337,7 @@ def test_org_logo_is_drawn_in_both_formats() -> None:
                                            [2].documents[0]))).pages[0].images
 
 
-def test_pdf_bytes_do_not_depend_on_where_the_logo_is_kept(tmp_path: Path) -> None:
+def test_pdf_bytes_do_not_depend_on_where_the_logo_is_kept(tmp_path: Path, fresh_pdfs) -> None:
     from appeals.compose.settings import load_org
     from appeals.render.pdf import to_pdf
 
@@ -355,13 +355,13 @@ def test_pdf_bytes_do_not_depend_on_where_the_logo_is_kept(tmp_path: Path) -> No
     assert pdfs[0] == pdfs[1]
 
 
-def test_same_input_gives_byte_identical_files(hostile_packet) -> None:
+def test_same_input_gives_byte_identical_files(hostile_packet, fresh_pdfs) -> None:
     again = build(hostile_packet.record, Settings(org=ORG, as_of=AS_OF, facts={
         hostile_packet.record.claim_id: {"why_now": HOSTILE}}), hostile_packet.classification)
     assert again.files == hostile_packet.files
 
 
-def test_pdf_is_byte_stable_when_fonts_are_subset_by_fonttools(monkeypatch) -> None:
+def test_pdf_is_byte_stable_when_fonts_are_subset_by_fonttools(monkeypatch, fresh_pdfs) -> None:
     """Without libharfbuzz-subset WeasyPrint falls back to fontTools, which stamps the clock into
     each embedded font unless SOURCE_DATE_EPOCH is set."""
     import fontTools.misc.timeTools as font_time
@@ -468,3 +468,27 @@ def test_checklist_form_prompts_are_not_broken_mid_sentence(hostile_packet) -> N
     lines = text.extract_text().splitlines()
     assert not [line for line in lines if len(line.split()) == 1 and line.strip().isalpha()
                 and line.strip().islower()], lines
+
+
+def test_the_pdf_cache_gives_the_bytes_weasyprint_gives(tmp_path: Path, monkeypatch) -> None:
+    """APPEALS_PDF_CACHE keeps a PDF by what went in: the same input read back is the same bytes
+    as a fresh render; another input (or stylesheet) is another entry; the files are the
+    owner's alone."""
+    import stat
+
+    from appeals.render.pdf import CACHE_ENV, html_to_pdf
+
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    page = '<html lang="en"><body><p>Claim C1 &amp; {{ 7*7 }}</p></body></html>'
+    fresh = html_to_pdf(page)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    assert html_to_pdf(page) == fresh  # rendered and kept
+    kept = list((tmp_path / "cache").rglob("*.pdf"))
+    assert len(kept) == 1 and kept[0].read_bytes() == fresh
+    assert stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept[0].parent.stat().st_mode) == 0o700
+    assert html_to_pdf(page) == fresh  # read back
+    other = html_to_pdf(page.replace("C1", "C2"))
+    assert other != fresh and len(list((tmp_path / "cache").rglob("*.pdf"))) == 2
+    assert html_to_pdf(page, "triage.css") != fresh  # the stylesheet is part of the key
+    assert len(list((tmp_path / "cache").rglob("*.pdf"))) == 3

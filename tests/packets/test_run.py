@@ -93,7 +93,8 @@ def test_dev_set_run_writes_packets_worklist_report_rejects_and_manifest(dev_run
         p.extract_text() for p in pdf.pages)
 
 
-def test_output_is_byte_identical_with_one_or_two_workers(dev_run, tmp_path: Path) -> None:
+def test_output_is_byte_identical_with_one_or_two_workers(dev_run, tmp_path: Path,
+                                                          fresh_pdfs) -> None:
     out, _ = dev_run
     again = run(RunConfig(inputs=[DATA / "denials.csv"], out=tmp_path, workers=1, as_of=AS_OF,
                           org=SAMPLES / "org.yaml", payers=SAMPLES / "payers.yaml"))

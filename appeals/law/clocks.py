@@ -99,7 +99,8 @@ def upheld_goes_to(subject: DenialRecord | PlanFacts, level: str, *,
                and c.level == level and c.upheld_to is not None), None)
     if to is None:
         return None
-    return Forwarded(to.level, f"{to.decided} ({'; '.join(reg.get(c).cite for c in to.citation_ids)})")
+    cites = "; ".join(reg.get(c).cite for c in to.citation_ids)
+    return Forwarded(to.level, f"{to.decided} ({cites})")
 
 
 def _days(period) -> int:

@@ -379,9 +379,11 @@ def served(client):
     thread.join(timeout=10)
 
 
-def browser_parts():
-    """Debian's Chromium and Playwright's driver, or the test says what is missing (CI
-    installs both; Playwright is pointed at the system browser, nothing is downloaded)."""
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Debian's Chromium, started once per xdist worker through Playwright's driver, or the test
+    says what is missing (CI installs both; Playwright is pointed at the system browser,
+    nothing is downloaded). Each test works in a context of its own."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         needs("Chromium (Debian package chromium)")
@@ -389,58 +391,65 @@ def browser_parts():
         from playwright.sync_api import sync_playwright
     except ImportError:
         needs("Playwright (pip package playwright)")
-    return chromium, sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield browser
+        browser.close()
 
 
-def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path, request):
+@pytest.fixture
+def browser(chromium_browser):
+    """A fresh browser context (no cookies, no storage) of the worker's Chromium: what a test
+    called the browser; closing it closes the context only."""
+    context = chromium_browser.new_context()
+    yield context
+    context.close()
+
+
+def test_clinician_reviewer_and_biller_work_their_cases_in_the_browser(served, tmp_path, request, browser):
     """Keyboard only: a clinician fills the checklist of a case and sees the rebuilt letter;
     a compliance reviewer filters the worklist, opens the parity case and approves it; the
     biller marks it sent. Screenshots are kept in the test's folder when a step fails."""
-    chromium, sync_playwright = browser_parts()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
-        try:
-            for who in ("clinician", "compliance", "biller"):
-                page.goto(f"{served}/login")
-                for _ in range(5):  # the name field has the focus, or is the first tab stop
-                    if page.evaluate("document.activeElement.id") == "username":
-                        break
-                    page.keyboard.press("Tab")
-                page.keyboard.type(who)
+    page = browser.new_page()
+    try:
+        for who in ("clinician", "compliance", "biller"):
+            page.goto(f"{served}/login")
+            for _ in range(5):  # the name field has the focus, or is the first tab stop
+                if page.evaluate("document.activeElement.id") == "username":
+                    break
                 page.keyboard.press("Tab")
-                page.keyboard.type(PASSWORD)
-                page.keyboard.press("Enter")
-                page.wait_for_url(f"{served}/")
-                if who == "clinician":
-                    _answer_the_checklist(page)
-                    page.get_by_role("button", name="Sign out").click()
-                    continue
-                page.get_by_label("Category").select_option(label="parity nqtl")
-                page.get_by_role("button", name="Filter").click()
-                page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
-                assert page.get_by_text("The payer's reason").is_visible()
-                if who == "compliance":
-                    page.get_by_label("Note").fill("parity argument checked")
-                    page.get_by_role("button", name="Approve").click()
-                    page.wait_for_selector("text=A compliance reviewer approved")
-                else:  # the parity letter is approved, its packet still a draft: the desk
-                    # says why, and the biller sends it anyway with a reason it keeps
-                    assert page.get_by_text("Not ready to send: its packet is a draft").count()
-                    page.get_by_label("How").select_option("fax")
-                    page.get_by_label("Send anyway, because").fill("the portal closes today")
-                    page.get_by_role("button", name="Mark").click()
-                    page.wait_for_selector("text=sent with override: the portal closes today")
-                    assert "compliance" in page.content() and "biller" in page.content()
-                for field in page.locator("input:not([type=hidden]), select").all():
-                    name = field.get_attribute("id")
-                    assert name and page.locator(f"label[for='{name}']").count() == 1
+            page.keyboard.type(who)
+            page.keyboard.press("Tab")
+            page.keyboard.type(PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{served}/")
+            if who == "clinician":
+                _answer_the_checklist(page)
                 page.get_by_role("button", name="Sign out").click()
-        except Exception:
-            page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+                continue
+            page.get_by_label("Category").select_option(label="parity nqtl")
+            page.get_by_role("button", name="Filter").click()
+            page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
+            assert page.get_by_text("The payer's reason").is_visible()
+            if who == "compliance":
+                page.get_by_label("Note").fill("parity argument checked")
+                page.get_by_role("button", name="Approve").click()
+                page.wait_for_selector("text=A compliance reviewer approved")
+            else:  # the parity letter is approved, its packet still a draft: the desk
+                # says why, and the biller sends it anyway with a reason it keeps
+                assert page.get_by_text("Not ready to send: its packet is a draft").count()
+                page.get_by_label("How").select_option("fax")
+                page.get_by_label("Send anyway, because").fill("the portal closes today")
+                page.get_by_role("button", name="Mark").click()
+                page.wait_for_selector("text=sent with override: the portal closes today")
+                assert "compliance" in page.content() and "biller" in page.content()
+            for field in page.locator("input:not([type=hidden]), select").all():
+                name = field.get_attribute("id")
+                assert name and page.locator(f"label[for='{name}']").count() == 1
+            page.get_by_role("button", name="Sign out").click()
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+        raise
 
 
 def _answer_the_checklist(page) -> None:
@@ -707,30 +716,29 @@ def test_users_and_the_access_log_from_the_command_line(client, tmp_path):
     assert rows and rows[-1]["action"] == "case_view" and rows[-1]["address"] == "cli"
 
 
-def test_in_the_browser_a_cookie_kept_from_before_sign_out_is_refused(served):
+def test_in_the_browser_a_cookie_kept_from_before_sign_out_is_refused(served,
+                                                                     chromium_browser):
     """Chromium: sign in, keep the cookies, sign out; a new browser context given the kept
     cookies lands on the sign-in page."""
-    chromium, sync_playwright = browser_parts()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            first = browser.new_context()
-            page = first.new_page()
-            page.goto(f"{served}/login")
-            page.get_by_label("Name").fill("biller")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_label("Password").press("Enter")
-            page.wait_for_url(f"{served}/")
-            kept = first.cookies()
-            page.get_by_role("button", name="Sign out").click()
-            page.wait_for_url(f"{served}/login")
-            second = browser.new_context()
-            second.add_cookies(kept)
-            replay = second.new_page()
-            replay.goto(f"{served}/")
-            assert replay.url == f"{served}/login"
-        finally:
-            browser.close()
+    first = chromium_browser.new_context()
+    second = chromium_browser.new_context()
+    try:
+        page = first.new_page()
+        page.goto(f"{served}/login")
+        page.get_by_label("Name").fill("biller")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_label("Password").press("Enter")
+        page.wait_for_url(f"{served}/")
+        kept = first.cookies()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(f"{served}/login")
+        second.add_cookies(kept)
+        replay = second.new_page()
+        replay.goto(f"{served}/")
+        assert replay.url == f"{served}/login"
+    finally:
+        first.close()
+        second.close()
 
 
 def test_over_https_the_cookie_is_secure_and_hsts_is_sent(client):
@@ -1114,11 +1122,10 @@ def test_a_refused_move_stays_on_the_case_with_why_and_the_typed_note(client):
     assert 'value="faxed with the cover &amp; &lt;b&gt;"' in done.text  # kept, and escaped
 
 
-def test_a_billers_week_and_compliance_queue_in_the_browser(served, client, tmp_path, request):
+def test_a_billers_week_and_compliance_queue_in_the_browser(served, client, tmp_path, request, browser):
     """Chromium, as people would: compliance opens its queue and approves a letter from it;
     a biller uploads the week's export on the Week page and watches the run finish, finds the
     new case on the worklist with its readiness, and marks a ready case sent with a tick."""
-    chromium, sync_playwright = browser_parts()
     desk = client.app.state.desk
     desk.root = tmp_path / "practice"
     with desk.engine.begin() as conn:  # A1's packet came back complete
@@ -1138,43 +1145,39 @@ def test_a_billers_week_and_compliance_queue_in_the_browser(served, client, tmp_
         page.get_by_label("Password").press("Enter")
         page.wait_for_url(f"{served}/")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
-        try:
-            sign_in(page, "compliance")
-            page.get_by_role("link", name="Awaiting approval").click()
-            page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
-            page.get_by_role("button", name="Approve").click()
-            page.wait_for_selector("text=A compliance reviewer approved")
-            page.get_by_role("button", name="Sign out").click()
+    page = browser.new_page()
+    try:
+        sign_in(page, "compliance")
+        page.get_by_role("link", name="Awaiting approval").click()
+        page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
+        page.get_by_role("button", name="Approve").click()
+        page.wait_for_selector("text=A compliance reviewer approved")
+        page.get_by_role("button", name="Sign out").click()
 
-            sign_in(page, "biller")
-            page.get_by_role("link", name="The week").click()
-            page.get_by_label(re.compile("835 remittances")).set_input_files(str(export))
-            page.get_by_role("button", name="Upload and run").click()
-            page.wait_for_selector("text=Run 1, by biller: finished", timeout=600_000)
-            page.get_by_role("link", name="Worklist").first.click()
-            page.get_by_label("Search").fill("W7")
-            page.get_by_role("button", name="Filter").click()
-            assert page.get_by_text("W7 / 1").is_visible()
-            assert page.get_by_role("columnheader", name="Readiness").is_visible()
-            page.goto(f"{served}/")
-            a1 = next(c["case_id"] for c in TestClient(client.app).get(
-                "/api/cases", headers={"authorization": "Bearer " + make_token(
-                    desk.engine, "admin")}).json()["cases"] if c["claim_id"] == "A1")
-            page.locator(f"#tick-{a1}").check()
-            page.get_by_label("Sent by").select_option("fax")
-            page.get_by_role("button", name="Mark the ticked cases sent").click()
-            page.wait_for_selector("text=1 case marked sent")
-        except Exception:
-            page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        sign_in(page, "biller")
+        page.get_by_role("link", name="The week").click()
+        page.get_by_label(re.compile("835 remittances")).set_input_files(str(export))
+        page.get_by_role("button", name="Upload and run").click()
+        page.wait_for_selector("text=Run 1, by biller: finished", timeout=600_000)
+        page.get_by_role("link", name="Worklist").first.click()
+        page.get_by_label("Search").fill("W7")
+        page.get_by_role("button", name="Filter").click()
+        assert page.get_by_text("W7 / 1").is_visible()
+        assert page.get_by_role("columnheader", name="Readiness").is_visible()
+        page.goto(f"{served}/")
+        a1 = next(c["case_id"] for c in TestClient(client.app).get(
+            "/api/cases", headers={"authorization": "Bearer " + make_token(
+                desk.engine, "admin")}).json()["cases"] if c["claim_id"] == "A1")
+        page.locator(f"#tick-{a1}").check()
+        page.get_by_label("Sent by").select_option("fax")
+        page.get_by_role("button", name="Mark the ticked cases sent").click()
+        page.wait_for_selector("text=1 case marked sent")
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+        raise
 
 
-def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_path, request):
+def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_path, request, browser):
     """Chromium: a clinician of another provider sees no case of these patients and a case's
     address says 'no such case'; five wrong passwords lock a user, the right one then says to
     ask an administrator, `appeals users unlock` lets them in; compliance reads each kind of
@@ -1182,7 +1185,6 @@ def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_p
     import subprocess
     import sys
 
-    chromium, sync_playwright = browser_parts()
     engine = client.app.state.desk.engine
 
     def sign_in(page, who: str, password: str = PASSWORD) -> None:
@@ -1192,43 +1194,39 @@ def test_scoping_lockout_and_the_access_log_in_the_browser(served, client, tmp_p
         page.get_by_label("Password").press("Enter")
         page.wait_for_load_state()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
-        try:
-            sign_in(page, "other_clinician")
-            assert page.get_by_text("No case matches.").is_visible()
-            page.goto(f"{served}/cases/1")
-            assert page.get_by_text("No such case.").is_visible()
-            page.get_by_role("button", name="Sign out").click()
+    page = browser.new_page()
+    try:
+        sign_in(page, "other_clinician")
+        assert page.get_by_text("No case matches.").is_visible()
+        page.goto(f"{served}/cases/1")
+        assert page.get_by_text("No such case.").is_visible()
+        page.get_by_role("button", name="Sign out").click()
 
-            for _ in range(5):
-                sign_in(page, "biller", "not the password at all")
-                assert page.get_by_text("That name and password do not match.").is_visible()
-            sign_in(page, "biller")
-            assert page.get_by_text("ask an administrator").is_visible()
-            unlocked = subprocess.run([sys.executable, "-m", "appeals", "users", "unlock",
-                                       "biller", "--db", str(engine.url)],
-                                      capture_output=True, text=True, check=False)
-            assert unlocked.returncode == 0, unlocked.stderr
-            sign_in(page, "biller")
-            assert page.url == f"{served}/"
-            page.goto(f"{served}/cases/1")
-            page.goto(f"{served}/cases/1/files/appeal_letter.pdf")
-            page.goto(f"{served}/")
-            page.get_by_role("button", name="Sign out").click()
+        for _ in range(5):
+            sign_in(page, "biller", "not the password at all")
+            assert page.get_by_text("That name and password do not match.").is_visible()
+        sign_in(page, "biller")
+        assert page.get_by_text("ask an administrator").is_visible()
+        unlocked = subprocess.run([sys.executable, "-m", "appeals", "users", "unlock",
+                                   "biller", "--db", str(engine.url)],
+                                  capture_output=True, text=True, check=False)
+        assert unlocked.returncode == 0, unlocked.stderr
+        sign_in(page, "biller")
+        assert page.url == f"{served}/"
+        page.goto(f"{served}/cases/1")
+        page.goto(f"{served}/cases/1/files/appeal_letter.pdf")
+        page.goto(f"{served}/")
+        page.get_by_role("button", name="Sign out").click()
 
-            sign_in(page, "compliance")
-            page.get_by_role("link", name="Access log").click()
-            text = page.locator("table").inner_text()
-            for kind in ("sign in", "case view", "file download", "sign out"):
-                assert kind in text, kind
-            assert "refused" in text and "ok" in text
-        except Exception:
-            page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        sign_in(page, "compliance")
+        page.get_by_role("link", name="Access log").click()
+        text = page.locator("table").inner_text()
+        for kind in ("sign in", "case view", "file download", "sign out"):
+            assert kind in text, kind
+        assert "refused" in text and "ok" in text
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+        raise
 
 
 def test_an_upload_over_the_limits_is_refused_by_name_and_nothing_runs(client, tmp_path,

@@ -1,8 +1,10 @@
 """Helpers tests of several rooms share (tests/ is on the path through conftest.py): a practice,
-a classification built by hand, a checklist PDF filled in as a clinician would."""
+a classification built by hand, a checklist PDF filled in as a clinician would, an export written
+as a CSV."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -35,3 +37,13 @@ def fill_pdf(src: Path, dst: Path, values: dict[str, str], ticks: list[str]) -> 
         writer.update_page_form_field_values(page, fields, auto_regenerate=False)
     writer.write(dst)
     return dst
+
+
+def write_csv(path: Path, rows: list[dict], header: list[str] | None = None, *,
+              encoding: str = "utf-8", lineterminator: str = "\r\n") -> Path:
+    """`rows` as a practice system's CSV export (the columns: `header`, else the first row's)."""
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.DictWriter(fh, header or list(rows[0]), lineterminator=lineterminator)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

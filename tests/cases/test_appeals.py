@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from helpers import write_csv
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -49,11 +50,7 @@ def line(claim: str, n: int, day: str, *, codes: str = "CO-197", cpt: str = "S94
 
 
 def write(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, HEADER)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(path, rows, HEADER)
 
 
 IOP_WEEK = [line("IOP1", n, f"2026-06-0{n}") for n in range(1, 5)]

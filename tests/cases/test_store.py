@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, needs
+from helpers import write_csv
 from sqlalchemy import create_engine, func, select, text
 
 from appeals.cli import app
@@ -56,11 +57,7 @@ def line(claim: str, n: int = 1, *, paid: str = "0.00", codes: str = "CO-50", cp
 
 
 def week(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, HEADER)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(path, rows, HEADER)
 
 
 def run_week(tmp_path: Path, db: str, name: str, rows: list[dict], as_of: date,

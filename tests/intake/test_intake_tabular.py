@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLES
+from helpers import write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -35,13 +36,7 @@ def test_dev_set_reads_completely(dev_csv: Path) -> None:
     assert next(r for r in records if r.claim_id == "D098").adjustment_codes == ["CO-45", "PR-3"]
 
 
-def write(path: Path, rows: list[dict], header: list[str] | None = None, **kw) -> Path:
-    header = header or list(rows[0])
-    with path.open("w", newline="", **kw) as fh:
-        w = csv.DictWriter(fh, header)
-        w.writeheader()
-        w.writerows(rows)
-    return path
+write = write_csv
 
 
 def test_lists_dates_and_money_in_every_accepted_layout(tmp_path: Path) -> None:

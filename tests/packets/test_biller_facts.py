@@ -4,11 +4,11 @@ the placeholder it fills is gone; the payer directory can carry a plan's adminis
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 
 import yaml
+from helpers import write_csv
 from typer.testing import CliRunner
 
 from appeals.cli import app
@@ -27,12 +27,7 @@ ADMIN = "Acme Manufacturing Co., Benefits Office, 1 Main St, Raleigh, NC 27601"
 
 
 def _week(tmp_path: Path) -> Path:
-    path = tmp_path / "week.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, list(ROW))
-        writer.writeheader()
-        writer.writerow(ROW)
-    return path
+    return write_csv(tmp_path / "week.csv", [ROW])
 
 
 def _words(folder: Path) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA, ROOT, SAMPLES
+from helpers import write_csv
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -34,12 +35,8 @@ def _rows(path: Path) -> list[dict]:
 def _subset(tmp_path: Path, claims: set[str]) -> Path:
     """A few dev-set rows (both appeals and corrected claims) as their own CSV."""
     rows = _rows(DATA / "denials.csv")
-    out = tmp_path / "subset.csv"
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(r for r in rows if r["claim_id"] in claims)
-    return out
+    return write_csv(tmp_path / "subset.csv", [r for r in rows if r["claim_id"] in claims],
+                     list(rows[0]), lineterminator="\n")
 
 
 SMALL = {"D001", "D010", "D023", "D024", "D040"}
@@ -357,11 +354,7 @@ def test_malformed_priority_file_names_the_field(tmp_path: Path) -> None:
 def test_worklist_and_rejects_open_formulas_as_text(tmp_path: Path) -> None:
     rows = _rows(DATA / "denials.csv")
     rows[0]["denial_reason"] = '=HYPERLINK("http://x.invalid","click")'
-    src = tmp_path / "hostile.csv"
-    with src.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows[:3])
+    src = write_csv(tmp_path / "hostile.csv", rows[:3], lineterminator="\n")
     run(RunConfig(inputs=[src], out=tmp_path / "out", workers=1, as_of=AS_OF))
     worklist = {r["claim_id"]: r for r in _rows(tmp_path / "out" / "worklist.csv")}
     assert worklist[rows[0]["claim_id"]]["denial_reason"].startswith("'=HYPERLINK")

@@ -33,13 +33,15 @@ FONTS = Path(__file__).parent / "fonts"
 
 @lru_cache(maxsize=4)
 def _setup(css_path: str):
+    """The fonts, the parsed stylesheet, and the stylesheet's text (the PDF cache's key is made
+    from the very text the PDFs are styled with)."""
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
-    css = CSS(string=Path(css_path).read_text(encoding="utf-8"), base_url=str(FONTS) + "/",
-              font_config=fonts)
-    return fonts, css
+    text = Path(css_path).read_text(encoding="utf-8")
+    css = CSS(string=text, base_url=str(FONTS) + "/", font_config=fonts)
+    return fonts, css, text
 
 
 # Drop the shared FontConfiguration before interpreter teardown (its __del__ needs live modules).
@@ -60,11 +62,10 @@ def html_to_pdf(html: str, css_name: str = "style.css", templates: Path | None =
     from weasyprint import HTML
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    css_path = str(template_file(css_name, templates))
-    cached = _cached(html, css_path, forms)
+    fonts, css, css_text = _setup(str(template_file(css_name, templates)))
+    cached = _cached(html, css_text, forms)
     if cached is not None and cached.is_file():
         return cached.read_bytes()
-    fonts, css = _setup(css_path)
     page = HTML(string=html, base_url=str(FONTS) + "/")
     data = page.write_pdf(stylesheets=[css], font_config=fonts, pdf_forms=forms or None,
                           finisher=_fix_form_appearance if forms else None,
@@ -77,13 +78,13 @@ def html_to_pdf(html: str, css_name: str = "style.css", templates: Path | None =
 CACHE_ENV = "APPEALS_PDF_CACHE"
 
 
-def _cached(html: str, css_path: str, forms: bool) -> Path | None:
+def _cached(html: str, css_text: str, forms: bool) -> Path | None:
     """Where the PDF of this input is kept, when a cache folder is set."""
     folder = os.environ.get(CACHE_ENV)
     if not folder:
         return None
     digest = hashlib.sha256(_code_version().encode())
-    for part in (Path(css_path).read_bytes(), b"forms" if forms else b"", html.encode()):
+    for part in (css_text.encode(), b"forms" if forms else b"", html.encode()):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     key = digest.hexdigest()

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 
 from appeals.intake.caps import caps, check_pdf
@@ -186,15 +186,16 @@ def _runs(textpage) -> list[_Run]:
         left, bottom, right, top = textpage.get_charbox(i)
         if right > left or top > bottom:
             x, y = (left + right) / 2, (bottom + top) / 2
-            found = next((k for k in (*range(at, len(rects)), *range(at)) if
+            found = next((k for k in chain(range(at, len(rects)), range(at)) if
                           rects[k][0] <= x <= rects[k][2] and rects[k][1] <= y <= rects[k][3]),
                          None)
             at = at if found is None else found
         if rects:  # a generated space or line break (no box) stays with the run it follows
             texts[at].append(" " if char in "\r\n" else char)
-    return [_Run(top, bottom, left, right, "".join(text))
-            for (left, bottom, right, top), text in zip(rects, texts, strict=True)
-            if "".join(text).strip()]
+    joined = ("".join(text) for text in texts)
+    return [_Run(top, bottom, left, right, text)
+            for (left, bottom, right, top), text in zip(rects, joined, strict=True)
+            if text.strip()]
 
 
 def _ocr_lines(page, number: int) -> tuple[str, ...]:
